@@ -1,0 +1,54 @@
+"""steepest: gradient descent and neural networks from first principles, on NumPy.
+
+``import steepest as st`` imports NumPy only; the subpackages (``st.optim``, ``st.nn``,
+``st.schedules``, ``st.problems``, ``st.diagnostics``, ``st.data``, ...) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._random import manual_seed
+from .autodiff import (
+    GradcheckError, Tensor, abs, clip, concatenate, cos, enable_grad, exp, grad, gradcheck,
+    is_grad_enabled, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean, min,
+    minimum, no_grad, relu, reshape, sigmoid, sin, softmax, sqrt, stack, sum, tanh, tensor,
+    transpose, value_and_grad, where,
+)
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "autodiff", "optim", "nn", "schedules", "problems", "diagnostics", "data", "train", "io",
+    "sklearn", "plot", "report", "cli", "minimize_module",
+}
+_LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "OptimizeResult"),
+         "save": ("io", "save"), "load": ("io", "load")}
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
+    "gradcheck", "GradcheckError", "minimize", "OptimizeResult", "manual_seed", "save", "load",
+    "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
+    "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
+    "optim", "nn", "schedules", "problems", "diagnostics", "data",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Subpackages and the functions living in them are imported on first use, so that
+    # `import steepest` stays a NumPy-only import.
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'steepest' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,820 @@
+"""Every primitive op of the engine: its forward, its derivative rules, and its check domain.
+
+Each op is one block: ``defop`` registers the forward computation (a NumPy function), then
+``defvjp`` gives one vector-Jacobian-product rule per differentiable input, in the style of HIPS
+autograd. A rule is called as ``rule(g, ans, *inputs, **params)`` with the incoming gradient ``g``
+(the cotangent of the op's output), the output ``ans`` and the op's inputs as NumPy arrays, and
+returns the gradient for its input. Rules of broadcasting ops may return a gradient of the
+broadcast shape: :meth:`Op.vjp` sums it back to the input's shape. Rules never modify ``g``.
+
+The ``sample`` of each block draws valid inputs for the op's gradient check (``tests/autodiff``
+runs :func:`steepest.gradcheck` on every registered op over hypothesis-generated shapes), so that
+each op states the domain on which its derivative is checked (``log`` on positive numbers, ``abs``
+away from its kink, and so on).
+
+Adding an op means adding one block here (and its method on :class:`Tensor`, if it has one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import tensor as _tensor_module
+from .tensor import Tensor, as_array
+
+__all__ = [
+    "Op", "OPS", "defop", "defvjp", "apply",
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "maximum", "minimum",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos",
+    "sum", "mean", "max", "min", "reshape", "transpose", "getitem", "where", "clip",
+    "softmax", "log_softmax", "logsumexp", "concatenate", "stack",
+    "linear", "cross_entropy", "bce_with_logits", "mse_loss",
+]
+
+Rule = Callable[..., np.ndarray]
+Sampler = Callable[[np.random.Generator, tuple[int, ...]], tuple[list[Any], dict[str, Any]]]
+
+
+class Op:
+    """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
+
+    __slots__ = ("name", "forward", "rules", "argnum_rule", "broadcasts", "sample")
+
+    def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
+                 sample: Sampler | None) -> None:
+        self.name = name
+        self.forward = forward
+        self.rules: tuple[Rule | None, ...] = ()
+        self.argnum_rule: Callable[..., np.ndarray] | None = None
+        self.broadcasts = broadcasts
+        self.sample = sample
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return apply(self, args, kwargs)
+
+    def differentiable(self, i: int) -> bool:
+        if self.argnum_rule is not None:
+            return True
+        return i < len(self.rules) and self.rules[i] is not None
+
+    def vjp(self, i: int, g: np.ndarray, ans: np.ndarray, args: tuple, kwargs: dict) -> np.ndarray:
+        """The gradient for input ``i``, summed back to that input's shape."""
+        if self.argnum_rule is not None:
+            gi = self.argnum_rule(i, g, ans, *args, **kwargs)
+        else:
+            gi = self.rules[i](g, ans, *args, **kwargs)
+        if self.broadcasts:
+            shape = np.shape(args[i])
+            if np.shape(gi) != shape:
+                gi = unbroadcast(gi, shape)
+        return gi
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+#: Every registered op by name; the gradient-check test iterates over it.
+OPS: dict[str, Op] = {}
+
+
+def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
+          sample: Sampler | None = None) -> Op:
+    """Register a primitive op computed by ``forward`` on NumPy arrays."""
+    if name in OPS:
+        raise ValueError(f"op '{name}' is already registered")
+    op = Op(name, forward, broadcasts, sample)
+    OPS[name] = op
+    return op
+
+
+def defvjp(op: Op, *rules: Rule | None, argnum: Callable[..., np.ndarray] | None = None) -> None:
+    """Attach VJP rules: one per positional input (``None`` = not differentiable), or one
+    ``argnum(i, g, ans, *inputs, **params)`` rule for ops with a variable number of inputs."""
+    op.rules = rules
+    op.argnum_rule = argnum
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient of a broadcast result back to an input of shape ``shape``."""
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def _operand(value: Any) -> Any:
+    # Python numbers stay Python numbers: NumPy treats them as "weak" and keeps a float32
+    # tensor float32 (a 0-d float64 array would promote it).
+    if value is None or type(value) in (float, int, bool):
+        return value
+    if type(value) is np.ndarray:
+        if value.dtype.kind in "OSUVMm":
+            return as_array(value)  # raises the clear error
+        return value
+    return as_array(value)
+
+
+def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
+    """Run ``op`` on ``args`` and, if any differentiable input requires grad, record it."""
+    arrays = []
+    parents: list[Tensor | None] = []
+    record = False
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            if a.requires_grad and op.differentiable(i):
+                parents.append(a)
+                record = True
+                continue
+        else:
+            arrays.append(_operand(a))
+        parents.append(None)
+    try:
+        out = op.forward(*arrays, **kwargs)
+    except ValueError as error:
+        raise ValueError(f"{op.name}: {error}") from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if record and _tensor_module._grad_enabled:
+        return Tensor._from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
+    return Tensor._constant(out)
+
+
+# --------------------------------------------------------------------------- input samplers
+# Each sampler turns a hypothesis-drawn shape and a seeded generator into valid op inputs.
+
+def _normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.standard_normal(shape)
+
+
+def _positive(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _broadcast_partner(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts with ``shape``: some leading axes dropped, some sizes set to 1."""
+    keep = int(rng.integers(0, len(shape) + 1))
+    partner = list(shape[len(shape) - keep:])
+    for i in range(len(partner)):
+        if rng.random() < 0.3:
+            partner[i] = 1
+    return tuple(partner)
+
+
+def _unary(domain: Callable = _normal, **params: Any) -> Sampler:
+    return lambda rng, shape: ([domain(rng, shape)], dict(params))
+
+
+def _binary(left: Callable = _normal, right: Callable = _normal) -> Sampler:
+    def sample(rng: np.random.Generator, shape: tuple[int, ...]):
+        other = _broadcast_partner(rng, shape)
+        pair = [left(rng, shape), right(rng, other)]
+        if rng.random() < 0.5:
+            pair = [left(rng, other), right(rng, shape)]
+        return pair, {}
+    return sample
+
+
+def _random_axis(rng: np.random.Generator, ndim: int) -> int | tuple[int, ...] | None:
+    if ndim == 0 or rng.random() < 0.25:
+        return None
+    if rng.random() < 0.5:
+        return int(rng.integers(-ndim, ndim))
+    k = int(rng.integers(1, ndim + 1))
+    return tuple(int(a) for a in rng.choice(ndim, size=k, replace=False))
+
+
+def _reduction(domain: Callable = _normal) -> Sampler:
+    def sample(rng: np.random.Generator, shape: tuple[int, ...]):
+        return [domain(rng, shape)], {"axis": _random_axis(rng, len(shape)),
+                                      "keepdims": bool(rng.random() < 0.5)}
+    return sample
+
+
+def _last_axis(domain: Callable = _normal) -> Sampler:
+    def sample(rng: np.random.Generator, shape: tuple[int, ...]):
+        shape = shape or (3,)
+        return [domain(rng, shape)], {"axis": int(rng.integers(-len(shape), len(shape)))}
+    return sample
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+add = defop("add", np.add, broadcasts=True, sample=_binary())
+defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+
+sub = defop("sub", np.subtract, broadcasts=True, sample=_binary())
+defvjp(sub, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+
+mul = defop("mul", np.multiply, broadcasts=True, sample=_binary())
+defvjp(mul, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+
+div = defop("div", np.true_divide, broadcasts=True, sample=_binary(_normal, _away_from_zero))
+defvjp(div, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+
+
+def _pow_base_rule(g, ans, x, y):
+    return g * y * np.power(x, y - 1)
+
+
+def _pow_exponent_rule(g, ans, x, y):
+    # d(x^y)/dy = x^y log x; taken as 0 where x == 0 (as PyTorch does), NaN for x < 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * np.where(x == 0, 0.0, ans * np.log(x))
+
+
+pow = defop("pow", np.power, broadcasts=True, sample=_binary(_positive, _normal))
+defvjp(pow, _pow_base_rule, _pow_exponent_rule)
+
+neg = defop("neg", np.negative, sample=_unary())
+defvjp(neg, lambda g, ans, x: -g)
+
+
+def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a_inner = a.shape[-1] if a.ndim else None
+    b_inner = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None
+    if a_inner is None or b_inner is None:
+        raise ValueError(f"operands must be at least 1-D, got shapes {np.shape(a)} and {np.shape(b)}")
+    if a_inner != b_inner:
+        raise ValueError(
+            f"inner dimensions differ: {np.shape(a)} @ {np.shape(b)} "
+            f"({a_inner} columns on the left, {b_inner} rows on the right)"
+        )
+    return np.matmul(a, b)
+
+
+def _matmul_left_rule(g, ans, a, b):
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else g[..., None] * b
+    if a.ndim == 1:
+        return (b @ g[..., None])[..., 0]
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_right_rule(g, ans, a, b):
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _matmul_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    n, k, m = (int(s) for s in rng.integers(1, 4, 3))
+    batch = shape[:2]
+    left = [(k,), (n, k), (*batch, n, k)][int(rng.integers(0, 3))]
+    right = [(k,), (k, m), (*_broadcast_partner(rng, batch), k, m)][int(rng.integers(0, 3))]
+    return [rng.standard_normal(left), rng.standard_normal(right)], {}
+
+
+matmul = defop("matmul", _matmul_forward, broadcasts=True, sample=_matmul_sample)
+defvjp(matmul, _matmul_left_rule, _matmul_right_rule)
+
+
+# Where both inputs are equal, each gets half the gradient (the rule of torch.maximum).
+def _max_left(g, ans, x, y):
+    return np.where(x > y, g, np.where(x == y, 0.5 * g, 0.0))
+
+
+def _max_right(g, ans, x, y):
+    return np.where(y > x, g, np.where(x == y, 0.5 * g, 0.0))
+
+
+maximum = defop("maximum", np.maximum, broadcasts=True, sample=_binary())
+defvjp(maximum, _max_left, _max_right)
+
+minimum = defop("minimum", np.minimum, broadcasts=True, sample=_binary())
+defvjp(minimum, lambda g, ans, x, y: _max_left(g, ans, -x, -y),
+       lambda g, ans, x, y: _max_right(g, ans, -x, -y))
+
+# --------------------------------------------------------------------------- elementwise functions
+
+exp = defop("exp", np.exp, sample=_unary())
+defvjp(exp, lambda g, ans, x: g * ans)
+
+log = defop("log", np.log, sample=_unary(_positive))
+defvjp(log, lambda g, ans, x: g / x)
+
+sqrt = defop("sqrt", np.sqrt, sample=_unary(_positive))
+defvjp(sqrt, lambda g, ans, x: g / (2 * ans))
+
+abs = defop("abs", np.abs, sample=_unary(_away_from_zero))
+defvjp(abs, lambda g, ans, x: g * np.sign(x))  # 0 at the kink, as PyTorch
+
+tanh = defop("tanh", np.tanh, sample=_unary())
+defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # 1/(1+e^-x) written through tanh: no overflow for large |x|, same value to rounding.
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+sigmoid = defop("sigmoid", _sigmoid, sample=_unary())
+defvjp(sigmoid, lambda g, ans, x: g * ans * (1 - ans))
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0)
+
+
+relu = defop("relu", _relu, sample=_unary(_away_from_zero))
+defvjp(relu, lambda g, ans, x: g * (ans > 0))  # 0 at the kink, as PyTorch
+
+
+def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    return np.where(x > 0, x, x * negative_slope)
+
+
+leaky_relu = defop("leaky_relu", _leaky_relu, sample=_unary(_away_from_zero, negative_slope=0.1))
+defvjp(leaky_relu, lambda g, ans, x, negative_slope=0.01: np.where(x > 0, g, g * negative_slope))
+
+sin = defop("sin", np.sin, sample=_unary())
+defvjp(sin, lambda g, ans, x: g * np.cos(x))
+
+cos = defop("cos", np.cos, sample=_unary())
+defvjp(cos, lambda g, ans, x: -g * np.sin(x))
+
+
+def _clip(x: np.ndarray, min: Any = None, max: Any = None) -> np.ndarray:
+    if min is None and max is None:
+        raise ValueError("clip needs at least one of min and max")
+    return np.clip(x, min, max)
+
+
+def _clip_rule(g, ans, x, min=None, max=None):
+    inside = np.ones(np.shape(x), dtype=bool)
+    if min is not None:
+        inside &= x >= min
+    if max is not None:
+        inside &= x <= max
+    return g * inside
+
+
+def _clip_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    x = _away_from_zero(rng, shape) * 2
+    x = np.where(np.abs(np.abs(x) - 1.0) < 0.1, 0.5, x)  # stay off the boundaries
+    return [x], {"min": -1.0, "max": 1.0}
+
+
+clip = defop("clip", _clip, sample=_clip_sample)
+defvjp(clip, _clip_rule)
+
+
+def _where(condition: np.ndarray, x: Any, y: Any) -> np.ndarray:
+    return np.where(condition, x, y)
+
+
+def _where_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [rng.random(shape) < 0.5, _normal(rng, _broadcast_partner(rng, shape)),
+            _normal(rng, shape)], {}
+
+
+where = defop("where", _where, broadcasts=True, sample=_where_sample)
+defvjp(where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
+       lambda g, ans, c, x, y: np.where(c, 0.0, g))
+
+# --------------------------------------------------------------------------- reductions
+
+
+def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+    """Give a reduced gradient back the reduced axes (as size 1) so that it broadcasts."""
+    if keepdims or axis is None:
+        return np.reshape(g, [1] * len(shape)) if axis is None and not keepdims else g
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_rule(g, ans, x, axis=None, keepdims=False):
+    return np.broadcast_to(_expand_reduced(g, x.shape, axis, keepdims), x.shape)
+
+
+sum = defop("sum", _sum, sample=_reduction())
+defvjp(sum, _sum_rule)
+
+
+def _mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _mean_rule(g, ans, x, axis=None, keepdims=False):
+    return _sum_rule(g, ans, x, axis, keepdims) / _count(x.shape, axis)
+
+
+mean = defop("mean", _mean, sample=_reduction())
+defvjp(mean, _mean_rule)
+
+
+def _extreme_rule(g, ans, x, axis=None, keepdims=False):
+    # Ties share the gradient evenly: each of the k inputs equal to the extreme gets g / k.
+    ans = _expand_reduced(ans, x.shape, axis, keepdims)
+    g = _expand_reduced(g, x.shape, axis, keepdims)
+    hits = x == ans
+    return g * hits / np.sum(hits, axis=axis, keepdims=True)
+
+
+def _max(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _min(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+max = defop("max", _max, sample=_reduction())
+defvjp(max, _extreme_rule)
+
+min = defop("min", _min, sample=_reduction())
+defvjp(min, _extreme_rule)
+
+
+def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    # Shift by the maximum so that exp never overflows (stable for |x| ~ 1e4 and beyond).
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _logsumexp_rule(g, ans, x, axis=None, keepdims=False):
+    ans = _expand_reduced(ans, x.shape, axis, keepdims)
+    return _expand_reduced(g, x.shape, axis, keepdims) * np.exp(x - ans)
+
+
+logsumexp = defop("logsumexp", _logsumexp, sample=_reduction())
+defvjp(logsumexp, _logsumexp_rule)
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+softmax = defop("softmax", _softmax, sample=_last_axis())
+defvjp(softmax, lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
+
+
+def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+log_softmax = defop("log_softmax", _log_softmax, sample=_last_axis())
+defvjp(log_softmax,
+       lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+
+# --------------------------------------------------------------------------- shapes and indexing
+
+
+def _reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.reshape(x, shape)
+
+
+def _reshape_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [_normal(rng, shape)], {"shape": (-1,) if rng.random() < 0.5 else shape[::-1]
+                                   if int(np.prod(shape)) == int(np.prod(shape[::-1])) else (-1,)}
+
+
+reshape = defop("reshape", _reshape, sample=_reshape_sample)
+defvjp(reshape, lambda g, ans, x, shape: np.reshape(g, x.shape))
+
+
+def _transpose(x: np.ndarray, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    return np.transpose(x, axes)
+
+
+def _transpose_rule(g, ans, x, axes=None):
+    return np.transpose(g, None if axes is None else np.argsort([a % x.ndim for a in axes]))
+
+
+def _transpose_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    axes = None if rng.random() < 0.3 else tuple(int(a) for a in rng.permutation(len(shape)))
+    return [_normal(rng, shape)], {"axes": axes}
+
+
+transpose = defop("transpose", _transpose, sample=_transpose_sample)
+defvjp(transpose, _transpose_rule)
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True for indices made only of ints, slices, None and Ellipsis: no element repeats."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, int | slice | np.integer) for p in parts)
+
+
+def _getitem(x: np.ndarray, index: Any) -> np.ndarray:
+    return x[index]
+
+
+def _getitem_rule(g, ans, x, index):
+    grad = np.zeros(x.shape, dtype=np.result_type(x.dtype, g.dtype))
+    if _is_basic_index(index):
+        grad[index] = g
+    else:
+        np.add.at(grad, index, g)  # repeated integer indices accumulate
+    return grad
+
+
+def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    shape = shape or (3,)
+    choice = rng.random()
+    if choice < 0.3:
+        index: Any = slice(None, None, -1) if shape[0] > 1 else slice(0, 1)
+    elif choice < 0.65:
+        index = rng.integers(-shape[0], shape[0], size=int(rng.integers(1, 6)))  # repeats
+    else:
+        index = rng.random(shape) < 0.5
+    return [_normal(rng, shape)], {"index": index}
+
+
+getitem = defop("getitem", _getitem, sample=_getitem_sample)
+defvjp(getitem, _getitem_rule)
+
+
+def _concatenate(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.concatenate(xs, axis=axis)
+
+
+def _concatenate_rule(i, g, ans, *xs, axis=0):
+    start = int(np.sum([x.shape[axis] for x in xs[:i]], dtype=np.int64))
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(start, start + xs[i].shape[axis])
+    return g[tuple(index)]
+
+
+def _concatenate_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    shape = shape or (2,)
+    axis = int(rng.integers(-len(shape), len(shape)))
+    parts = []
+    for _ in range(int(rng.integers(1, 4))):
+        part = list(shape)
+        part[axis] = int(rng.integers(1, 3))
+        parts.append(_normal(rng, tuple(part)))
+    return parts, {"axis": axis}
+
+
+concatenate = defop("concatenate", _concatenate, sample=_concatenate_sample)
+defvjp(concatenate, argnum=_concatenate_rule)
+
+
+def _stack(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.stack(xs, axis=axis)
+
+
+def _stack_rule(i, g, ans, *xs, axis=0):
+    return np.take(g, i, axis=axis)
+
+
+def _stack_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    axis = int(rng.integers(-len(shape) - 1, len(shape) + 1))
+    return [_normal(rng, shape) for _ in range(int(rng.integers(1, 4)))], {"axis": axis}
+
+
+stack = defop("stack", _stack, sample=_stack_sample)
+defvjp(stack, argnum=_stack_rule)
+
+# --------------------------------------------------------------------------- fused layers and losses
+
+
+def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """``x @ weight.T + bias`` in one op; ``weight.T`` is a view, so BLAS sees no copy."""
+    if x.shape[-1] != weight.shape[-1]:
+        raise ValueError(
+            f"input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
+            f"{weight.shape[-1]} (weight shape {weight.shape})"
+        )
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _linear_weight_rule(g, ans, x, weight, bias=None):
+    if g.ndim == 1:
+        return np.outer(g, x)
+    return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+
+
+def _linear_bias_rule(g, ans, x, weight, bias=None):
+    return g.reshape(-1, g.shape[-1]).sum(axis=0) if g.ndim > 1 else g
+
+
+def _linear_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    n_in, n_out = (int(s) for s in rng.integers(1, 5, 2))
+    x = rng.standard_normal((*shape[:2], n_in))
+    return [x, rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)], {}
+
+
+linear = defop("linear", _linear, sample=_linear_sample)
+defvjp(linear, lambda g, ans, x, weight, bias=None: g @ weight, _linear_weight_rule,
+       _linear_bias_rule)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce_loss(losses: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.mean(losses)
+    if reduction == "sum":
+        return np.sum(losses)
+    if reduction == "none":
+        return losses
+    raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _loss_scale(g: np.ndarray, n: int, reduction: str) -> np.ndarray:
+    """The incoming gradient for each per-sample loss, as an array that broadcasts over them."""
+    return g / n if reduction == "mean" else g
+
+
+def _class_targets(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    classes = logits.shape[-1]
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
+    if target.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"targets of shape {target.shape} do not match logits of shape {logits.shape} "
+            f"(expected {logits.shape[:-1]})"
+        )
+    if target.size and (target.min() < 0 or target.max() >= classes):
+        bad = target[(target < 0) | (target >= classes)].flat[0]
+        raise ValueError(f"class target {bad} is out of range for {classes} classes [0, {classes})")
+    return target
+
+
+def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    """Softmax cross-entropy of logits ``(..., C)`` against integer classes ``(...)`` or against
+    class probabilities of the logits' shape, through a stable log-softmax."""
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy needs logits with a class axis, got a scalar")
+    log_p = _log_softmax(logits, axis=-1)
+    target = np.asarray(target)
+    if target.shape == logits.shape and target.dtype.kind == "f":
+        losses = -np.sum(target * log_p, axis=-1)
+    else:
+        target = _class_targets(logits, target)
+        losses = -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+    return _reduce_loss(losses, reduction)
+
+
+def _cross_entropy_rule(g, ans, logits, target, reduction="mean"):
+    p = _softmax(logits, axis=-1)
+    target = np.asarray(target)
+    n = int(np.prod(logits.shape[:-1], dtype=np.int64))
+    scale = _loss_scale(np.asarray(g), n, reduction)
+    if reduction == "none":
+        scale = np.expand_dims(scale, -1)
+    if target.shape == logits.shape and target.dtype.kind == "f":
+        return (p * target.sum(axis=-1, keepdims=True) - target) * scale
+    np.put_along_axis(p, target[..., None], np.take_along_axis(p, target[..., None], -1) - 1, -1)
+    return p * scale
+
+
+def _cross_entropy_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    batch = shape[:2]
+    classes = int(rng.integers(2, 5))
+    logits = rng.standard_normal((*batch, classes)) * 2
+    reduction = str(rng.choice(_REDUCTIONS))
+    return [logits, rng.integers(0, classes, batch)], {"reduction": reduction}
+
+
+cross_entropy = defop("cross_entropy", _cross_entropy, sample=_cross_entropy_sample)
+defvjp(cross_entropy, _cross_entropy_rule, None)
+
+
+def _bce_with_logits(x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    """Binary cross-entropy of the sigmoid of ``x`` against ``y``, as
+    ``max(x, 0) - x*y + log(1 + exp(-|x|))`` so that no exp overflows."""
+    losses = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    return _reduce_loss(losses, reduction)
+
+
+def _bce_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [_away_from_zero(rng, shape) * 3, rng.random(shape)], {
+        "reduction": str(rng.choice(_REDUCTIONS))}
+
+
+def _bce_logits_rule(g, ans, x, y, reduction="mean"):
+    return (_sigmoid(x) - y) * _loss_scale(g, np.broadcast(x, y).size, reduction)
+
+
+def _bce_target_rule(g, ans, x, y, reduction="mean"):
+    return -x * _loss_scale(g, np.broadcast(x, y).size, reduction)
+
+
+bce_with_logits = defop("bce_with_logits", _bce_with_logits, broadcasts=True, sample=_bce_sample)
+defvjp(bce_with_logits, _bce_logits_rule, _bce_target_rule)
+
+
+def _mse_loss(x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    diff = x - y
+    return _reduce_loss(diff * diff, reduction)
+
+
+def _mse_rule(g, ans, x, y, reduction="mean"):
+    diff = x - y
+    return 2 * diff * _loss_scale(g, diff.size, reduction)
+
+
+def _mse_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [_normal(rng, shape), _normal(rng, shape)], {"reduction": str(rng.choice(_REDUCTIONS))}
+
+
+mse_loss = defop("mse_loss", _mse_loss, broadcasts=True, sample=_mse_sample)
+defvjp(mse_loss, _mse_rule, lambda g, ans, x, y, reduction="mean": -_mse_rule(g, ans, x, y, reduction))
+
+
+# --------------------------------------------------------------------------- Tensor methods
+
+
+def _binary_method(op: Op) -> Callable[[Any, Any], Tensor]:
+    return lambda self, other: apply(op, (self, other), {})
+
+
+def _reflected(op: Op) -> Callable[[Any, Any], Tensor]:
+    return lambda self, other: apply(op, (other, self), {})
+
+
+def _unary_method(op: Op) -> Callable[[Any], Tensor]:
+    return lambda self: apply(op, (self,), {})
+
+
+def _comparison(ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
+    def compare(self: Tensor, other: Any) -> Tensor:  # a boolean mask: never differentiable
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._constant(np.asarray(ufunc(self.data, other)))
+    return compare
+
+
+def _shape_args(shape: tuple) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+
+
+def _install_methods() -> None:
+    methods: dict[str, Any] = {
+        "__add__": _binary_method(add), "__radd__": _reflected(add),
+        "__sub__": _binary_method(sub), "__rsub__": _reflected(sub),
+        "__mul__": _binary_method(mul), "__rmul__": _reflected(mul),
+        "__truediv__": _binary_method(div), "__rtruediv__": _reflected(div),
+        "__pow__": _binary_method(pow), "__rpow__": _reflected(pow),
+        "__matmul__": _binary_method(matmul), "__rmatmul__": _reflected(matmul),
+        "matmul": _binary_method(matmul), "__neg__": _unary_method(neg),
+        "__abs__": _unary_method(abs),
+        "__getitem__": lambda self, index: apply(getitem, (self,), {"index": _index(index)}),
+        "__lt__": _comparison(np.less), "__le__": _comparison(np.less_equal),
+        "__gt__": _comparison(np.greater), "__ge__": _comparison(np.greater_equal),
+        "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
+        **{op.name: _unary_method(op)
+           for op in (exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos)},
+        "sum": lambda self, axis=None, keepdims=False: sum(self, axis=axis, keepdims=keepdims),
+        "mean": lambda self, axis=None, keepdims=False: mean(self, axis=axis, keepdims=keepdims),
+        "max": lambda self, axis=None, keepdims=False: max(self, axis=axis, keepdims=keepdims),
+        "min": lambda self, axis=None, keepdims=False: min(self, axis=axis, keepdims=keepdims),
+        "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(
+            self, axis=axis, keepdims=keepdims),
+        "softmax": lambda self, axis=-1: softmax(self, axis=axis),
+        "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
+        "clip": lambda self, min=None, max=None: clip(self, min=min, max=max),
+        "reshape": lambda self, *shape: reshape(self, shape=_shape_args(shape)),
+        "transpose": lambda self, *axes: transpose(self, axes=_shape_args(axes) or None),
+        "flatten": lambda self: reshape(self, shape=(-1,)),
+        "T": property(lambda self: transpose(self)),
+    }
+    for name, method in methods.items():
+        setattr(Tensor, name, method)
+    Tensor.__hash__ = lambda self: id(self)  # defining __eq__ would otherwise unset it
+
+
+def _index(index: Any) -> Any:
+    """Indices may hold Tensors or lists: make them arrays NumPy understands."""
+    if isinstance(index, tuple):
+        return tuple(_index(part) for part in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+_install_methods()

@@ -1,0 +1,363 @@
+"""The Tensor: an array, its gradient, and the graph edge that produced it.
+
+This module knows no op's math. A Tensor made by an op remembers the op, the input arrays the
+op's derivative rules need, and its parent Tensors; :meth:`Tensor.backward` walks that graph once,
+in reverse topological order, asking each op (see :mod:`steepest.autodiff.ops`) for the
+vector-Jacobian products of its inputs. Operators and math methods are attached to the class by
+``ops`` so that every derivative rule lives in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "as_array"]
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return whether operations currently record a graph for backpropagation."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(mode: bool) -> Iterator[None]:
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, mode
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager in which operations build no graph (as ``torch.no_grad``).
+
+    Examples
+    --------
+    >>> import steepest as st
+    >>> w = st.tensor([1.0, 2.0], requires_grad=True)
+    >>> with st.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    return _set_grad_enabled(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager that turns graph recording back on inside :func:`no_grad`."""
+    return _set_grad_enabled(True)
+
+
+_REFUSED_KINDS = {"O": "object", "S": "bytes", "U": "string", "V": "void/structured", "M": "datetime",
+                  "m": "timedelta"}
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert array-like input to an ndarray, refusing object, string and other non-numbers."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"cannot make a numeric array from {type(data).__name__}: {error}") from None
+    if array.dtype.kind in _REFUSED_KINDS:
+        raise TypeError(
+            f"steepest works on numeric arrays; got an array of dtype {array.dtype} "
+            f"({_REFUSED_KINDS[array.dtype.kind]})"
+        )
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Parameters
+    ----------
+    data : array_like
+        The values. NumPy's dtype inference applies (Python floats give float64).
+    requires_grad : bool, default False
+        Whether gradients with respect to this tensor are accumulated into :attr:`grad` by
+        :meth:`backward`. Only floating-point (or complex) tensors may require gradients.
+    dtype : numpy dtype, optional
+        Convert the data to this dtype.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The values.
+    grad : numpy.ndarray or None
+        The accumulated gradient (same shape and dtype as ``data``) once a backward pass has
+        reached this tensor; gradients add up across backward calls until reset to ``None``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_saved", "_retain",
+                 "__weakref__")
+    __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor's reflected operators
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data = as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = False
+        self._op = None
+        self._parents: tuple[Tensor | None, ...] = ()
+        self._saved: tuple | None = None
+        self._retain = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
+        """Make the output of a recorded op without re-validating ``data`` (the hot path)."""
+        out = object.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = True
+        out._op = op
+        out._parents = parents
+        out._saved = saved
+        out._retain = False
+        return out
+
+    @classmethod
+    def _constant(cls, data: np.ndarray) -> Tensor:
+        out = object.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = False
+        out._op = None
+        out._parents = ()
+        out._saved = None
+        out._retain = False
+        return out
+
+    # ----------------------------------------------------------------- attributes
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set :attr:`requires_grad` in place and return ``self``."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this tensor has dtype "
+                f"{self.data.dtype} (convert it first, e.g. st.tensor(x, dtype=np.float64))"
+            )
+        if self._op is not None and not requires_grad:
+            raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self._op is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut from the graph."""
+        return Tensor._constant(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep :attr:`grad` on this non-leaf tensor during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retain = True
+
+    def zero_grad(self) -> None:
+        """Reset :attr:`grad` to ``None``."""
+        self.grad = None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype != np.float64 and self.data.dtype.kind == "f":
+            extra += f", dtype={self.data.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ----------------------------------------------------------------- backward
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into every leaf that requires one.
+
+        Parameters
+        ----------
+        gradient : array_like, optional
+            The cotangent :math:`v` of the vector-Jacobian product :math:`v^T J`. Required when
+            this tensor is not a scalar; defaults to 1 for a scalar.
+        retain_graph : bool, default False
+            Keep the arrays saved by each op so that backward can run through this graph again.
+            Otherwise they are freed as soon as they have been used.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the computation "
+                "had requires_grad=True (or it ran under no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without `gradient` needs a scalar output; this tensor has shape "
+                    f"{self.shape}. Reduce it first (e.g. .sum()) or pass gradient= of that shape"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = as_array(gradient)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward(): gradient has shape {seed.shape} but the tensor has shape {self.shape}"
+                )
+            seed = seed.astype(self.data.dtype, copy=True)  # never hand the caller's array out
+        _run_backward(self, seed, retain_graph)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Nodes that require grad, reachable from ``root``, each after every node that uses it."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
+    """Add ``g`` into ``node.grad``, never letting two tensors share one gradient buffer."""
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    data = node.data
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
+    if g.shape != data.shape:
+        g = np.broadcast_to(g, data.shape)
+    if node.grad is not None:
+        node.grad = node.grad + g
+        return
+    # A rule may pass its incoming gradient through unchanged (add does, to both inputs) or return
+    # a read-only view: copy those, so that each .grad is a private, writable array.
+    if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+        g = g.copy()
+    handed_out.add(id(g))
+    node.grad = g
+
+
+def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    handed_out: set[int] = set()
+    for node in _topological_order(root):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        op = node._op
+        if op is None:
+            _accumulate(node, g, handed_out)
+            continue
+        if node._retain:
+            _accumulate(node, g, handed_out)
+        saved = node._saved
+        if saved is None:
+            raise RuntimeError(
+                f"backward through the graph a second time: the arrays saved by '{op.name}' were "
+                f"freed after the first backward. Pass retain_graph=True to the first call"
+            )
+        args, kwargs = saved
+        parents = node._parents
+        for i, parent in enumerate(parents):
+            if parent is None:
+                continue
+            gi = op.vjp(i, g, node.data, args, kwargs)
+            key = id(parent)
+            previous = grads.get(key)
+            grads[key] = gi if previous is None else previous + gi
+        if not retain_graph:
+            node._saved = None
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Make a :class:`Tensor` (the analogue of ``torch.tensor``).
+
+    Parameters
+    ----------
+    data : array_like
+        Numbers, nested lists or an array; NumPy's dtype inference applies. Object and string
+        arrays are refused.
+    requires_grad : bool, default False
+        Record operations on this tensor so that :meth:`Tensor.backward` can fill its ``grad``.
+    dtype : numpy dtype, optional
+
+    Examples
+    --------
+    >>> import steepest as st
+    >>> x = st.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([2., 4., 6.])
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    array = as_array(data, dtype)
+    if array is data:  # like torch.tensor, never share memory with the caller's array
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)
