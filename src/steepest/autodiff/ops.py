@@ -150,16 +150,17 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
 # --------------------------------------------------------------------------- input samplers
 # Each sampler turns a hypothesis-drawn shape and a seeded generator into valid op inputs.
 
+# (np.asarray: for shape () the generator returns a Python float, not a 0-d array)
 def _normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.standard_normal(shape)
+    return np.asarray(rng.standard_normal(shape))
 
 
 def _positive(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.uniform(0.5, 2.0, shape)
+    return np.asarray(rng.uniform(0.5, 2.0, shape))
 
 
 def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    return np.asarray(rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape))
 
 
 def _broadcast_partner(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[int, ...]:
