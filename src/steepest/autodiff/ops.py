@@ -31,7 +31,7 @@ __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos",
     "sum", "mean", "max", "min", "reshape", "transpose", "getitem", "where", "clip",
     "softmax", "log_softmax", "logsumexp", "concatenate", "stack",
-    "linear", "cross_entropy", "bce_with_logits", "mse_loss",
+    "linear", "cross_entropy", "bce_with_logits", "mse_loss", "erf", "gelu",
 ]
 
 Rule = Callable[..., np.ndarray]
@@ -744,6 +744,113 @@ def _mse_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 mse_loss = defop("mse_loss", _mse_loss, broadcasts=True, sample=_mse_sample)
 defvjp(mse_loss, _mse_rule, lambda g, ans, x, y, reduction="mean": -_mse_rule(g, ans, x, y, reduction))
+
+
+# The error function and GELU (nn engineer). NumPy has no erf, so it is computed here from two
+# classical expansions, each used where it converges fast:
+#   |z| <= 2:  erf(z) = 2/sqrt(pi) z e^{-z^2} sum_{n>=0} (2z^2)^n / (1*3*...*(2n+1)),
+#              a series of positive terms, so no cancellation (Abramowitz & Stegun 7.1.6);
+#   |z| > 2:   erfc(z) = e^{-z^2}/sqrt(pi) * 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))),
+#              Laplace's continued fraction (A&S 7.1.14), evaluated from the tail up.
+# The term counts give an absolute error below 1e-15 against math.erf over the whole line
+# (tests/nn/test_layers.py checks them).
+_SQRT_PI = float(np.sqrt(np.pi))
+_SQRT_HALF = float(np.sqrt(0.5))
+_INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
+_ERF_SERIES_LIMIT = 2.0
+_ERF_SERIES_TERMS = 32
+_ERFC_FRACTION_TERMS = 45
+
+
+def _erf_series(z: np.ndarray) -> np.ndarray:
+    ratio = 2 * z * z
+    total = np.ones_like(z)
+    for n in range(_ERF_SERIES_TERMS, 0, -1):
+        total = 1 + total * ratio / (2 * n + 1)
+    return (2 / _SQRT_PI) * z * np.exp(-z * z) * total
+
+
+def _erfc_fraction(z: np.ndarray) -> np.ndarray:
+    """erfc(z) for z > 2 (e^{-z^2} underflows to 0 for huge z, as erfc does)."""
+    denominator = z
+    for k in range(_ERFC_FRACTION_TERMS, 0, -1):
+        denominator = z + (0.5 * k) / denominator
+    return np.exp(-z * z) / (_SQRT_PI * denominator)
+
+
+def _float_array(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    x = _float_array(x)
+    out = np.empty_like(x)
+    near = np.abs(x) <= _ERF_SERIES_LIMIT
+    far = ~near  # NaN lands here and stays NaN
+    with np.errstate(over="ignore", under="ignore"):
+        out[near] = _erf_series(x[near])
+        out[far] = np.copysign(1 - _erfc_fraction(np.abs(x[far])), x[far])
+    return out
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """1 - erf(x), without the cancellation of that difference for large positive x."""
+    x = _float_array(x)
+    out = np.empty_like(x)
+    near = np.abs(x) <= _ERF_SERIES_LIMIT
+    right = x > _ERF_SERIES_LIMIT
+    left = ~(near | right)
+    with np.errstate(over="ignore", under="ignore"):
+        out[near] = 1 - _erf_series(x[near])
+        out[right] = _erfc_fraction(x[right])
+        out[left] = 2 - _erfc_fraction(-x[left])
+    return out
+
+
+erf = defop("erf", _erf, sample=lambda rng, shape: ([rng.standard_normal(shape) * 2], {}))
+defvjp(erf, lambda g, ans, x: g * ((2 / _SQRT_PI) * np.exp(-x * x)))
+
+_GELU_APPROXIMATIONS = ("none", "tanh")
+_GELU_TANH_SCALE = float(np.sqrt(2 / np.pi))
+_GELU_TANH_CUBIC = 0.044715
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    # Through erfc so that the left tail keeps its relative accuracy.
+    return 0.5 * _erfc(-_SQRT_HALF * x)
+
+
+def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
+    return np.tanh(_GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x))
+
+
+def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    """``x * Phi(x)`` with the standard normal CDF ``Phi`` (Hendrycks & Gimpel 2016), or with
+    ``approximate="tanh"`` the tanh form ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    if approximate == "none":
+        return x * _normal_cdf(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1 + _gelu_tanh_inner(x))
+    raise ValueError(f"approximate must be one of {_GELU_APPROXIMATIONS}, got {approximate!r}")
+
+
+def _gelu_rule(g, ans, x, approximate="none"):
+    if approximate == "tanh":
+        t = _gelu_tanh_inner(x)
+        slope = _GELU_TANH_SCALE * (1 + 3 * _GELU_TANH_CUBIC * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope)
+    with np.errstate(under="ignore"):
+        density = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return g * (_normal_cdf(x) + x * density)
+
+
+def _gelu_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [rng.standard_normal(shape) * 3], {"approximate": str(rng.choice(_GELU_APPROXIMATIONS))}
+
+
+gelu = defop("gelu", _gelu, sample=_gelu_sample)
+defvjp(gelu, _gelu_rule)
 
 
 # --------------------------------------------------------------------------- Tensor methods
