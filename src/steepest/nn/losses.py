@@ -1,0 +1,112 @@
+"""Loss modules: :class:`MSELoss`, :class:`CrossEntropyLoss`, :class:`BCEWithLogitsLoss`.
+
+Each is called as ``loss(input, target)`` and runs one fused op (forward and backward in one
+NumPy computation each); the formulas are those of :mod:`steepest.nn.functional`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_choice, check_real
+from ..autodiff import ops
+from ..autodiff.tensor import Tensor
+from .functional import REDUCTIONS, _bce_with_logits, _check_same_shape, _cross_entropy, _pos_weight_array
+from .module import Module
+
+__all__ = ["MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+
+_cross_entropy_op = ops.cross_entropy
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str) -> None:
+        super().__init__()
+        self.reduction = check_choice(type(self).__name__, "reduction", reduction, REDUCTIONS)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    r"""Mean squared error :math:`\ell_i = (x_i - y_i)^2`, averaged (default), summed or kept.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Notes
+    -----
+    ``input`` and ``target`` must have the same shape (PyTorch only warns; a ``(n, 1)``
+    prediction broadcast against an ``(n,)`` target would silently average ``n * n`` errors).
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        _check_same_shape("MSELoss", input, target)
+        return ops.mse_loss(input, target, reduction=self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    r"""Softmax cross-entropy of logits against class indices, log-sum-exp stable.
+
+    .. math:: \ell_i = \log\sum_c e^{x_{i,c}} - x_{i,y_i}
+
+    With ``label_smoothing`` :math:`\varepsilon` the target is
+    :math:`(1-\varepsilon)\,\mathrm{onehot}(y_i) + \varepsilon / C`. See
+    :func:`steepest.nn.functional.cross_entropy` for the accepted shapes (class axis 1, as in
+    PyTorch) and for probability targets.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    label_smoothing : float in [0, 1], default 0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from steepest import nn
+    >>> loss = nn.CrossEntropyLoss()
+    >>> round(loss(np.zeros((4, 3)), np.array([0, 1, 2, 0])).item(), 6)  # log 3
+    1.098612
+    """
+
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = check_real("CrossEntropyLoss", "label_smoothing", label_smoothing,
+                                          0.0, 1.0)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        if self.label_smoothing or np.ndim(input) > 2:
+            return _cross_entropy(input, target, self.reduction, self.label_smoothing)
+        return _cross_entropy_op(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        extra = super().extra_repr()
+        return extra + (f", label_smoothing={self.label_smoothing}" if self.label_smoothing else "")
+
+
+class BCEWithLogitsLoss(_Loss):
+    r"""Binary cross-entropy on logits, :math:`-[p\,y\log\sigma(x) + (1-y)\log(1-\sigma(x))]`,
+    computed without overflow (see :func:`steepest.nn.functional.binary_cross_entropy_with_logits`).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    pos_weight : array_like, optional
+        Weight :math:`p` of the positive examples, one per class (last axis), e.g.
+        ``n_negative / n_positive`` to balance classes.
+    """
+
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.pos_weight = (None if pos_weight is None
+                           else _pos_weight_array("BCEWithLogitsLoss", pos_weight))
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        _check_same_shape("BCEWithLogitsLoss", input, target)
+        return _bce_with_logits(input, target, self.reduction, self.pos_weight)
