@@ -1,0 +1,21 @@
+"""Optimizers with ``torch.optim``'s names, arguments, defaults and update rules, on NumPy.
+
+Every optimizer updates ``p.data`` in place from ``p.grad`` for Tensors ``p``; supports parameter
+groups, ``step(closure=None)``, ``zero_grad()``, ``state_dict()``/``load_state_dict()``; and takes
+``lr`` as a number or a schedule (a callable ``t -> lr``, see :mod:`steepest.schedules`).
+:mod:`steepest.optim.line_search` holds Armijo backtracking and the strong Wolfe search, which
+:class:`SGD` can use to choose its steps.
+"""
+
+from . import line_search
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .base import Optimizer
+from .nadam import NAdam
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
+           "NAdam", "line_search"]
