@@ -431,7 +431,7 @@ class SaddleReport:
 
 
 def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | None = None, *,
-                  gtol: float = 1e-4, tol: float = 1e-6, atol: float = 1e-8,
+                  gtol: float | None = 1e-4, tol: float = 1e-6, atol: float = 1e-8,
                   k: int | None = None, seed: int = 0) -> SaddleReport:
     """Decide whether ``x`` is a saddle point: a small gradient and negative curvature.
 
@@ -452,8 +452,9 @@ def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | N
         The point, e.g. where a run stopped.
     fun : callable, optional
         ``x -> f(x)`` for probing degenerate points.
-    gtol : float, default 1e-4
-        Gradient norms above this mean "not a stationary point" (``is_saddle`` False).
+    gtol : float or None, default 1e-4
+        Gradient norms above this mean "not a stationary point" (``is_saddle`` False); None
+        skips this test (the caller knows the point is stationary).
     tol : float, default 1e-6
         Relative threshold for calling an eigenvalue non-zero.
     atol : float, default 1e-8
@@ -468,11 +469,12 @@ def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | N
     SaddleReport
     """
     x = _check_point("detect_saddle", x)
-    gtol = check_real("detect_saddle", "gtol", gtol, low=0.0)
+    if gtol is not None:
+        gtol = check_real("detect_saddle", "gtol", gtol, low=0.0)
     tol = check_real("detect_saddle", "tol", tol, low=0.0)
     atol = check_real("detect_saddle", "atol", atol, low=0.0)
     grad_norm = float(np.linalg.norm(np.asarray(grad(x), dtype=np.float64)))
-    if not grad_norm <= gtol:
+    if gtol is not None and not grad_norm <= gtol:
         return SaddleReport(False, grad_norm, math.nan, math.nan,
                             f"not a stationary point: ||grad|| = {grad_norm:.3g} > gtol = {gtol:g}")
     values, vectors = hessian_eigenvalues(grad, x, k=k, seed=seed, return_vectors=True)

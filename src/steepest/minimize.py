@@ -1,0 +1,756 @@
+"""``minimize``: run any optimizer of :mod:`steepest.optim` on a function and keep the whole trace.
+
+:func:`minimize` drives one float64 parameter with an optimizer (gradient descent, momentum,
+Nesterov, AdaGrad, RMSprop, Adam, AdamW, AdaDelta, Adamax, NAdam) or with gradient descent plus a
+line search, records every iterate, value, gradient norm and step size, stops on a small gradient,
+a small change of ``f``, a callback or ``max_iter``, and reports what went wrong when something
+does: non-finite values, divergence (with a step size that should work, from the curvature
+estimated at the start), and convergence to a saddle point instead of a minimum.
+
+Examples
+--------
+>>> import steepest as st
+>>> problem = st.problems.get("quadratic", kappa=10)
+>>> result = st.minimize(problem.f, problem.x0, method="gd", lr=2 / 11, gtol=1e-8)
+>>> result.success, result.nit, result.path.shape
+(True, 107, (108, 2))
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import sys
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import diagnostics as _diagnostics
+from . import optim as _optim
+from . import schedules as _schedules
+from ._validation import check_bool, check_choice, check_int, check_real
+from .autodiff.tensor import Tensor, as_array
+from .problems import Problem
+
+__all__ = ["minimize", "OptimizeResult", "METHODS", "STATUS"]
+
+#: The method names :func:`minimize` accepts.
+METHODS: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+                            "adadelta", "adamax", "nadam")
+
+#: The optimizer class behind each method, the options it fixes, and its default options.
+_OPTIMIZERS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "gd": ("SGD", {"momentum": 0.0, "nesterov": False, "dampening": 0.0}, {}),
+    "momentum": ("SGD", {"nesterov": False}, {"momentum": 0.9}),
+    "nesterov": ("SGD", {"nesterov": True}, {"momentum": 0.9}),
+    "adagrad": ("Adagrad", {}, {}),
+    "rmsprop": ("RMSprop", {}, {}),
+    "adam": ("Adam", {}, {}),
+    "adamw": ("AdamW", {}, {}),
+    "adadelta": ("Adadelta", {}, {}),
+    "adamax": ("Adamax", {}, {}),
+    "nadam": ("NAdam", {}, {}),
+}
+#: Optimizer arguments that minimize sets itself.
+_RESERVED = {"params", "lr", "maximize", "line_search", "on_line_search_failure"}
+
+#: What each ``status`` code means.
+STATUS: dict[int, str] = {
+    0: "converged: the gradient norm fell to gtol",
+    1: "converged: the relative change of f fell to ftol",
+    2: "stopped: max_iter reached",
+    3: "stopped: a non-finite value",
+    4: "diverged",
+    5: "stopped by the callback",
+    6: "stopped: the line search failed",
+    7: "stopped at a saddle point, not a minimum",
+}
+
+#: f above f(x0) + DIVERGENCE_FACTOR * max(|f(x0)|, 1) counts as divergence.
+DIVERGENCE_FACTOR = 1e6
+
+_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam"}
+
+
+# --------------------------------------------------------------------------- the result
+class OptimizeResult(dict):
+    """The outcome of :func:`minimize`: a dict whose keys are also attributes (as SciPy's).
+
+    Keys
+    ----
+    x : ndarray
+        The final iterate (shape of ``x0``); after a non-finite value, the last finite one.
+    fun : float
+        ``f(x)``.
+    grad : ndarray
+        The gradient at ``x``.
+    nit : int
+        Updates taken.
+    nfev, njev : int
+        Evaluations of ``f`` and of its gradient (curvature estimates included).
+    success : bool
+    status : int
+        See :data:`STATUS`.
+    message : str
+    path : ndarray of shape (nit + 1, x0.size)
+        Every iterate, ``x0`` first.
+    fvals, grad_norms : ndarray of shape (nit + 1,)
+        ``f`` and the Euclidean norm of the gradient at each iterate.
+    lrs : ndarray of shape (nit,)
+        The step size used by each update (the accepted step with a line search).
+    method : str
+    diagnostics : list of str
+        Warnings in words: divergence, oscillation, saddle points, slow progress.
+    diverged, saddle : bool
+    suggested_lr : float or None
+        A step size expected to work, after a divergence.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.keys()))
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"{type(self).__name__}()"
+        width = max(len(str(key)) for key in self)
+        lines = [f"{str(key).rjust(width)}: {_short(value)}" for key, value in self.items()]
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """A few lines for people: outcome, final value, gradient norm, point and diagnostics."""
+        lines = [f"{self.get('method', 'minimize')}: {self.get('message', '')}"]
+        rows = [("f(x)", _number(self.get("fun"))),
+                ("||grad||", _number(float(np.linalg.norm(self["grad"])) if "grad" in self
+                                     else None)),
+                ("x", _short(self.get("x"))),
+                ("iterations", str(self.get("nit"))),
+                ("evaluations", f"{self.get('nfev')} of f, {self.get('njev')} of the gradient"),
+                ("status", f"{self.get('status')} ({'success' if self.get('success') else 'failure'})")]
+        if self.get("suggested_lr") is not None:
+            rows.append(("suggested lr", _number(self["suggested_lr"])))
+        lines += [f"  {label:<12} {value}" for label, value in rows]
+        for note in self.get("diagnostics", []):
+            lines.append(f"  ! {note}")
+        return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    return "None" if value is None else f"{value:.6g}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.ndim <= 1 and value.size <= 6:
+            return np.array2string(value, precision=6, separator=", ")
+        return f"array of shape {value.shape}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "; ".join(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- the objective
+class _Objective:
+    """``x -> (f(x), grad f(x))`` on float64 arrays, however ``fun`` was given."""
+
+    def __init__(self, fun: Any, jac: Any, x0: np.ndarray) -> None:
+        self.shape = x0.shape
+        if isinstance(fun, Problem):
+            if jac is not None:
+                raise ValueError("minimize: fun is a Problem, which brings its own gradient; "
+                                 f"leave jac=None (got {jac!r})")
+            if fun.dim != x0.size:
+                raise ValueError(f"minimize: x0 has {x0.size} entries but the problem "
+                                 f"{fun.name!r} has dimension {fun.dim}")
+            self.evaluate = self._problem(fun)
+        elif not callable(fun):
+            raise TypeError(f"minimize: fun must be callable (or a Problem), got {fun!r}")
+        elif jac is None:
+            self.evaluate = self._autodiff(fun)
+        elif jac is True:
+            self.evaluate = self._numpy_pair(fun)
+        elif callable(jac):
+            self.evaluate = self._numpy(fun, jac)
+        else:
+            raise TypeError(f"minimize: jac must be None (differentiate fun), True (fun returns "
+                            f"(f, grad)) or a callable x -> grad; got {jac!r}")
+
+    # Each builder checks the first evaluation thoroughly, then returns a lean function for
+    # the loop.
+    def _problem(self, problem: Problem) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        value, gradient = problem._value, problem._gradient
+        return lambda x: (float(value(x)), gradient(x))
+
+    def _autodiff(self, fun: Callable[[Tensor], Any]) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        param = Tensor(np.zeros(self.shape), requires_grad=True)
+        self.param = param
+
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            param.data = x
+            param.grad = None
+            out = fun(param)
+            out.backward()
+            g = param.grad
+            return out.data.item(), (g if g is not None else np.zeros(self.shape))
+
+        def first(x: np.ndarray) -> tuple[float, np.ndarray]:
+            param.data = x
+            param.grad = None
+            out = fun(param)
+            if not isinstance(out, Tensor):
+                raise TypeError(
+                    f"minimize: fun must return a scalar Tensor (write it with steepest "
+                    f"operations so that it can be differentiated) or be given with jac=; it "
+                    f"returned {type(out).__name__}")
+            if out.size != 1:
+                raise ValueError(f"minimize: fun must return a scalar, got a Tensor of shape "
+                                 f"{out.shape}")
+            self.evaluate = evaluate if out.requires_grad else constant
+            if not out.requires_grad:  # f does not depend on x
+                return out.data.item(), np.zeros(self.shape)
+            out.backward()
+            g = param.grad
+            return out.data.item(), (g if g is not None else np.zeros(self.shape))
+
+        def constant(x: np.ndarray) -> tuple[float, np.ndarray]:
+            param.data = x
+            return fun(param).data.item(), np.zeros(self.shape)
+
+        return first
+
+    def _numpy(self, fun: Callable[[np.ndarray], Any],
+               jac: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            return self._value(fun(x)), self._gradient(jac(x), x)
+
+        def first(x: np.ndarray) -> tuple[float, np.ndarray]:
+            f = self._check_value(fun(x), "fun")
+            g = self._check_gradient(jac(x), x, "jac")
+            self.evaluate = evaluate
+            return f, g
+
+        return first
+
+    def _numpy_pair(self, fun: Callable[[np.ndarray], Any]
+                    ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g = fun(x)
+            return self._value(f), self._gradient(g, x)
+
+        def first(x: np.ndarray) -> tuple[float, np.ndarray]:
+            out = fun(x)
+            if not isinstance(out, tuple | list) or len(out) != 2:
+                raise TypeError(f"minimize: with jac=True, fun must return a pair (f, grad); it "
+                                f"returned {type(out).__name__}")
+            f = self._check_value(out[0], "fun")
+            g = self._check_gradient(out[1], x, "fun's gradient")
+            self.evaluate = evaluate
+            return f, g
+
+        return first
+
+    @staticmethod
+    def _value(value: Any) -> float:
+        return value.item() if type(value) is np.ndarray else float(value)
+
+    @staticmethod
+    def _gradient(g: Any, x: np.ndarray) -> np.ndarray:
+        g = np.asarray(g, dtype=np.float64)
+        # A gradient that shares memory with x (e.g. jac = lambda x: x) would change under the
+        # optimizer's in-place update.
+        return g.copy() if np.may_share_memory(g, x) else g
+
+    def _check_value(self, value: Any, who: str) -> float:
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, bool) or not (isinstance(value, numbers.Real) or (
+                isinstance(value, np.ndarray) and value.dtype.kind in "fiu")):
+            raise TypeError(f"minimize: {who} must return a real scalar, got {value!r}")
+        if np.size(value) != 1:
+            raise ValueError(f"minimize: {who} must return a scalar, got an array of shape "
+                             f"{np.shape(value)}")
+        return float(np.reshape(value, ()))
+
+    def _check_gradient(self, g: Any, x: np.ndarray, who: str) -> np.ndarray:
+        array = as_array(g.data if isinstance(g, Tensor) else g)
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"minimize: {who} must return a real array, got dtype {array.dtype}")
+        if array.shape != x.shape:
+            raise ValueError(f"minimize: {who} must return an array of shape {x.shape} (the "
+                             f"shape of x0), got {array.shape}")
+        return self._gradient(array, x)
+
+    def counted(self) -> tuple[Callable[[np.ndarray], tuple[float, np.ndarray]], list[int]]:
+        """The objective with a call counter (for the diagnostics' extra evaluations)."""
+        calls = [0]
+
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            calls[0] += 1
+            return self.evaluate(np.array(x, dtype=np.float64).reshape(self.shape))
+
+        return evaluate, calls
+
+
+# --------------------------------------------------------------------------- checks
+def _initial_point(x0: Any) -> np.ndarray:
+    try:
+        x = as_array(x0)
+    except TypeError as error:
+        raise TypeError(f"minimize: x0 must be a real array, got {x0!r} ({error})") from None
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"minimize: x0 must be a real array, got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"minimize: x0 must not be empty, got shape {x.shape}")
+    x = np.array(x, dtype=np.float64)  # a private float64 copy
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        where = tuple(int(i) for i in bad[0])
+        index = where[0] if len(where) == 1 else where
+        raise ValueError(f"minimize: x0 must be finite, but x0[{index}] = {float(x[where])}")
+    return x
+
+
+def _learning_rate(lr: Any) -> float | Callable[[int], float] | None:
+    if lr is None:
+        return None
+    if isinstance(lr, str):
+        return _schedules.parse(lr)
+    if callable(lr):
+        return lr
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"minimize: lr must be a positive number, a schedule (callable t -> lr) "
+                        f"or a schedule string such as '0.1/t'; got {lr!r}")
+    return check_real("minimize", "lr", lr, low=0.0, low_open=True)
+
+
+def _optimizer_options(method: str, options: dict[str, Any]) -> tuple[type, dict[str, Any]]:
+    name, fixed, defaults = _OPTIMIZERS[method]
+    cls = getattr(_optim, name)
+    accepted = [p for p in inspect.signature(cls.__init__).parameters
+                if p not in _RESERVED and p not in fixed and p != "self"]
+    for key in options:
+        if key in accepted:
+            continue
+        if key == "maximize":
+            raise TypeError("minimize: maximize is not an option of minimize; minimise -f instead")
+        if key in fixed and method in ("gd", "momentum"):
+            hint = " (use method='momentum' or 'nesterov')" if key != "dampening" else ""
+            raise TypeError(f"minimize: method {method!r} takes no option {key!r}{hint}")
+        raise TypeError(f"minimize: method {method!r} ({name}) takes no option {key!r}; its "
+                        f"options are: {', '.join(accepted)}")
+    return cls, {**defaults, **options, **fixed}
+
+
+def _search(line_search: Any, method: str) -> Any:
+    if line_search is None:
+        return None
+    search = _optim.line_search.get(line_search, owner="minimize")
+    if method != "gd":
+        raise ValueError(f"minimize: line_search works with method='gd' only (a line search "
+                         f"chooses the step along -grad), got method={method!r}")
+    return search
+
+
+# --------------------------------------------------------------------------- minimize
+def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search: Any = None,
+             max_iter: int = 1000, gtol: float = 1e-6, ftol: float = 0.0,
+             callback: Callable[[OptimizeResult], Any] | None = None, jac: Any = None, *,
+             diagnose: bool = True, **options: Any) -> OptimizeResult:
+    """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`.
+
+    Each iteration takes one optimizer update of the float64 parameter :math:`x`; ``gd`` is
+
+    .. math:: x_{k+1} = x_k - \\alpha_k \\nabla f(x_k),
+
+    and with ``line_search`` :math:`\\alpha_k = s_k \\cdot \\text{lr}` where :math:`s_k` is found
+    along :math:`-\\text{lr}\\,\\nabla f(x_k)` by Armijo backtracking or a strong Wolfe search
+    (Nocedal and Wright, *Numerical Optimization*, ch. 3). The other methods follow the update
+    rules of ``torch.optim`` (see each class in :mod:`steepest.optim`).
+
+    The run stops at the first of: :math:`\\lVert\\nabla f(x_k)\\rVert \\le` ``gtol`` (status 0);
+    :math:`|f_{k-1} - f_k| \\le` ``ftol`` :math:`\\cdot \\max(|f_{k-1}|, |f_k|, 1)` (status 1,
+    only when ``ftol > 0``); ``max_iter`` updates (2); a non-finite ``f`` or gradient (3); ``f``
+    above :math:`f(x_0) + 10^6 \\max(|f(x_0)|, 1)`, i.e. divergence (4, with a
+    :class:`~steepest.diagnostics.DivergenceWarning` and a ``suggested_lr``); the callback
+    asking to stop (5); a failed line search (6). A run that converged is then checked for a
+    saddle point (status 7, ``saddle=True``, ``success=False``) with Hessian eigenvalues
+    estimated from gradients.
+
+    Parameters
+    ----------
+    fun : callable or Problem
+        ``f(x: Tensor) -> scalar Tensor`` written with steepest operations (differentiated by
+        the engine); with ``jac``, a NumPy function ``f(x: ndarray) -> float``; or a
+        :class:`~steepest.problems.Problem`, evaluated with its NumPy value and gradient.
+    x0 : array_like
+        The start: finite real numbers of any shape (``f`` sees arrays of that shape).
+    method : str, default "gd"
+        One of :data:`METHODS`: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball momentum,
+        default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
+        ``adamax``, ``nadam``.
+    lr : float, schedule, str or None
+        The step size: a positive number, a schedule (any callable ``t -> lr``, ``t = 1, 2,
+        ...``) or a schedule string for :func:`steepest.schedules.parse` (``"1/t"``). ``None``
+        means the optimizer's own default (as in ``torch.optim``; ``1e-3`` for ``gd``), or 1
+        with a line search, where ``lr`` scales the first trial step.
+    line_search : {"armijo", "wolfe"}, Armijo, StrongWolfe or None
+        Choose each step of ``gd`` by a line search (see :mod:`steepest.optim.line_search`).
+    max_iter : int, default 1000
+        Most updates to take, ``>= 0``.
+    gtol : float, default 1e-6
+        Stop when the gradient norm is at most this, ``>= 0``.
+    ftol : float, default 0
+        Stop when the relative change of ``f`` is at most this, ``>= 0`` (0 turns it off).
+    callback : callable, optional
+        Called after each evaluation as ``callback(intermediate)`` with an
+        :class:`OptimizeResult` holding ``x``, ``fun``, ``grad``, ``grad_norm``, ``nit`` and
+        ``lr`` (the step that led there); returning True or raising ``StopIteration`` stops the
+        run (status 5).
+    jac : callable, True or None
+        The gradient of a NumPy ``fun`` (``jac(x) -> ndarray``), or True when ``fun`` returns
+        ``(f, grad)``. ``None``: ``fun`` is differentiated by the engine.
+    diagnose : bool, default True
+        Run the curvature estimates (suggested step after a divergence, saddle check) and the
+        oscillation check. They cost a few extra evaluations, counted in ``nfev``/``njev``.
+    **options
+        Passed to the optimizer class: ``momentum``, ``dampening``, ``weight_decay``, ``betas``,
+        ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...
+
+    Returns
+    -------
+    OptimizeResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad arguments (named, with the value and what is allowed), and for a ``fun`` that
+        does not return a scalar.
+
+    Examples
+    --------
+    >>> import numpy as np, steepest as st
+    >>> r = st.minimize(lambda x: np.sum((x - 3.0) ** 2), [0.0, 0.0], lr=0.1,
+    ...                 jac=lambda x: 2 * (x - 3.0))
+    >>> np.round(r.x, 6), r.status
+    (array([3., 3.]), 0)
+    """
+    method = check_choice("minimize", "method", method, METHODS)
+    x = _initial_point(x0)
+    lr = _learning_rate(lr)
+    search = _search(line_search, method)
+    max_iter = check_int("minimize", "max_iter", max_iter, low=0)
+    gtol = check_real("minimize", "gtol", gtol, low=0.0)
+    ftol = check_real("minimize", "ftol", ftol, low=0.0)
+    check_bool("minimize", "diagnose", diagnose)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"minimize: callback must be callable or None, got {callback!r}")
+    if search is not None and (options or callable(lr)):
+        what = f"options {sorted(options)}" if options else "a schedule as lr"
+        raise ValueError(f"minimize: with line_search, lr is a number that scales the first trial "
+                         f"step and the method takes no options; got {what}")
+    objective = _Objective(fun, jac, x)
+    if search is None:
+        optimizer_class, kwargs = _optimizer_options(method, options)
+        param = getattr(objective, "param", None)
+        if param is None:  # fun is evaluated in NumPy: the optimizer needs a Tensor to update
+            param = Tensor(x, requires_grad=True)
+        if lr is not None:
+            kwargs["lr"] = lr
+        optimizer = optimizer_class([param], **kwargs)
+        run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
+        run.with_optimizer(optimizer, param)
+    else:
+        run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
+        run.with_line_search(search, 1.0 if lr is None else lr)
+    return run.result(diagnose, lr)
+
+
+class _Run:
+    """The loop, its trace and its verdict."""
+
+    def __init__(self, objective: _Objective, x0: np.ndarray, gtol: float, ftol: float,
+                 max_iter: int, callback: Any, method: str) -> None:
+        self.objective = objective
+        self.x0 = x0.copy()
+        self.gtol, self.ftol, self.max_iter = gtol, ftol, max_iter
+        self.callback = callback
+        self.method = method
+        self.path: list[np.ndarray] = []
+        self.fvals: list[float] = []
+        self.grad_norms: list[float] = []
+        self.lrs: list[float] = []
+        self.nfev = self.njev = 0
+        self.status = 2
+        self.detail = ""
+        self.last_grads: tuple[np.ndarray, np.ndarray] | None = None  # (previous, current)
+        self.f_limit = math.inf
+
+    # ------------------------------------------------------------------ stopping rules
+    def _stop(self, k: int, f: float, gnorm: float, g: np.ndarray, x: np.ndarray) -> bool:
+        """Check the iterate ``k`` just evaluated; True when the run ends here."""
+        if not (math.isfinite(f) and math.isfinite(gnorm)):
+            self.status = 3
+            what = (f"f is {f}" if not math.isfinite(f) else
+                    "the gradient is not finite" if not np.isfinite(g).all() else
+                    f"the gradient norm overflows (f = {f:.6g})")
+            self.detail = f"{what} at iteration {k}"
+            return True
+        if f > self.f_limit:
+            self.status = 4
+            self.detail = (f"f grew from {self.fvals[0]:.6g} to {f:.6g} by iteration {k}")
+            return True
+        if self.callback is not None and self._ask_callback(k, f, gnorm, g, x):
+            self.status = 5
+            self.detail = f"the callback asked to stop at iteration {k}"
+            return True
+        if gnorm <= self.gtol:
+            self.status = 0
+            self.detail = f"||grad|| = {gnorm:.3g} <= gtol = {self.gtol:g} after {k} iterations"
+            return True
+        if self.ftol > 0 and k > 0:
+            previous = self.fvals[-2]
+            if abs(previous - f) <= self.ftol * max(abs(previous), abs(f), 1.0):
+                self.status = 1
+                self.detail = (f"|f change| = {abs(previous - f):.3g} <= ftol = {self.ftol:g} "
+                               f"(relative) after {k} iterations")
+                return True
+        if k >= self.max_iter:
+            self.status = 2
+            self.detail = f"max_iter = {self.max_iter} reached with ||grad|| = {gnorm:.3g}"
+            return True
+        return False
+
+    def _ask_callback(self, k: int, f: float, gnorm: float, g: np.ndarray, x: np.ndarray) -> bool:
+        intermediate = OptimizeResult(x=x.copy(), fun=f, grad=g.copy(), grad_norm=gnorm, nit=k,
+                                      lr=self.lrs[-1] if self.lrs else None)
+        try:
+            return self.callback(intermediate) is True
+        except StopIteration:
+            return True
+
+    def _start(self) -> tuple[float, np.ndarray]:
+        f, g = self.objective.evaluate(self.x0.copy())
+        self.nfev += 1
+        self.njev += 1
+        if math.isfinite(f):
+            self.f_limit = f + DIVERGENCE_FACTOR * max(abs(f), 1.0)
+        return f, g
+
+    # ------------------------------------------------------------------ the two loops
+    def with_optimizer(self, optimizer: Any, param: Tensor) -> None:
+        path, fvals, grad_norms, lrs = self.path, self.fvals, self.grad_norms, self.lrs
+        group = optimizer.param_groups[0]
+        step, stop, vdot, sqrt = optimizer.step, self._stop, np.vdot, math.sqrt
+        f, g = self._start()
+        evaluate = self.objective.evaluate  # the lean version, after the checked first call
+        x = param.data = self.x0.copy()
+        previous = g
+        k = 0
+        while True:
+            gnorm = sqrt(vdot(g, g))
+            path.append(x.copy())
+            fvals.append(f)
+            grad_norms.append(gnorm)
+            if stop(k, f, gnorm, g, x):
+                break
+            param.grad = previous = g
+            step()
+            lrs.append(group["last_lr"])
+            x = param.data  # updated in place by the optimizer
+            f, g = evaluate(x)
+            k += 1
+        self.nfev += k
+        self.njev += k
+        self.last_grads = (previous, g)
+
+    def with_line_search(self, search: Any, scale: float) -> None:
+        path, fvals, grad_norms, lrs = self.path, self.fvals, self.grad_norms, self.lrs
+        f, g = self._start()
+        x = self.x0.copy()
+        k = 0
+        while True:
+            gnorm = math.sqrt(np.vdot(g, g))
+            path.append(x)
+            fvals.append(f)
+            grad_norms.append(gnorm)
+            if self._stop(k, f, gnorm, g, x):
+                break
+            previous = g
+            direction = -scale * g
+            found = search.search(self.objective.evaluate, x, direction, f, g)
+            self.nfev += found.nfev
+            self.njev += found.njev
+            if not found.success:
+                self.status = 6
+                self.detail = f"the line search failed at iteration {k}: {found.message}"
+                break
+            x = x + found.step * direction
+            f, g = found.fun, np.asarray(found.grad, dtype=np.float64)
+            lrs.append(found.step * scale)
+            k += 1
+        self.last_grads = (previous if k else g, g)
+
+    # ------------------------------------------------------------------ the verdict
+    def _final(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """x, f and grad to report: the last iterate, or the last finite one after a non-finite
+        value (every earlier iterate was finite, or the run would have stopped there)."""
+        previous, g = self.last_grads
+        if self.status != 3:
+            return self.path[-1], self.fvals[-1], g
+        if len(self.path) == 1:
+            return self.path[0], self.fvals[0], g
+        return self.path[-2], self.fvals[-2], previous
+
+    def result(self, diagnose: bool, lr: Any) -> OptimizeResult:
+        nit = len(self.path) - 1
+        shape = self.x0.shape
+        x, f, g = self._final()
+        result = OptimizeResult(
+            x=x.reshape(shape).copy(), fun=f, grad=np.array(g).reshape(shape), nit=nit,
+            nfev=self.nfev,
+            njev=self.njev, success=self.status in (0, 1), status=self.status, message="",
+            path=np.array(self.path).reshape(nit + 1, -1), fvals=np.array(self.fvals),
+            grad_norms=np.array(self.grad_norms), lrs=np.array(self.lrs, dtype=np.float64),
+            method=self.method, diagnostics=[], diverged=False, saddle=False, suggested_lr=None,
+        )
+        if self.status == 4 or (self.status == 3 and self._grew()):
+            self._diverged(result, diagnose)
+        elif diagnose and self._near_stationary(result):
+            self._check_saddle(result)
+        if diagnose and nit >= 3 and self.status in (2, 3, 4):
+            oscillation = _diagnostics.detect_oscillation(np.diff(result.path[-52:], axis=0))
+            if oscillation.oscillating:
+                result.diagnostics.append(oscillation.message)
+        if self.status == 2:
+            result.diagnostics.append(f"not converged: {self.detail}; raise max_iter or tune lr")
+        if self.status == 3 and self._fell():
+            result.diagnostics.append(f"f fell from {self.fvals[0]:.6g} to {min(self.fvals):.6g}: "
+                                      "the function appears to be unbounded below")
+        if self.status == 3 and nit > 0:
+            result.diagnostics.append(f"x, fun and grad are those of the last finite iterate "
+                                      f"(iteration {nit - 1})")
+        result.message = result.message or f"{STATUS[self.status].split(':')[0]}: {self.detail}"
+        result.nfev, result.njev = self.nfev, self.njev
+        return result
+
+    def _grew(self) -> bool:
+        finite = [f for f in self.fvals if math.isfinite(f)]
+        f_last = self.fvals[-1]
+        return (f_last == math.inf or (len(finite) > 1 and finite[-1] > finite[0]
+                and finite[-1] - finite[0] > 1e3 * max(abs(finite[0]), 1.0)))
+
+    def _fell(self) -> bool:
+        f0, lowest = self.fvals[0], min(self.fvals)
+        return lowest == -math.inf or lowest < f0 - DIVERGENCE_FACTOR * max(abs(f0), 1.0)
+
+    def _near_stationary(self, result: OptimizeResult) -> bool:
+        if self.status in (0, 1):
+            return True
+        g0 = result.grad_norms[0]
+        return self.status in (2, 5) and result.grad_norms[-1] <= 1e-3 * g0
+
+    def _evaluations(self) -> tuple[Callable[[np.ndarray], np.ndarray],
+                                    Callable[[np.ndarray], float], list[int]]:
+        evaluate, calls = self.objective.counted()
+        return (lambda z: evaluate(z)[1]), (lambda z: evaluate(z)[0]), calls
+
+    def _check_saddle(self, result: OptimizeResult) -> None:
+        grad, value, calls = self._evaluations()
+        try:
+            report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None)
+        except FloatingPointError:  # the gradient is not finite next to x: no verdict
+            return
+        finally:
+            self.nfev += calls[0]
+            self.njev += calls[0]
+        result.min_hessian_eigenvalue = report.min_eigenvalue
+        if report.is_saddle:
+            result.saddle = True
+            result.success = False
+            result.status = self.status = 7
+            curvature = (f"Hessian eigenvalue {report.min_eigenvalue:.3g}"
+                         if report.min_eigenvalue < 0 else "degenerate: f decreases nearby")
+            result.message = (f"stopped at a saddle point ({curvature}), not a minimum: "
+                              f"{self.detail}")
+            result.diagnostics.append(report.reason + "; perturb x or use momentum to escape")
+        elif report.is_saddle is None:
+            result.diagnostics.append(report.reason)
+
+    def _diverged(self, result: OptimizeResult, diagnose: bool) -> None:
+        result.diverged = True
+        result.success = False
+        lr = self.lrs[-1] if self.lrs else None
+        remedy = "reduce lr"
+        if diagnose:
+            remedy, suggested, L = self._remedy(lr)
+            result.suggested_lr = suggested
+            if L is not None:
+                result.lipschitz_estimate = L
+        result.message = f"diverged: {self.detail}; {remedy}"
+        result.diagnostics.append(result.message)
+        warnings.warn(f"minimize ({self.method}) {result.message}",
+                      _diagnostics.DivergenceWarning, stacklevel=4)
+
+    def _remedy(self, lr: float | None) -> tuple[str, float | None, float | None]:
+        """What to do, from the curvature at x0: (advice, suggested lr, L estimate)."""
+        grad, _, calls = self._evaluations()
+        try:
+            L = _diagnostics.lipschitz_estimate(grad, self.x0)
+        except FloatingPointError:  # the gradient is not finite next to x0
+            L = None
+        finally:
+            self.nfev += calls[0]
+            self.njev += calls[0]
+        if self.method in _ADAPTIVE:
+            if lr is None:
+                return "reduce lr", None, L
+            suggested = lr / 10
+            return (f"{self.method} moves each coordinate by about lr per step whatever the "
+                    f"curvature; lr={lr:.3g} is too large, try lr <= {suggested:.3g}",
+                    suggested, L)
+        if L is None or L == 0:
+            return "reduce lr (the curvature at x0 could not be estimated)", None, L
+        suggested = 1.0 / L
+        if lr is not None and lr > 2.0 / L:
+            advice = (f"lr={lr:.3g} > 2/L = {2.0 / L:.3g} (L ~ {L:.3g}, the largest curvature "
+                      f"estimated at x0); try lr <= {suggested:.3g}")
+        else:
+            shown = "lr" if lr is None else f"lr={lr:.3g}"
+            advice = (f"{shown} is below 2/L = {2.0 / L:.3g} at x0 (L ~ {L:.3g}), but the "
+                      f"curvature grows along the path; try a smaller lr, a line search, or "
+                      f"lr <= {suggested:.3g} from a better start")
+        return advice, suggested, L
+
+
+minimize.METHODS = METHODS  # so that st.minimize.METHODS works on the function as well
+
+
+class _CallableModule(types.ModuleType):
+    """``import steepest.minimize`` binds the module to ``steepest.minimize``; make it callable
+    so that ``st.minimize(...)`` works whichever of the two the name refers to."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> OptimizeResult:
+        return minimize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
