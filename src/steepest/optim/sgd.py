@@ -121,7 +121,7 @@ class SGD(Optimizer):
     ...     (x * x).sum().backward()
     ...     _ = opt.step()
     >>> np.round(x.data, 4)
-    array([ 0.1776, -0.3552])
+    array([ 0.062, -0.124])
     """
 
     def __init__(self, params: ParamsT, lr: LR = 1e-3, momentum: float = 0.0,
