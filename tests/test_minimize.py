@@ -247,9 +247,19 @@ def test_divergence_of_an_adaptive_method_suggests_a_smaller_lr():
 
 def test_divergence_with_momentum():
     q = problems.quadratic(kappa=10.0)
-    with pytest.warns(diagnostics.DivergenceWarning):
-        result = st.minimize(q, q.x0, method="momentum", lr=0.5, momentum=0.9, max_iter=2000)
-    assert result.diverged and result.suggested_lr == pytest.approx(0.1, rel=1e-4)
+    # heavy ball is stable for lr < 2 (1 + m) / L = 0.38 here; Nesterov for lr < 0.138
+    with pytest.warns(diagnostics.DivergenceWarning, match=r"2\(1\+m\)/L with momentum m=0.9 = "
+                                                           r"0.38 .*try lr <= 0.19"):
+        result = st.minimize(q, q.x0, method="momentum", lr=0.4, momentum=0.9, max_iter=2000)
+    assert result.diverged and result.suggested_lr == pytest.approx(0.19, rel=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", diagnostics.DivergenceWarning)
+        stable = st.minimize(q, q.x0, method="momentum", lr=0.37, momentum=0.9, max_iter=5000)
+    assert stable.success
+    with pytest.warns(diagnostics.DivergenceWarning, match=r"= 0.136"):
+        nesterov = st.minimize(q, q.x0, method="nesterov", lr=0.14, max_iter=5000)
+    assert nesterov.diverged
+    assert st.minimize(q, q.x0, method="nesterov", lr=0.135, max_iter=5000).success
 
 
 def test_overflow_to_inf_counts_as_divergence():

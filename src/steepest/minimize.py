@@ -478,11 +478,13 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
             kwargs["lr"] = lr
         optimizer = optimizer_class([param], **kwargs)
         run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
+        if optimizer_class is _optim.SGD:
+            run.momentum = optimizer.param_groups[0]["momentum"]
         run.with_optimizer(optimizer, param)
     else:
         run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
         run.with_line_search(search, 1.0 if lr is None else lr)
-    return run.result(diagnose, lr)
+    return run.result(diagnose)
 
 
 class _Run:
@@ -495,6 +497,7 @@ class _Run:
         self.gtol, self.ftol, self.max_iter = gtol, ftol, max_iter
         self.callback = callback
         self.method = method
+        self.momentum = 0.0
         self.path: list[np.ndarray] = []
         self.fvals: list[float] = []
         self.grad_norms: list[float] = []
@@ -621,7 +624,7 @@ class _Run:
             return self.path[0], self.fvals[0], g
         return self.path[-2], self.fvals[-2], previous
 
-    def result(self, diagnose: bool, lr: Any) -> OptimizeResult:
+    def result(self, diagnose: bool) -> OptimizeResult:
         nit = len(self.path) - 1
         shape = self.x0.shape
         x, f, g = self._final()
@@ -730,16 +733,32 @@ class _Run:
                     suggested, L)
         if L is None or L == 0:
             return "reduce lr (the curvature at x0 could not be estimated)", None, L
-        suggested = 1.0 / L
-        if lr is not None and lr > 2.0 / L:
-            advice = (f"lr={lr:.3g} > 2/L = {2.0 / L:.3g} (L ~ {L:.3g}, the largest curvature "
-                      f"estimated at x0); try lr <= {suggested:.3g}")
+        limit, formula = self._stable_limit(L)
+        suggested = limit / 2.0  # 1/L for plain gradient descent: safely inside
+        if lr is not None and lr > limit:
+            advice = (f"lr={lr:.3g} > {formula} = {limit:.3g} (L ~ {L:.3g}, the largest "
+                      f"curvature estimated at x0); try lr <= {suggested:.3g}")
         else:
             shown = "lr" if lr is None else f"lr={lr:.3g}"
-            advice = (f"{shown} is below 2/L = {2.0 / L:.3g} at x0 (L ~ {L:.3g}), but the "
+            advice = (f"{shown} is below {formula} = {limit:.3g} at x0 (L ~ {L:.3g}), but the "
                       f"curvature grows along the path; try a smaller lr, a line search, or "
                       f"lr <= {suggested:.3g} from a better start")
         return advice, suggested, L
+
+    def _stable_limit(self, L: float) -> tuple[float, str]:
+        r"""The largest constant step that is stable on a quadratic of curvature L (dampening 0).
+
+        On an eigen-direction with curvature :math:`\lambda` and :math:`a = \text{lr}\,
+        \lambda`, the iteration is stable iff :math:`a < 2` (GD), :math:`a < 2(1 + \beta)`
+        (heavy ball) or :math:`a < 2(1 + \beta)/(1 + 2\beta)` (PyTorch's Nesterov form), by
+        the Jury conditions on the 2x2 iteration matrix.
+        """
+        beta = self.momentum
+        if beta == 0:
+            return 2.0 / L, "2/L"
+        if self.method == "nesterov":
+            return 2.0 * (1 + beta) / ((1 + 2 * beta) * L), f"2(1+m)/((1+2m)L) with m={beta:g}"
+        return 2.0 * (1 + beta) / L, f"2(1+m)/L with momentum m={beta:g}"
 
 
 minimize.METHODS = METHODS  # so that st.minimize.METHODS works on the function as well

@@ -178,6 +178,12 @@ def quadratic(dim: int = 2, kappa: float = 10.0, mu: float = 1.0, center: Any = 
         The minimiser (zeros by default).
     seed : int, default 0
         Seed of the rotation.
+
+    Returns
+    -------
+    Problem
+        With two more attributes: ``A`` (the Hessian) and ``eigenvalues`` (its spectrum,
+        increasing).
     """
     dim = check_int("quadratic", "dim", dim, low=1)
     kappa = check_real("quadratic", "kappa", kappa, low=1.0)
