@@ -197,7 +197,7 @@ def test_convergence_warning_when_max_epochs_reached(iris):
     ({"optimizer": "lbfgs"}, ValueError, "MLPClassifier: optimizer must be one of"),
     ({"hidden_layer_sizes": (16, 0)}, ValueError, r"hidden_layer_sizes\[1\] must be in"),
     ({"lr": -1.0}, ValueError, r"MLPClassifier: lr must be in \(0, inf\)"),
-    ({"lr": "fast"}, ValueError, "cannot read .fast.*accepted schedule syntax"),
+    ({"lr": "fast"}, ValueError, "(?s)cannot read .fast.*accepted schedule syntax"),
     ({"batch_size": 0}, ValueError, "batch_size must be in"),
     ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be in"),
     ({"optimizer_params": {"bogus": 1}}, TypeError, "optimizer='adam' rejects"),
