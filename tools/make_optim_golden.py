@@ -17,8 +17,10 @@ too, and with ``foreach=False`` (the single-tensor code path). ``maximize=True``
 the *negated* objective, so that maximising it descends the problem.
 
 Output (about 1 MB): ``cases.json`` (the problems' parameter layout and every case: optimizer,
-defaults, group overrides, schedule) and ``trajectories.npz`` (problem data, initial values,
-``<case>/params`` of shape (101, n) and ``<case>/loss`` of shape (101,)). The tests read them
+defaults, group overrides, schedule), ``trajectories.npz`` (problem data, initial values,
+``<case>/params`` of shape (101, n) and ``<case>/loss`` of shape (101,)) and ``schedulers.json``
+(the learning rates of ``torch.optim.lr_scheduler``'s StepLR, ExponentialLR and
+CosineAnnealingLR, next to the ``steepest.schedules`` spec that must reproduce them). The tests read them
 with NumPy only. PyTorch is a tool dependency here: nothing in the library or the tests imports
 it.
 """
@@ -216,6 +218,34 @@ def sensitivity(optimizer: str, defaults: dict, override: dict | None, problem: 
     return float(np.max(np.abs(other - trajectory) / scale) / 1e-12)
 
 
+# torch.optim.lr_scheduler classes with the steepest schedule that must agree with them: epoch
+# e of the scheduler is update t = e + 1.
+SCHEDULERS = [
+    ("StepLR", {"step_size": 30, "gamma": 0.5},
+     {"type": "step", "lr0": 0.1, "step_size": 30, "gamma": 0.5}, 150),
+    ("ExponentialLR", {"gamma": 0.98}, {"type": "exponential", "lr0": 0.1, "gamma": 0.98}, 150),
+    # CosineAnnealingLR keeps oscillating after T_max; steepest's cosine stays at lr_min, so
+    # only the annealing itself (updates 1..T+1) is compared.
+    ("CosineAnnealingLR", {"T_max": 60, "eta_min": 0.001},
+     {"type": "cosine", "lr0": 0.1, "total_steps": 60, "lr_min": 0.001}, 61),
+]
+
+
+def scheduler_values() -> list[dict]:
+    """The learning rates torch's schedulers give to updates 1..n, with the matching spec."""
+    out = []
+    for name, kwargs, spec, n in SCHEDULERS:
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=spec["lr0"])
+        scheduler = getattr(torch.optim.lr_scheduler, name)(opt, **kwargs)
+        values = []
+        for _ in range(n):
+            values.append(opt.param_groups[0]["lr"])
+            opt.step()
+            scheduler.step()
+        out.append({"scheduler": name, "kwargs": kwargs, "schedule": spec, "lr": values})
+    return out
+
+
 def main() -> None:
     torch.set_default_dtype(torch.float64)
     problems = make_problems(np.random.default_rng(20240607))
@@ -250,6 +280,7 @@ def main() -> None:
     manifest = {"torch_version": torch.__version__, "steps": STEPS, "problems": layout,
                 "cases": cases}
     (OUT / "cases.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (OUT / "schedulers.json").write_text(json.dumps(scheduler_values(), indent=1) + "\n")
     np.savez_compressed(OUT / "trajectories.npz", **arrays)
     size = sum(path.stat().st_size for path in OUT.iterdir())
     print(f"wrote {len(cases)} cases ({size / 1e6:.2f} MB) to {OUT}")
