@@ -172,11 +172,13 @@ def test_optimizer_continues_bit_for_bit_after_a_checkpoint(tmp_path):
     ({"a": [1, 2, object()]}, r"obj\['a'\]\[2\]: builtins.object is not supported"),
     ({"s": {1, 2}}, r"obj\['s'\]: builtins.set"),
     ({"b": b"bytes"}, r"obj\['b'\]: builtins.bytes"),
-    ([np.array([object()])], r"obj\[0\]: arrays of dtype object"),
-    ([np.array(["text"])], r"obj\[0\]: arrays of dtype <U4"),
+    ([np.array([object()])], r"obj\[0\]: NumPy values of dtype object"),
+    ([np.array(["text"])], r"obj\[0\]: NumPy values of dtype <U4"),
     ({(1, 2): 3}, r"the key \(1, 2\) of obj: dict keys must be str or int"),
     ({True: 3}, r"the key True of obj: dict keys must be str or int, got bool"),
     ({"m": np.ma.masked_array([1.0])}, r"obj\['m'\]: numpy.ma.MaskedArray"),
+    ({"t": np.datetime64("2024-01-01")}, r"obj\['t'\]: NumPy values of dtype datetime64"),
+    ({"u": np.str_("text")}, r"obj\['u'\]: NumPy values of dtype <U4"),
 ])
 def test_unsupported_values_are_refused_with_their_key_path(tmp_path, obj, where):
     path = tmp_path / "never.npz"

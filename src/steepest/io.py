@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from .autodiff.tensor import Tensor
+
 __all__ = ["save", "load", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "steepest-checkpoint"
@@ -78,7 +80,7 @@ class _Encoder:
             return {"type": "str", "value": value}
         if kind is np.ndarray or isinstance(value, np.generic):
             return self._array(value, path)
-        if _is_tensor(value):
+        if isinstance(value, Tensor):
             return self._array(value.data, path)
         if isinstance(value, dict | list | tuple):
             return self._container(value, path)
@@ -114,16 +116,11 @@ class _Encoder:
     def _array(self, value: np.ndarray | np.generic, path: str) -> dict[str, Any]:
         array = np.asarray(value)
         if array.dtype.kind not in _ARRAY_KINDS:
-            raise TypeError(f"save: cannot save {path}: arrays of dtype {array.dtype} are not "
+            raise TypeError(f"save: cannot save {path}: NumPy values of dtype {array.dtype} are not "
                             f"supported (only booleans, integers, floats and complex numbers)")
         name = f"a{len(self.arrays)}"
         self.arrays.append(array)
         return {"type": "scalar" if isinstance(value, np.generic) else "array", "array": name}
-
-
-def _is_tensor(value: Any) -> bool:
-    from .autodiff.tensor import Tensor  # the engine is always loaded with steepest
-    return isinstance(value, Tensor)
 
 
 def _digest(array: np.ndarray) -> str:

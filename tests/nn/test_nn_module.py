@@ -270,6 +270,21 @@ def test_sequential_forward_matches_composition():
     assert nn.Sequential()(x) is x
 
 
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    list(model.parameters())  # fill the cache before copying
+    clone = copy.deepcopy(model)
+    for original, copied in zip(model.parameters(), clone.parameters(), strict=True):
+        assert copied is not original and copied.data is not original.data
+        np.testing.assert_array_equal(copied.data, original.data)
+    clone[0].weight.data[...] = 0
+    assert np.any(model[0].weight.data != 0)
+    clone.append(nn.Tanh())
+    assert len(clone) == 4 and len(model) == 3
+
+
 def test_custom_module_trains_end_to_end():
     block = Block()
     x = st.tensor(np.ones((5, 3)))

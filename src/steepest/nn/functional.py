@@ -123,12 +123,16 @@ def _dropout(input: Any, p: float, training: bool) -> Any:
     return ops.mul(input, mask)
 
 
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.data.shape if isinstance(x, Tensor) else np.shape(x)  # np.shape alone costs ~1 us
+
+
 def _check_same_shape(owner: str, input: Any, target: Any) -> None:
     # Broadcasting a (n, 1) prediction against an (n,) target silently averages n*n errors;
     # refuse it instead.
-    if np.shape(input) != np.shape(target):
-        raise ValueError(f"{owner}: input shape {np.shape(input)} and target shape "
-                         f"{np.shape(target)} differ; reshape one of them (e.g. "
+    if _shape(input) != _shape(target):
+        raise ValueError(f"{owner}: input shape {_shape(input)} and target shape "
+                         f"{_shape(target)} differ; reshape one of them (e.g. "
                          f"target.reshape(input.shape))")
 
 

@@ -81,9 +81,11 @@ class CrossEntropyLoss(_Loss):
                                           0.0, 1.0)
 
     def forward(self, input: Any, target: Any) -> Tensor:
-        if self.label_smoothing or np.ndim(input) > 2:
-            return _cross_entropy(input, target, self.reduction, self.label_smoothing)
-        return _cross_entropy_op(input, target, reduction=self.reduction)
+        if not self.label_smoothing:  # the common case goes straight to the fused op
+            ndim = input.data.ndim if isinstance(input, Tensor) else np.ndim(input)
+            if ndim <= 2:
+                return _cross_entropy_op(input, target, reduction=self.reduction)
+        return _cross_entropy(input, target, self.reduction, self.label_smoothing)
 
     def extra_repr(self) -> str:
         extra = super().extra_repr()
