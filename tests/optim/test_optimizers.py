@@ -485,6 +485,9 @@ def test_step_decay_shrinks_pytorch_velocity_at_once_but_not_textbook_displaceme
     velocity = sum(0.9 ** k for k in range(11))
     assert torch_step == pytest.approx(0.01 * velocity)
     assert textbook_step == pytest.approx(0.9 * 0.1 * sum(0.9 ** k for k in range(10)) + 0.01)
+    # The rounded figures quoted in docs/momentum.md.
+    assert (round(velocity, 3), round(torch_step, 4), round(textbook_step, 3)) == \
+        (6.862, 0.0686, 0.596)
 
 
 # ---------------------------------------------------------------------- convergence
