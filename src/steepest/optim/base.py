@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -67,15 +68,17 @@ class Optimizer:
     param_groups : list of dict
         Each group's ``"params"`` (a list of Tensors), hyperparameters, ``"num_updates"`` and
         ``"last_lr"``.
-    state : dict
-        Maps a parameter (the Tensor itself) to its dict of buffers.
+    state : collections.defaultdict
+        Maps a parameter (the Tensor itself) to its dict of buffers (empty before its first
+        update).
     defaults : dict
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = self._check_group(type(self).__name__, dict(defaults))
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # As in torch, looking up a parameter that has no state yet gives an empty dict.
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for group in self._as_groups(params):
             self.add_param_group(group)
 
@@ -378,13 +381,13 @@ class Optimizer:
         return group
 
     def _loaded_state(self, owner: str, saved_state: Any,
-                      groups: list[dict[str, Any]]) -> dict[Tensor, dict[str, Any]]:
+                      groups: list[dict[str, Any]]) -> defaultdict[Tensor, dict[str, Any]]:
         pairs = [(p, group) for group in groups for p in group["params"]]
         if not isinstance(saved_state, list | tuple) or len(saved_state) != len(pairs):
             count = len(saved_state) if isinstance(saved_state, list | tuple) else saved_state
             raise ValueError(f"{owner}: the state dict holds state for {count} parameters, this "
                              f"optimizer has {len(pairs)}")
-        state: dict[Tensor, dict[str, Any]] = {}
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for i, ((p, group), saved) in enumerate(zip(pairs, saved_state, strict=True)):
             if not isinstance(saved, dict):
                 raise ValueError(f"{owner}: state[{i}] must be a dict, got {type(saved).__name__}")
