@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # matplotlib is optional and imported lazily
 
 __all__ = [
     "trajectories", "convergence", "loss_curves", "schedule", "confusion_matrix", "image_grid",
-    "save", "new_figure",
+    "save", "close", "new_figure",
 ]
 
 # One colour per method, fixed, so that a method keeps its colour across every figure of a report.
@@ -150,9 +150,14 @@ def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     if not path.suffix:
         path = path.with_suffix(".png")
     fig.savefig(path, dpi=dpi)
-    if "matplotlib.pyplot" in sys.modules:  # figures made through pyplot stay alive until closed
-        sys.modules["matplotlib.pyplot"].close(fig)
+    close(fig)
     return path
+
+
+def close(fig: Figure) -> None:
+    """Release ``fig``: pyplot keeps the figures it made alive until they are closed."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close(fig)
 
 
 # ------------------------------------------------------------------------------------ results
@@ -177,8 +182,17 @@ def _labelled(results: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _color(label: str, index: int) -> str:
-    return _METHOD_COLORS.get(label.split(" ")[0].lower(), _FALLBACK_COLORS[index % 10])
+def _colors(labels: Sequence[str]) -> list[str]:
+    """One colour per run: the method's own colour where it is free, else an unused one."""
+    chosen: list[str] = []
+    for label in labels:
+        key = label.split(" ")[0].split(",")[0].lower()
+        color = _METHOD_COLORS.get(key)
+        if color is None or color in chosen:
+            color = next((c for c in _FALLBACK_COLORS if c not in chosen),
+                         _FALLBACK_COLORS[len(chosen) % 10])
+        chosen.append(color)
+    return chosen
 
 
 def _positive_or_nan(values: np.ndarray) -> np.ndarray:
@@ -255,7 +269,8 @@ def _contour_levels(Z: np.ndarray, f_min: float | None, log_levels: bool | None,
 
 def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int = 24,
                  log_levels: bool | None = None, resolution: int = 220, max_markers: int = 60,
-                 title: str | None = None, ax: Axes | None = None) -> Figure:
+                 title: str | None = None, legend: str = "below",
+                 ax: Axes | None = None) -> Figure:
     """The iterates of one or more runs drawn over the contour lines of a 2-D problem.
 
     Parameters
@@ -279,6 +294,9 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
         Iterates marked with a dot per run; longer paths are drawn as lines with evenly spaced
         markers.
     title : str, optional
+    legend : {"below", "figure", "none"}, default "below"
+        Where the legend goes: under the axes, under the whole figure (for a figure whose
+        panels show the same runs), or nowhere.
     ax : Axes, optional
         Draw into this axes instead of a new figure.
 
@@ -286,6 +304,7 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
     -------
     Figure
     """
+    check_choice("trajectories", "legend", legend, ("below", "figure", "none"))
     levels = check_int("trajectories", "levels", levels, 2, 200)
     resolution = check_int("trajectories", "resolution", resolution, 10, 2000)
     max_markers = check_int("trajectories", "max_markers", max_markers, 0)
@@ -311,16 +330,23 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
     contours = axis.contour(X, Y, np.where(np.isfinite(shifted), shifted, np.nan),
                             levels=contour_levels, cmap="viridis", norm=norm, linewidths=0.8,
                             alpha=0.75)
-    bar = fig.colorbar(contours, ax=axis, shrink=0.85, pad=0.02)
+    # The colour bar hangs off the axes box itself, so that it stays next to the plot when an
+    # equal aspect ratio narrows the box.
+    bar = fig.colorbar(contours, cax=axis.inset_axes([1.03, 0.0, 0.035, 1.0]))
     if logarithmic:  # ticks at whole decades read better than the levels themselves
         low, high = math.log10(contour_levels[0]), math.log10(contour_levels[-1])
         bar.set_ticks([10.0 ** k for k in range(math.ceil(low), math.floor(high) + 1)])
         from matplotlib.ticker import LogFormatterSciNotation
         bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+    else:
+        from matplotlib.ticker import MaxNLocator
+        ticks = MaxNLocator(6).tick_values(contour_levels[0], contour_levels[-1])
+        bar.set_ticks(ticks[(ticks >= contour_levels[0]) & (ticks <= contour_levels[-1])])
     bar.set_label("f(x) − min f" + ("  (log-spaced levels)" if logarithmic else ""))
 
-    for i, ((label, result), path) in enumerate(zip(runs, paths, strict=True)):
-        _draw_path(axis, path, label, result, _color(label, i), max_markers)
+    colors = _colors([label for label, _ in runs])
+    for (label, result), path, color in zip(runs, paths, colors, strict=True):
+        _draw_path(axis, path, label, result, color, max_markers)
     _mark_minimizers(axis, problem)
     axis.set_xlim(x0, x1)
     axis.set_ylim(y0, y1)
@@ -329,8 +355,13 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
     axis.set_xlabel("$x_1$")
     axis.set_ylabel("$x_2$")
     axis.set_title(title or f"Iterates on {_get(problem, 'name', 'the problem')}")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=min(3, len(runs) + 1),
-                fontsize="small", frameon=False)
+    entries = len(axis.get_legend_handles_labels()[0])
+    if legend == "figure":  # one legend under every panel, for figures that share the runs
+        fig.legend(*axis.get_legend_handles_labels(), loc="outside lower center",
+                   ncols=min(4, entries), fontsize="small", frameon=False)
+    elif legend == "below":
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2 if entries > 3
+                    else entries, fontsize="small", frameon=False)
     return fig
 
 
@@ -378,7 +409,7 @@ def _f_star(runs: list[tuple[str, Any]], f_min: float | None, problem: Any) -> t
 
 
 def convergence(results: Any, *, f_min: float | None = None, problem: Any = None,
-                quantity: str | None = None, title: str | None = None,
+                quantity: str | None = None, title: str | None = None, legend: bool = True,
                 ax: Axes | None = None) -> Figure:
     """Convergence curves on a log axis: :math:`f(x_n) - f^*` and :math:`\\|\\nabla f(x_n)\\|`.
 
@@ -398,6 +429,8 @@ def convergence(results: Any, *, f_min: float | None = None, problem: Any = None
         Draw only this curve: the error :math:`f(x_n) - f^*`, the gradient norm, or :math:`f`
         itself (linear axis). By default, without ``ax``, two panels: error and gradient norm.
     title : str, optional
+    legend : bool, default True
+        Label the curves in a legend on each panel.
     ax : Axes, optional
         Draw one quantity into this axes (the error unless ``quantity`` says otherwise).
 
@@ -413,8 +446,9 @@ def convergence(results: Any, *, f_min: float | None = None, problem: Any = None
     quantities = [quantity] if quantity else (["error"] if ax is not None else
                                               ["error", "grad_norm"])
     fig, axes = _target(ax, ncols=len(quantities), figsize=(5.6 * len(quantities), 4.4))
+    check_bool("convergence", "legend", legend)
     for axis, what in zip(axes, quantities, strict=True):
-        _convergence_panel(axis, runs, what, f_min, problem)
+        _convergence_panel(axis, runs, what, f_min, problem, legend)
     name = _get(problem, "name") if problem is not None else None
     heading = title or ("Convergence" + (f" on {name}" if name else ""))
     if len(axes) > 1:
@@ -425,31 +459,41 @@ def convergence(results: Any, *, f_min: float | None = None, problem: Any = None
 
 
 def _convergence_panel(axis: Axes, runs: list[tuple[str, Any]], what: str, f_min: float | None,
-                       problem: Any) -> None:
+                       problem: Any, legend: bool) -> None:
     if what == "error":
         f_star, source = _f_star(runs, f_min, problem)
-    for i, (label, result) in enumerate(runs):
+    curves = []
+    for _, result in runs:
         if what == "grad_norm":
-            values = _positive_or_nan(_get(result, "grad_norms", []))
+            curves.append(_positive_or_nan(_get(result, "grad_norms", [])))
         elif what == "error":
-            values = _positive_or_nan(np.asarray(_get(result, "fvals", []), float) - f_star)
+            curves.append(_positive_or_nan(np.asarray(_get(result, "fvals", []), float) - f_star))
         else:
-            values = np.asarray(_get(result, "fvals", []), dtype=np.float64)
+            curves.append(np.asarray(_get(result, "fvals", []), dtype=np.float64))
+    starts = [abs(float(c[0])) for c in curves if len(c) and np.isfinite(c[0])]
+    # A diverging run would stretch a log axis over hundreds of decades: it leaves the top of
+    # the plot instead, a million times above the highest start.
+    ceiling = 1e6 * max(starts) if what != "fun" and starts and max(starts) > 0 else None
+    colors = _colors([label for label, _ in runs])
+    for (label, result), values, color in zip(runs, curves, colors, strict=True):
+        shown = values if ceiling is None else np.minimum(values, 100 * ceiling)
         suffix = " (diverged)" if _diverged(result) else ""
-        axis.plot(np.arange(len(values)), values, color=_color(label, i), lw=1.5,
-                  label=label + suffix)
+        axis.plot(np.arange(len(values)), shown, color=color, lw=1.5, label=label + suffix)
     axis.set_xlabel("iteration n")
     if what == "error":
         axis.set_yscale("log")
-        axis.set_ylabel(f"f(x_n) − {source}" + (f"   ({source} = {f_star:.4g})"
+        axis.set_ylabel(f"f(xₙ) − {source}" + (f"   ({source} = {f_star:.4g})"
                                                  if source != "f*" else ""))
     elif what == "grad_norm":
         axis.set_yscale("log")
-        axis.set_ylabel("‖∇f(x_n)‖")
+        axis.set_ylabel("‖∇f(xₙ)‖")
     else:
-        axis.set_ylabel("f(x_n)")
+        axis.set_ylabel("f(xₙ)")
+    if ceiling is not None and any(np.nanmax(c, initial=0.0) > ceiling for c in curves):
+        axis.set_ylim(top=ceiling)
     axis.grid(True, which="major", alpha=0.3)
-    axis.legend(fontsize="small", loc="best", framealpha=0.85)
+    if legend:
+        axis.legend(fontsize="small", loc="best", framealpha=0.85)
 
 
 # ------------------------------------------------------------------------------------ training
@@ -500,7 +544,8 @@ def loss_curves(history: Any, *, title: str | None = None, log_loss: bool | None
         values = np.asarray(curves.get(metric, []) + curves.get("val_" + metric, []), float)
         if metric.endswith("accuracy") and values.size and np.nanmax(values) <= 1.0:
             from matplotlib.ticker import PercentFormatter
-            axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+            span = float(np.nanmax(values) - np.nanmin(values))
+            axis.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if span > 0.05 else None))
     best = _best_epoch(curves)
     if best is not None:
         for axis in axes:
@@ -565,7 +610,7 @@ def schedule(schedule: Callable[[int], float], steps: int = 1000, *, title: str 
     if positive.size and positive.max() > 30 * positive.min():
         axes[0].set_yscale("log")
     axes[0].set_xlabel("update t")
-    axes[0].set_ylabel("learning rate α_t")
+    axes[0].set_ylabel("learning rate αₜ")
     axes[0].grid(True, alpha=0.3)
     verdict = _robbins_monro(schedule)
     name = repr(schedule)
@@ -575,8 +620,8 @@ def schedule(schedule: Callable[[int], float], steps: int = 1000, *, title: str 
     if len(axes) == 1:
         axes[0].set_title(heading)
         return fig
-    axes[1].loglog(t, np.cumsum(lrs), lw=1.6, label="Σ α_t  (should diverge)")
-    axes[1].loglog(t, np.cumsum(lrs ** 2), lw=1.6, ls="--", label="Σ α_t²  (should converge)")
+    axes[1].loglog(t, np.cumsum(lrs), lw=1.6, label="Σ αₜ  (should diverge)")
+    axes[1].loglog(t, np.cumsum(lrs ** 2), lw=1.6, ls="--", label="Σ αₜ²  (should converge)")
     axes[1].set_xlabel("update t")
     axes[1].set_ylabel("partial sum up to t")
     axes[1].grid(True, which="both", alpha=0.25)

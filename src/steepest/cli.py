@@ -1,0 +1,605 @@
+"""The ``steepest`` command: the demo report, one minimisation, a comparison, a training run.
+
+Run ``steepest --help`` or ``steepest COMMAND --help``. Bad arguments end with exit status 2 and
+one line on standard error that says what was wrong and what is allowed; progress and summaries
+go to standard error and standard output, and ``--json`` puts nothing but JSON on standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "UsageError"]
+
+PROG = "steepest"
+
+
+class UsageError(Exception):
+    """A bad command-line argument: reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage dump) and exit with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-written layout of descriptions and examples; shows defaults."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS) \
+                and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+# ------------------------------------------------------------------------------------ parsing
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _nonnegative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as -1.5,2; got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite comma-separated numbers, got {text!r}")
+    return values
+
+
+def _int_list(text: str) -> list[int]:
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer widths such as 128,64; got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"layer widths must be positive, got {text!r}")
+    return values
+
+
+_SCHEDULE_SYNTAX = ("0.01, 1/t, 0.5/t, 0.1/t^0.6, power:LR0:P, invtime:LR0:DECAY, "
+                    "step:LR0:EVERY[:GAMMA], exp:LR0:GAMMA, cosine:LR0[:STEPS[:LR_MIN]], "
+                    "warmup:STEPS:SCHEDULE")
+
+
+def parse_lr(text: str, total_steps: int | None = None) -> float | Any:
+    """A learning rate from the command line: a positive number, or a schedule (``1/t``, ...).
+
+    Parameters
+    ----------
+    text : str
+        A number or :func:`steepest.schedules.parse` syntax.
+    total_steps : int, optional
+        The run's number of updates, the length of ``cosine:LR0`` when the text gives none.
+
+    Raises
+    ------
+    UsageError
+        For malformed text, with the accepted syntax on the same line.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        from . import schedules
+        try:
+            return schedules.parse(text, total_steps=total_steps)
+        except (ValueError, TypeError) as error:
+            reason = str(error).splitlines()[0].split(": ", 1)[-1]
+            raise UsageError(f"--lr: {reason}; accepted: {_SCHEDULE_SYNTAX}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--lr must be a positive number or a schedule, got {text!r}; "
+                         f"accepted: {_SCHEDULE_SYNTAX}")
+    return value
+
+
+def _describe_lr(lr: Any) -> str:
+    if lr is None:
+        return "default"
+    return f"{lr:g}" if isinstance(lr, float | int) else repr(lr)
+
+
+def _choice(kind: str, value: str, names: Sequence[str]) -> str:
+    if value not in names:
+        raise UsageError(f"unknown {kind} {value!r}; choose from: {', '.join(names)}")
+    return value
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs of ``--option``: numbers, booleans, tuples such as 0.9,0.999."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--option expects KEY=VALUE such as momentum=0.9, got {pair!r}")
+        options[key] = _option_value(text)
+    return options
+
+
+def _option_value(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    parts = [part for part in text.split(",") if part.strip()]
+    try:
+        numbers = [int(p) if p.strip().lstrip("-").isdigit() else float(p) for p in parts]
+    except ValueError:
+        return text
+    return numbers[0] if len(numbers) == 1 and "," not in text else tuple(numbers)
+
+
+# ------------------------------------------------------------------------------------ help
+_MAIN_DESCRIPTION = """\
+steepest: gradient descent and neural networks from first principles, on NumPy.
+
+Commands:
+  demo       build the tutorial report (index.html): GD with 1/n steps, the problems of plain GD,
+             every optimizer of the family on two problems, and a network trained on digits
+  minimize   run one method on a test problem and print what happened
+  compare    run several methods on one problem, side by side
+  train      train a fully connected network on a bundled dataset or your CSV/NPZ file
+"""
+
+_MAIN_EPILOG = """\
+examples:
+  steepest demo --out steepest-demo          # then open steepest-demo/index.html
+  steepest minimize rosenbrock --method adam --lr 0.05 --plot rosenbrock.png
+  steepest compare quadratic --kappa 50 --methods gd,momentum,nesterov,adam
+  steepest train digits --hidden 128 --epochs 30 --out runs/digits
+"""
+
+_SCHEDULE_HELP = ("learning rate: a number (0.01) or a schedule such as 1/t, 0.5/t, 0.1/t^0.6, "
+                  "cosine:0.1, exp:0.1:0.99, step:0.1:30:0.5, warmup:100:cosine:0.1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``steepest`` command and its subcommands."""
+    from . import __version__
+    parser = _Parser(prog=PROG, description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG,
+                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"steepest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_demo(commands)
+    _add_minimize(commands)
+    _add_compare(commands)
+    _add_train(commands)
+    return parser
+
+
+def _subparser(commands: Any, name: str, summary: str, description: str, examples: str
+               ) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=summary, description=description,
+                               epilog="examples:\n" + textwrap.indent(examples, "  "),
+                               formatter_class=_Formatter)
+
+
+def _add_demo(commands: Any) -> None:
+    p = _subparser(
+        commands, "demo", "build the tutorial report",
+        "Run the demonstration experiments and write a self-contained report, index.html, with\n"
+        "its figures: gradient descent with steps 1/n, the problems of plain gradient descent\n"
+        "(oscillation, tiny steps, saddle points), the whole optimizer family on Rosenbrock and\n"
+        "on an ill-conditioned quadratic, and a network trained on handwritten digits.",
+        "steepest demo\nsteepest demo --out /tmp/report --quick")
+    p.add_argument("--out", default="steepest-demo", metavar="DIR",
+                   help="directory for index.html and the figures")
+    p.add_argument("--quick", action="store_true",
+                   help="reduced budget (fewer iterations and epochs): a smoke test in seconds")
+    p.add_argument("--seed", type=int, default=0, help="seed of the network and data split")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _add_problem_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("problem", metavar="PROBLEM",
+                   help="test problem: quadratic, rosenbrock, beale, himmelblau, saddle, "
+                        "monkey_saddle, rastrigin, logistic_regression")
+    p.add_argument("--dim", type=_positive_int, help="dimension (quadratic, rosenbrock, ...)")
+    p.add_argument("--kappa", type=_nonnegative_float,
+                   help="condition number of the quadratic")
+    p.add_argument("--x0", type=_float_list, metavar="X1,X2,...",
+                   help="start point (default: the problem's); write --x0=-1.5,2 when it "
+                        "begins with a minus sign")
+    p.add_argument("--max-iter", type=_positive_int, default=1000, metavar="N",
+                   help="largest number of iterations")
+    p.add_argument("--gtol", type=_nonnegative_float, default=1e-6,
+                   help="stop when the gradient norm falls below this")
+    p.add_argument("--plot", metavar="FILE", help="save a figure (PNG, PDF or SVG by suffix)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on standard output (and nothing else)")
+
+
+def _add_minimize(commands: Any) -> None:
+    p = _subparser(
+        commands, "minimize", "run one method on a test problem",
+        "Minimise a test problem with one method of the gradient-descent family and print the\n"
+        "outcome: iterations, final value and gradient norm, status, and the diagnostics'\n"
+        "warnings (divergence, oscillation, saddle points) with what to try instead.",
+        "steepest minimize rosenbrock --method momentum --lr 1e-3 --max-iter 5000\n"
+        "steepest minimize quadratic --kappa 100 --method gd --line-search armijo\n"
+        "steepest minimize beale --method gd --lr 1/t --x0=1,1 --plot beale.png\n"
+        "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
+    _add_problem_arguments(p)
+    p.add_argument("--method", default="gd", help="gd, momentum, nesterov, adagrad, rmsprop, "
+                   "adam, adamw, adadelta, adamax or nadam")
+    p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the method's)")
+    p.add_argument("--line-search", choices=("armijo", "wolfe", "none"), default="none",
+                   help="choose each step by a line search (method gd only)")
+    p.add_argument("--momentum", type=_nonnegative_float,
+                   help="momentum coefficient of momentum and nesterov")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other option of the method, e.g. betas=0.9,0.99 or eps=1e-10; "
+                        "repeatable")
+
+
+def _add_compare(commands: Any) -> None:
+    p = _subparser(
+        commands, "compare", "run several methods side by side",
+        "Run several methods on one problem from the same start and print a table: iterations to\n"
+        "the tolerance, final error, gradient norm, observed convergence rate. A method without\n"
+        "a learning rate gets one from a small grid search (said so in the table).",
+        "steepest compare rosenbrock\n"
+        "steepest compare quadratic --kappa 100 --methods gd,momentum,nesterov --plot q.png\n"
+        "steepest compare beale --methods gd,adam --lr gd=1e-3 --lr adam=0.05")
+    _add_problem_arguments(p)
+    p.set_defaults(max_iter=2000)
+    p.add_argument("--methods", default="default", metavar="M1,M2,...",
+                   help="methods to compare; gd+armijo and gd+wolfe mean gd with that line "
+                        "search; 'all' adds adamw, adamax, nadam (default: gd, gd+armijo, "
+                        "momentum, nesterov, adagrad, rmsprop, adam, adadelta)")
+    p.add_argument("--lr", action="append", default=[], metavar="[METHOD=]LR",
+                   help="learning rate for every method (LR) or for one (METHOD=LR), "
+                        "repeatable; " + _SCHEDULE_HELP)
+    p.add_argument("--tol", type=_nonnegative_float, default=1e-8,
+                   help="'iterations to tolerance' counts iterations until f - f* <= tol")
+    p.add_argument("--no-tune", action="store_true",
+                   help="use each method's default learning rate instead of a grid search")
+
+
+def _add_train(commands: Any) -> None:
+    p = _subparser(
+        commands, "train", "train a network on a dataset",
+        "Train a fully connected network by backpropagation on a bundled dataset (digits, iris,\n"
+        "wine, breast_cancer, diabetes) or on your CSV/NPZ file, with a progress bar per epoch,\n"
+        "then report the metrics on held-out data. Features are standardised on the training set.",
+        "steepest train digits --hidden 128,64 --epochs 30 --out runs/digits\n"
+        "steepest train iris --optimizer sgd --lr 0.1 --momentum 0.9\n"
+        "steepest train data.csv --target price --hidden 64 --lr cosine:0.01\n"
+        "steepest train digits --epochs 10 --checkpoint ckpt.npz\n"
+        "steepest train digits --epochs 20 --resume ckpt.npz")
+    p.add_argument("data", metavar="DATA", help="bundled dataset name or path to a .csv/.npz file")
+    p.add_argument("--target", help="name of the target column (CSV) or array (NPZ, default y)")
+    p.add_argument("--task", choices=("classification", "regression"),
+                   help="override the task inferred from the target")
+    p.add_argument("--hidden", type=_int_list, default=[128], metavar="W1,W2,...",
+                   help="hidden layer widths; 0 for none (a linear model)")
+    p.add_argument("--activation", default="relu",
+                   help="relu, leaky_relu, tanh, sigmoid or gelu")
+    p.add_argument("--dropout", type=_fraction, default=0.0, help="dropout probability")
+    p.add_argument("--optimizer", default="adam",
+                   help="sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax or nadam")
+    p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the optimizer's)")
+    p.add_argument("--momentum", type=_nonnegative_float, help="momentum of sgd and rmsprop")
+    p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    p.add_argument("--weight-decay", type=_nonnegative_float, help="L2 penalty / decoupled decay")
+    p.add_argument("--betas", type=_float_list, metavar="B1,B2", help="Adam's betas")
+    p.add_argument("--epochs", type=_positive_int, default=30, help="passes over the training set")
+    p.add_argument("--batch-size", type=_positive_int, default=64, help="examples per update")
+    p.add_argument("--validation", type=_fraction, default=0.15,
+                   help="fraction of the data held out for validation")
+    p.add_argument("--test", type=_fraction, default=0.15,
+                   help="fraction of the data held out for the final test")
+    p.add_argument("--patience", type=_positive_int,
+                   help="stop after this many epochs without a better validation loss")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, split, shuffling")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="save model, optimizer and progress here after every epoch")
+    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
+    p.add_argument("--out", metavar="DIR", help="write curves, metrics and the trained model here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+
+
+# ------------------------------------------------------------------------------------ output
+def _stdout(text: str = "") -> None:
+    print(text, file=sys.stdout, flush=True)
+
+
+def _stderr(text: str = "") -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data from results: arrays become lists, non-finite numbers become null."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return repr(value)
+
+
+def _vector(x: Any, digits: int = 6) -> str:
+    array = np.asarray(x, dtype=np.float64).ravel()
+    shown = ", ".join(f"{v:.{digits}g}" for v in array[:8])
+    return f"[{shown}{', ...' if array.size > 8 else ''}]"
+
+
+# ------------------------------------------------------------------------------------ commands
+def _problem(args: argparse.Namespace) -> Any:
+    from . import problems
+    _choice("problem", args.problem, problems.NAMES)
+    kwargs = {k: v for k, v in (("dim", args.dim), ("kappa", args.kappa)) if v is not None}
+    return problems.get(args.problem, **kwargs)
+
+
+def _start(args: argparse.Namespace, problem: Any) -> np.ndarray:
+    if args.x0 is None:
+        return np.asarray(problem.x0, dtype=np.float64)
+    x0 = np.asarray(args.x0, dtype=np.float64)
+    if x0.size != problem.dim:
+        raise UsageError(f"--x0 has {x0.size} numbers but {problem.name} has dimension "
+                         f"{problem.dim}")
+    return x0
+
+
+def _cmd_minimize(args: argparse.Namespace) -> int:
+    from . import report
+    from .minimize import METHODS
+    method = _choice("method", args.method, METHODS)
+    problem = _problem(args)
+    x0 = _start(args, problem)
+    lr = parse_lr(args.lr, total_steps=args.max_iter) if args.lr is not None else None
+    options = _options(args.option)
+    if args.momentum is not None:
+        options["momentum"] = args.momentum
+    line_search = None if args.line_search == "none" else args.line_search
+    result = report.run_method(problem, method, lr=lr, line_search=line_search, x0=x0,
+                               max_iter=args.max_iter, gtol=args.gtol, **options)
+    summary = report.summarize_result(problem, result, lr=lr)
+    if args.json:
+        _stderr(summary)
+        payload = {"problem": problem.name, "dim": problem.dim, "lr": _describe_lr(lr),
+                   "line_search": line_search, **to_json(dict(result))}
+        _stdout(json.dumps(to_json(payload)))
+    else:
+        _stdout(summary)
+    if args.plot:
+        from . import plot
+        path = plot.save(report.result_figure(problem, {_label(method, line_search): result}),
+                         _writable(args.plot))
+        (_stderr if args.json else _stdout)(f"figure written to {path}")
+    return 0
+
+
+def _label(method: str, line_search: str | None) -> str:
+    return method if line_search is None else f"{method}+{line_search}"
+
+
+def _writable(path: str) -> Path:
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise UsageError(f"cannot write {path!r}: directory {str(target.parent)!r} does not exist")
+    return target
+
+
+def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: int
+                 ) -> dict[str, Any]:
+    """``--lr`` values: ``LR`` for every method, or ``METHOD=LR`` for one."""
+    lrs: dict[str, Any] = {}
+    for entry in entries:
+        name, sep, text = entry.partition("=")
+        if sep and name in methods:
+            lrs[name] = parse_lr(text, total_steps)
+        elif sep and name.replace("+", "").replace("_", "").isalpha():
+            raise UsageError(f"--lr {entry!r} names method {name!r}, which is not among the "
+                             f"compared methods: {', '.join(methods)}")
+        else:
+            value = parse_lr(entry, total_steps)
+            lrs.update({m: value for m in methods if m not in lrs})
+    return lrs
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from . import report
+    methods = report.parse_methods(args.methods)
+    problem = _problem(args)
+    x0 = _start(args, problem)
+    lrs = _compare_lrs(args.lr, methods, args.max_iter)
+    progress = report.Progress(enabled=not args.json)
+    runs = report.compare(problem, methods, lrs=lrs, x0=x0, max_iter=args.max_iter,
+                          gtol=args.gtol, tol=args.tol, tune=not args.no_tune, progress=progress)
+    text = report.comparison_text(problem, runs, tol=args.tol, x0=x0, max_iter=args.max_iter)
+    if args.json:
+        _stderr(text)
+        payload = {"problem": problem.name, "dim": problem.dim, "tol": args.tol,
+                   "runs": [run.to_json() for run in runs]}
+        _stdout(json.dumps(to_json(payload)))
+    else:
+        _stdout(text)
+    if args.plot:
+        from . import plot
+        path = plot.save(report.result_figure(problem, {r.label: r.result for r in runs}),
+                         _writable(args.plot))
+        (_stderr if args.json else _stdout)(f"figure written to {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import report
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    index = report.build_demo(out, quick=args.quick, seed=args.seed,
+                              progress=report.Progress(enabled=not args.quiet))
+    _stdout(f"report written to {index}  (open it in a browser)")
+    return 0
+
+
+def _load_data(args: argparse.Namespace) -> Any:
+    """A bundled dataset by name, or a CSV/NPZ file by path."""
+    from . import data
+    source = args.data
+    if source in data.DATASETS:
+        if args.target:
+            raise UsageError(f"--target applies to CSV/NPZ files; {source!r} is a bundled "
+                             "dataset with its own target")
+        return data.load_dataset(source)
+    suffix = Path(source).suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise UsageError(f"unknown dataset {source!r}; choose from: {', '.join(data.DATASETS)}, "
+                         "or give the path of a .csv or .npz file")
+    if not Path(source).is_file():
+        raise UsageError(f"no such file: {source!r}")
+    if suffix == ".csv":
+        if not args.target:
+            raise UsageError(f"--target is required for a CSV file: name the column of "
+                             f"{source!r} to predict")
+        return data.load_csv(source, args.target, task=args.task)
+    return data.load_npz(source, y_key=args.target or "y", task=args.task)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import report
+    from ._validation import check_choice
+    check_choice("train", "--optimizer", args.optimizer, report.OPTIMIZERS)
+    check_choice("train", "--activation", args.activation, report.ACTIVATIONS)
+    if args.betas is not None and len(args.betas) != 2:
+        raise UsageError(f"--betas takes two numbers such as 0.9,0.999; got {args.betas}")
+    if args.validation + args.test >= 1:
+        raise UsageError(f"--validation {args.validation:g} and --test {args.test:g} leave no "
+                         "training data; their sum must be below 1")
+    if args.resume and not Path(args.resume).is_file():
+        raise UsageError(f"--resume: no such checkpoint: {args.resume!r}")
+    out = None
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    for option in (args.checkpoint,):
+        if option:
+            _writable(option)
+    dataset = _load_data(args)
+    if args.task and args.task != dataset.task and args.data in _bundled():
+        raise UsageError(f"{args.data} is a {dataset.task} dataset; --task {args.task} does not "
+                         "apply")
+    summary = report.train_network(
+        dataset, hidden=args.hidden, activation=args.activation, dropout=args.dropout,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        nesterov=args.nesterov or None, weight_decay=args.weight_decay,
+        betas=tuple(args.betas) if args.betas else None, epochs=args.epochs,
+        batch_size=args.batch_size, validation=args.validation, test=args.test,
+        patience=args.patience, seed=args.seed, checkpoint=args.checkpoint, resume=args.resume,
+        out=out, progress=not (args.quiet or args.json))
+    if args.json:
+        _stderr(summary.text)
+        _stdout(json.dumps(to_json(summary.metrics)))
+    else:
+        _stdout(summary.text)
+    return 0
+
+
+def _bundled() -> tuple[str, ...]:
+    from . import data
+    return data.DATASETS
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": _cmd_demo, "minimize": _cmd_minimize, "compare": _cmd_compare, "train": _cmd_train,
+}
+
+# Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a
+# value out of range (the library's checks raise these with the allowed values in the message).
+_USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
+                 IsADirectoryError, NotADirectoryError, ImportError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``steepest`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for bad arguments, 1 when writing output failed,
+        130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    prog = f"{PROG} {args.command}"
+    try:
+        return _COMMANDS[args.command](args)
+    except _USAGE_ERRORS as error:
+        if os.environ.get("STEEPEST_TRACEBACK"):
+            raise
+        _stderr(f"{prog}: error: {_one_line(error)}")
+        return 2
+    except OSError as error:
+        _stderr(f"{prog}: error: {_one_line(error)}")
+        return 1
+    except KeyboardInterrupt:
+        _stderr(f"{prog}: interrupted")
+        return 130
+
+
+def _one_line(error: BaseException) -> str:
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split()) or type(error).__name__
