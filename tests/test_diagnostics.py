@@ -69,7 +69,7 @@ def test_lanczos_finds_the_whole_spectrum_of_a_small_quadratic(dim, kappa):
 
 
 def test_lanczos_in_high_dimension_finds_l_and_bounds_mu_from_above():
-    q = problems.quadratic(dim=300, kappa=100.0)
+    q = problems.quadratic(dim=150, kappa=100.0)
     values = D.hessian_eigenvalues(q.grad, q.x0)
     assert values.size == 60
     assert values[-1] == pytest.approx(q.L, rel=1e-6)

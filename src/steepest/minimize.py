@@ -80,8 +80,8 @@ _ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam
 class OptimizeResult(dict):
     """The outcome of :func:`minimize`: a dict whose keys are also attributes (as SciPy's).
 
-    Keys
-    ----
+    Attributes
+    ----------
     x : ndarray
         The final iterate (shape of ``x0``); after a non-finite value, the last finite one.
     fun : float
@@ -773,3 +773,4 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+__signature__ = inspect.signature(minimize)  # what inspect/help show for the callable module
