@@ -298,7 +298,10 @@ class Optimizer:
         dict
             ``{"optimizer": class name, "state": [...], "param_groups": [...]}``; see the module
             docstring for the layout. ``opt.load_state_dict(opt.state_dict())`` on an optimizer
-            with parameters of the same shapes and dtypes continues the run exactly.
+            with parameters of the same shapes and dtypes continues the run exactly. A schedule
+            from :mod:`steepest.schedules` is stored as its ``to_dict()``; any other callable
+            ``lr`` as ``{"type": "unserialisable", "repr": ...}`` (loading keeps the loading
+            optimizer's own ``lr`` for that group).
         """
         groups, state, next_index = [], [], 0
         for group in self.param_groups:
