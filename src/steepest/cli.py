@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -398,6 +399,7 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
     from . import report
     from .minimize import METHODS
     method = _choice("method", args.method, METHODS)
+    plot_path = _writable(args.plot) if args.plot else None
     problem = _problem(args)
     x0 = _start(args, problem)
     lr = parse_lr(args.lr, total_steps=args.max_iter) if args.lr is not None else None
@@ -405,9 +407,11 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
     if args.momentum is not None:
         options["momentum"] = args.momentum
     line_search = None if args.line_search == "none" else args.line_search
-    result = report.run_method(problem, method, lr=lr, line_search=line_search, x0=x0,
-                               max_iter=args.max_iter, gtol=args.gtol, **options)
-    summary = report.summarize_result(problem, result, lr=lr)
+    with warnings.catch_warnings():  # they are in the result's diagnostics, shown below
+        warnings.simplefilter("ignore")
+        result = report.run_method(problem, method, lr=lr, line_search=line_search, x0=x0,
+                                   max_iter=args.max_iter, gtol=args.gtol, **options)
+    summary = report.summarize_result(problem, result, lr=lr, line_search=line_search)
     if args.json:
         _stderr(summary)
         payload = {"problem": problem.name, "dim": problem.dim, "lr": _describe_lr(lr),
@@ -415,10 +419,10 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
         _stdout(json.dumps(to_json(payload)))
     else:
         _stdout(summary)
-    if args.plot:
+    if plot_path:
         from . import plot
         path = plot.save(report.result_figure(problem, {_label(method, line_search): result}),
-                         _writable(args.plot))
+                         plot_path)
         (_stderr if args.json else _stdout)(f"figure written to {path}")
     return 0
 
@@ -454,12 +458,16 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
 def _cmd_compare(args: argparse.Namespace) -> int:
     from . import report
     methods = report.parse_methods(args.methods)
+    plot_path = _writable(args.plot) if args.plot else None
     problem = _problem(args)
     x0 = _start(args, problem)
     lrs = _compare_lrs(args.lr, methods, args.max_iter)
     progress = report.Progress(enabled=not args.json)
-    runs = report.compare(problem, methods, lrs=lrs, x0=x0, max_iter=args.max_iter,
-                          gtol=args.gtol, tol=args.tol, tune=not args.no_tune, progress=progress)
+    with warnings.catch_warnings():  # diverging runs say so in the table
+        warnings.simplefilter("ignore")
+        runs = report.compare(problem, methods, lrs=lrs, x0=x0, max_iter=args.max_iter,
+                              gtol=args.gtol, tol=args.tol, tune=not args.no_tune,
+                              progress=progress)
     text = report.comparison_text(problem, runs, tol=args.tol, x0=x0, max_iter=args.max_iter)
     if args.json:
         _stderr(text)
@@ -468,10 +476,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         _stdout(json.dumps(to_json(payload)))
     else:
         _stdout(text)
-    if args.plot:
+    if plot_path:
         from . import plot
         path = plot.save(report.result_figure(problem, {r.label: r.result for r in runs}),
-                         _writable(args.plot))
+                         plot_path)
         (_stderr if args.json else _stdout)(f"figure written to {path}")
     return 0
 
@@ -512,9 +520,8 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import report
-    from ._validation import check_choice
-    check_choice("train", "--optimizer", args.optimizer, report.OPTIMIZERS)
-    check_choice("train", "--activation", args.activation, report.ACTIVATIONS)
+    _choice("optimizer", args.optimizer, list(report.OPTIMIZERS))
+    _choice("activation", args.activation, report.ACTIVATIONS)
     if args.betas is not None and len(args.betas) != 2:
         raise UsageError(f"--betas takes two numbers such as 0.9,0.999; got {args.betas}")
     if args.validation + args.test >= 1:
@@ -580,7 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         130 when interrupted.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_negative_values(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -592,12 +599,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _stderr(f"{prog}: error: {_one_line(error)}")
         return 2
+    except BrokenPipeError:  # the reader went away (`steepest ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:
         _stderr(f"{prog}: error: {_one_line(error)}")
         return 1
     except KeyboardInterrupt:
         _stderr(f"{prog}: interrupted")
         return 130
+
+
+def _glue_negative_values(argv: list[str]) -> list[str]:
+    """``--x0 -1.5,2`` -> ``--x0=-1.5,2``: argparse would read ``-1.5,2`` as an option."""
+    glued: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--x0":
+            value = next(tokens, None)
+            if value is None:
+                glued.append(token)
+                break
+            glued.append(f"--x0={value}")
+        else:
+            glued.append(token)
+    return glued
 
 
 def _one_line(error: BaseException) -> str:

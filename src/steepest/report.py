@@ -576,8 +576,9 @@ def comparison_text(problem: Any, runs: Sequence[MethodRun], *, tol: float, x0: 
     if any(run.theory is not None for run in runs):
         lines.append("theory rate: the exact asymptotic rate of f - f* per iteration for this "
                      "step size on this quadratic (spectral radius squared).")
-    lines.append("observed rate: the geometric mean ratio e[n+1]/e[n] of the error over the "
-                 "run's linear phase (— when there is none).")
+    lines.append("observed rate: the ratio e[n+1]/e[n] of the error e = f - f* fitted by least "
+                 "squares where e is between 1e-3 and 1e-12 of its start (— when it never gets "
+                 "there).")
     return "\n".join(lines)
 
 
@@ -587,17 +588,23 @@ def _vector(x: Any, digits: int = 4) -> str:
     return f"[{shown}{', ...' if array.size > 6 else ''}]"
 
 
-def summarize_result(problem: Any, result: Any, lr: Any = None) -> str:
+def summarize_result(problem: Any, result: Any, lr: Any = None,
+                     line_search: str | None = None) -> str:
     """A readable summary of one run: settings, outcome, and the diagnostics' warnings."""
     fvals = np.asarray(_field(result, "fvals", []), dtype=np.float64)
     f = float(_field(result, "fun", fvals[-1] if fvals.size else math.nan))
     x = np.asarray(_field(result, "x"), dtype=np.float64)
     grad = _field(result, "grad")
     gnorm = float(np.linalg.norm(grad)) if grad is not None else math.nan
+    steps = f"learning rate {_lr_text(lr) if lr is not None else 'default'}"
+    if line_search:
+        steps = f"{line_search} line search" + (f", first trial step {_lr_text(lr)}"
+                                                 if lr is not None else "")
+    outcome = "success" if _field(result, "success", False) else "no success"
     lines = [
-        f"{problem.name} (dim {problem.dim}), method {_field(result, 'method', '?')}, "
-        f"learning rate {_lr_text(lr) if lr is not None else 'default'}",
-        f"  status      : {_status(result)}: {_field(result, 'message', '')}",
+        f"{problem.name} (dim {problem.dim}), method {_field(result, 'method', '?')}, {steps}",
+        f"  status      : {_field(result, 'message', _status(result))} ({outcome}, status "
+        f"{_field(result, 'status', '?')})",
         f"  iterations  : {_field(result, 'nit', '?')}   (function evaluations "
         f"{_field(result, 'nfev', '?')}, gradient evaluations {_field(result, 'njev', '?')})",
         f"  f(x)        : {f:.6g}" + (f"   (f* = {problem.f_min:g}, f - f* = "
@@ -654,7 +661,7 @@ caption { caption-side: top; text-align: left; color: #4a5560; padding-bottom: 0
 .note { background: #f5f8fb; border-left: 4px solid #4a90d9; padding: 0.6em 1em; margin: 1em 0; }
 .warn { background: #fff8e6; border-left: 4px solid #e0a800; padding: 0.6em 1em; margin: 1em 0; }
 code { background: #f0f3f6; padding: 0.05em 0.3em; border-radius: 3px; font-size: 0.92em; }
-nav ol { columns: 2; }
+nav ul { columns: 2; list-style: none; padding-left: 1em; }
 footer { margin-top: 3em; color: #6b7680; font-size: 0.85em; }
 """
 
@@ -738,7 +745,7 @@ class HtmlPage:
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1><p class=\"lead\">{lead}</p>"
-            f"<nav><strong>Contents</strong><ol>{toc}</ol></nav>"
+            f"<nav><strong>Contents</strong><ul>{toc}</ul></nav>"
             + "\n".join(self.parts)
             + f"<footer>{footer}</footer></body></html>\n")
         path = self.directory / "index.html"
@@ -871,7 +878,7 @@ def _tutorial_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
                                               gtol=0.0)}
     main = runs["gd, αₙ = 1/n"]
     errors = np.asarray(main.fvals) - problem.f_min
-    page.heading("1. Gradient descent with steps α_n = 1/n", "tutorial")
+    page.heading("1. Gradient descent with steps αₙ = 1/n", "tutorial")
     page.paragraph(
         "Gradient descent repeats one move: from the current point x<sub>n</sub>, step downhill "
         "along the negative gradient, x<sub>n+1</sub> = x<sub>n</sub> − α<sub>n</sub> ∇f(x"
@@ -908,7 +915,7 @@ def _tutorial_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
         f"{problem.mu:g}, so the distance falls like n<sup>−1/2</sup> and f − f* like 1/n.",
         "note")
     picks = [k for k in (0, 1, 2, 3, 5, 10, 20, 30, 40, 50) if k < len(errors)]
-    page.table(["n", "α_n", "x_n", "f(x_n) − f*", "‖∇f(x_n)‖"],
+    page.table(["n", "αₙ", "xₙ", "f(xₙ) − f*", "‖∇f(xₙ)‖"],
                [[str(k), "—" if k == 0 else f"{1.0 / k:.3g}", _vector(path[k], 3),
                  _num(float(errors[k])), _num(float(np.asarray(main.grad_norms)[k]))]
                 for k in picks],
@@ -1089,7 +1096,7 @@ def _family_rosenbrock(page: HtmlPage, results: dict[str, Any], budget: _Budget,
             grid=", ".join(f"{v:g}" for v in LR_GRID), tol=tol, tune_iter=budget.compare_iter))
     _family_figures(page, problem, runs, "rosenbrock", budget)
     _family_table(page, problem, runs, tol)
-    results["rosenbrock"] = [run.to_json() | {"result": _brief(run.result)} for run in runs]
+    results["rosenbrock"] = _family_results(problem, runs, tol)
 
 
 def _family_quadratic(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed: int,
@@ -1132,7 +1139,15 @@ def _family_quadratic(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
         "allows for the factor n in n ρⁿ that a double eigenvalue brings. The adaptive methods "
         "have no such rate: they rescale each coordinate, which is why they are hard to "
         "predict yet robust to the scale of the problem.", "note")
-    results["quadratic"] = [run.to_json() | {"result": _brief(run.result)} for run in runs]
+    results["quadratic"] = _family_results(problem, runs, tol)
+
+
+def _family_results(problem: Any, runs: Sequence[MethodRun], tol: float) -> list[dict[str, Any]]:
+    return [run.to_json() | {
+        "result": _brief(run.result),
+        "observed_rate": observed_rate(run.result, problem.f_min, run.k_power),
+        "iterations_to_tol": iterations_to_tolerance(run.result, problem.f_min, tol),
+    } for run in runs]
 
 
 def _brief(result: Any) -> dict[str, Any]:
