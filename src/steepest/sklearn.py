@@ -11,10 +11,13 @@ scikit-learn (the ``data`` extra) is imported here, so this module loads only wh
 Examples
 --------
 >>> from steepest.sklearn import MLPClassifier
->>> from steepest.data import load_dataset
+>>> from steepest.data import load_dataset, Standardizer
 >>> ds = load_dataset("iris")
->>> clf = MLPClassifier(hidden_layer_sizes=(16,), lr=0.01, random_state=0).fit(ds.X, ds.y)
->>> clf.score(ds.X, ds.y) > 0.9
+>>> X = Standardizer().fit_transform(ds.X)
+>>> clf = MLPClassifier(hidden_layer_sizes=(16,), lr=0.01, random_state=0).fit(X, ds.y)
+>>> clf.score(X, ds.y) > 0.9
+True
+>>> len(clf.loss_curve_) == clf.n_iter_
 True
 """
 

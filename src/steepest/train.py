@@ -16,7 +16,7 @@ Examples
 >>> ds = data.load_dataset("iris")
 >>> split = data.train_val_test_split(ds.X, ds.y, seed=0)
 >>> scaler = data.Standardizer().fit(split.X_train)
->>> st.manual_seed(0)
+>>> _ = st.manual_seed(0)
 >>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
 >>> history = train.fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
 ...                     (scaler.transform(split.X_train), split.y_train),
