@@ -19,8 +19,8 @@ from steepest import report
 EXPECTED_SIZES = {
     "tutorial": (1200, 540), "tutorial_schedule": (1100, 420), "oscillation": (1200, 560),
     "small_steps": (1200, 560), "saddle": (1200, 560), "rosenbrock_paths": (640, 520),
-    "rosenbrock_convergence": (1120, 440), "quadratic_paths": (640, 520),
-    "quadratic_convergence": (1120, 440), "digits_curves": (1040, 420),
+    "rosenbrock_convergence": (1120, 490), "quadratic_paths": (640, 520),
+    "quadratic_convergence": (1120, 490), "digits_curves": (1040, 420),
     "digits_confusion": (800, 700),
 }
 SECTIONS = ("tutorial", "problems", "oscillation", "small-steps", "saddle", "rosenbrock",

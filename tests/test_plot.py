@@ -132,7 +132,7 @@ def test_convergence_two_log_panels(tmp_path, rosenbrock, rosenbrock_runs):
     assert fig.axes[0].get_ylabel().startswith("f(xₙ) − f*")
     assert fig.axes[1].get_ylabel() == "‖∇f(xₙ)‖"
     assert_labelled(fig)
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["gd", "gd small"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["gd", "gd small"]
     render(fig, tmp_path, "convergence")
 
 

@@ -445,10 +445,15 @@ def convergence(results: Any, *, f_min: float | None = None, problem: Any = None
     runs = _labelled(results)
     quantities = [quantity] if quantity else (["error"] if ax is not None else
                                               ["error", "grad_norm"])
-    fig, axes = _target(ax, ncols=len(quantities), figsize=(5.6 * len(quantities), 4.4))
+    height = 4.9 if legend and len(quantities) > 1 else 4.4  # room for a legend underneath
+    fig, axes = _target(ax, ncols=len(quantities), figsize=(5.6 * len(quantities), height))
     check_bool("convergence", "legend", legend)
+    shared = legend and len(axes) > 1  # one legend under both panels, covering no curve
     for axis, what in zip(axes, quantities, strict=True):
-        _convergence_panel(axis, runs, what, f_min, problem, legend)
+        _convergence_panel(axis, runs, what, f_min, problem, legend and not shared)
+    if shared:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   ncols=min(5, len(runs)), fontsize="small", frameon=False)
     name = _get(problem, "name") if problem is not None else None
     heading = title or ("Convergence" + (f" on {name}" if name else ""))
     if len(axes) > 1:

@@ -509,7 +509,7 @@ def _num(value: float | None, digits: int = 3) -> str:
 def _lr_text(lr: Any) -> str:
     if lr is None:
         return "—"
-    return f"{lr:g}" if isinstance(lr, float | int) else repr(lr)
+    return f"{lr:.4g}" if isinstance(lr, float | int) else repr(lr)
 
 
 def comparison_rows(problem: Any, runs: Sequence[MethodRun], tol: float
@@ -827,7 +827,8 @@ def build_demo(directory: str | Path = "steepest-demo", *, quick: bool = False, 
     lead = ("Gradient descent and its family, run from first principles on NumPy and shown at "
             "work: what the iterates do, how fast the error falls, and where each method "
             "struggles. Every number on this page was computed when the page was built; the "
-            "same numbers are in <code>results.json</code>." +
+            "same numbers are in <code>results.json</code>, and <code>steepest demo --out "
+            "DIR</code> builds the page again." +
             (" <strong>This is the reduced <code>--quick</code> run</strong>: fewer iterations "
              "and epochs than the full demo." if quick else ""))
     footer = (f"Built by <code>steepest demo</code> (steepest {__version__}) on {stamp} in "
@@ -1052,8 +1053,10 @@ def _saddle(page: HtmlPage) -> dict[str, Any]:
         "where the gradient is small, so it cannot tell a saddle from a minimum.")
     page.figure(result_figure(problem, runs, "Gradient descent near the saddle of x² − y²"),
                 "saddle",
-                "Started exactly on the x-axis, gradient descent converges to the saddle and "
-                "reports success: the gradient norm (right, log axis) falls to the tolerance. "
+                "Started exactly on the x-axis, gradient descent converges to the saddle: the "
+                "gradient norm (right, log axis) falls to the tolerance, and a test on the "
+                "gradient alone would report success (<code>steepest.minimize</code> checks "
+                "the curvature too, and reports a saddle point instead). "
                 "Started 10<sup>−6</sup> off the axis, it slows down near the saddle for dozens "
                 "of iterations (the gradient norm dips), then escapes downhill along y.")
     headers, rows = _distance_rows(problem, runs)
@@ -1068,14 +1071,16 @@ def _saddle(page: HtmlPage) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------- section 3: the family
-_FAMILY_TEXT = (
-    "Each method of the family runs from the same start with its own learning rate, chosen by a "
-    "small grid search (the rate among {grid} that first brought f − f* below {tol:g}, or "
-    "else the lowest final error, in {tune_iter} iterations), except where marked. "
-    "<b>gd+armijo</b> chooses its steps by backtracking. <b>momentum</b> (heavy ball) and "
-    "<b>nesterov</b> add β = 0.9 of the previous step. <b>adagrad</b>, <b>rmsprop</b>, "
-    "<b>adam</b> and <b>adadelta</b> divide each coordinate's step by a running size of its "
-    "gradients.")
+def _family_text(tol: float, iterations: int) -> str:
+    return (
+        f"Methods without a learning rate from theory get one from a small grid search: the "
+        f"rate among {', '.join(f'{v:g}' for v in LR_GRID)} (AdaDelta: "
+        f"{', '.join(f'{v:g}' for v in _GRIDS['adadelta'])}) that first brought f − f* below "
+        f"{tol:g} within {iterations} iterations, or else reached the lowest error. "
+        "<b>gd+armijo</b> chooses each step by backtracking instead. <b>momentum</b> (heavy "
+        "ball) and <b>nesterov</b> add a fraction β of the previous step (β = 0.9 unless "
+        "theory says otherwise). <b>adagrad</b>, <b>rmsprop</b>, <b>adam</b> and "
+        "<b>adadelta</b> divide each coordinate's step by a running size of its gradients.")
 
 
 def _family_rosenbrock(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed: int,
@@ -1092,8 +1097,8 @@ def _family_rosenbrock(page: HtmlPage, results: dict[str, Any], budget: _Budget,
         "Rosenbrock's function f(x, y) = (1 − x)² + 100 (y − x²)² has its minimum f* = 0 at "
         "(1, 1), at the end of a long, curved, flat-bottomed valley: easy to fall into, slow "
         "to follow. It is not convex, so no global rate applies; near the minimum the "
-        "Hessian's condition number is about 2500. " + _FAMILY_TEXT.format(
-            grid=", ".join(f"{v:g}" for v in LR_GRID), tol=tol, tune_iter=budget.compare_iter))
+        "Hessian's condition number is about 2500. Every method starts from (−1.2, 1). "
+        + _family_text(tol, budget.compare_iter))
     _family_figures(page, problem, runs, "rosenbrock", budget)
     _family_table(page, problem, runs, tol)
     results["rosenbrock"] = _family_results(problem, runs, tol)
@@ -1128,9 +1133,8 @@ def _family_quadratic(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
         f"((κ − 1)/(κ + 1))² = {diagnostics.gd_rate(kappa) ** 2:.4f} per iteration for f − f*; "
         f"heavy ball uses Polyak's optimal α = {hb_lr:.4g}, β = {hb_beta:.4g}, with rate "
         f"((√κ − 1)/(√κ + 1))² = {diagnostics.heavy_ball_rate(kappa) ** 2:.4f}; Nesterov uses "
-        f"α = 1/L and β = (√κ − 1)/(√κ + 1). The others are tuned as before. " + _FAMILY_TEXT
-        .format(grid=", ".join(f"{v:g}" for v in LR_GRID), tol=tol,
-                tune_iter=min(budget.compare_iter, 1000)).split(". ", 1)[1])
+        f"α = 1/L and β = (√κ − 1)/(√κ + 1). "
+        + _family_text(tol, min(budget.compare_iter, 1000)))
     _family_figures(page, problem, runs, "quadratic", budget)
     _family_table(page, problem, runs, tol)
     page.paragraph(
@@ -1159,7 +1163,8 @@ def _brief(result: Any) -> dict[str, Any]:
 def _family_figures(page: HtmlPage, problem: Any, runs: Sequence[MethodRun], name: str,
                     budget: _Budget) -> None:
     from . import plot
-    by_label = {run.label: run.result for run in runs}
+    by_label = {run.label + ("" if run.lr is None else f", lr {_lr_text(run.lr)}"): run.result
+                for run in runs}
     page.figure(plot.trajectories(problem, by_label, max_markers=40,
                                   title=f"Every method on {name}"),
                 f"{name}_paths",
@@ -1479,6 +1484,7 @@ def _digits_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, se
     progress.note(f"test accuracy {test['accuracy']:.1%} after {len(history)} epochs "
                   f"({seconds:.1f} s)")
 
+    n_weights = sum(p.data.size for p in model.parameters())
     page.heading("5. A neural network trained on handwritten digits", "digits")
     page.paragraph(
         f"The same machinery trains a neural network. The data are {dataset.n_samples} "
@@ -1486,7 +1492,7 @@ def _digits_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, se
         f"{len(split.y_train)} for training, {len(split.y_val)} for validation (to decide when "
         f"to stop) and {len(split.y_test)} for the final test, with each pixel standardised "
         "on the training set. The network maps 64 pixels to 128 ReLU units to 10 class "
-        "scores (a 64-128-10 perceptron, 9,610 weights); it is trained with Adam (learning "
+        f"scores (a 64-128-10 perceptron, {n_weights:,} weights); it is trained with Adam (learning "
         "rate 10<sup>−3</sup>) on minibatches of 32 to minimise the cross-entropy, and stops "
         f"when the validation loss has not improved for {budget.patience} epochs, keeping the "
         "best weights. The gradients come from the library's reverse-mode autodiff.")
