@@ -340,6 +340,14 @@ def test_clip_grad_norm_inf_norm_and_nonfinite():
         train.clip_grad_norm_([p], 0.0)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")
+def test_clip_grad_norm_survives_float32_overflow_of_the_square():
+    p = st.tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
+    p.grad = np.array([3e20, 4e20], dtype=np.float32)  # finite, but 9e40 overflows float32
+    assert train.clip_grad_norm_([p], 1.0) == pytest.approx(5e20, rel=1e-6)
+    np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)
+
+
 def test_fit_clips_gradients():
     seen = []
     model = mlp()

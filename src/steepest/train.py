@@ -555,8 +555,12 @@ def _global_norm(grads: Sequence[np.ndarray], norm_type: float = 2.0) -> float:
     if norm_type == math.inf:
         return max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
     if norm_type == 2.0:
-        # dot of the flat view: one BLAS call per tensor, accumulated in float64
+        # One BLAS dot per tensor on its flat view; a float32 dot overflows for entries near
+        # 1e19, so an infinite result is recomputed in float64 before it is believed.
         total = sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)
+        if not math.isfinite(total) and all(np.all(np.isfinite(g)) for g in grads):
+            wide = (g.ravel().astype(np.float64) for g in grads)
+            total = sum(float(np.dot(w, w)) for w in wide)
         return math.sqrt(total)
     total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
     return total ** (1.0 / norm_type)
