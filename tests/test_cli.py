@@ -58,7 +58,7 @@ def test_every_subcommand_help_has_an_example(capsys, command):
 
 def test_no_command_prints_help_and_fails(capsys):
     code, out, err = run(capsys)
-    assert code == 2 and out == "" and "Commands:" in err
+    assert code == 2 and out == "" and "commands:" in err
 
 
 def test_version(capsys):

@@ -20,7 +20,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "UsageError"]
+from .report import to_json
+
+__all__ = ["main", "build_parser", "UsageError", "parse_lr", "to_json"]
 
 PROG = "steepest"
 
@@ -44,7 +46,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS) \
+        if "default" not in text and action.default not in (None, False, [], argparse.SUPPRESS) \
                 and action.option_strings:
             text += " (default: %(default)s)"
         return text
@@ -178,12 +180,10 @@ def _option_value(text: str) -> Any:
 _MAIN_DESCRIPTION = """\
 steepest: gradient descent and neural networks from first principles, on NumPy.
 
-Commands:
-  demo       build the tutorial report (index.html): GD with 1/n steps, the problems of plain GD,
-             every optimizer of the family on two problems, and a network trained on digits
-  minimize   run one method on a test problem and print what happened
-  compare    run several methods on one problem, side by side
-  train      train a fully connected network on a bundled dataset or your CSV/NPZ file
+Start with `steepest demo`: it writes a report (index.html) that shows gradient descent with
+steps 1/n, the problems of plain gradient descent, every optimizer of the family on two
+problems, and a network trained on handwritten digits. `steepest COMMAND --help` explains each
+command.
 """
 
 _MAIN_EPILOG = """\
@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG,
                      formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"steepest {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                     title="commands")
     _add_demo(commands)
     _add_minimize(commands)
     _add_compare(commands)
@@ -221,7 +222,7 @@ def _subparser(commands: Any, name: str, summary: str, description: str, example
 
 def _add_demo(commands: Any) -> None:
     p = _subparser(
-        commands, "demo", "build the tutorial report",
+        commands, "demo", "build the tutorial report (index.html) with its figures",
         "Run the demonstration experiments and write a self-contained report, index.html, with\n"
         "its figures: gradient descent with steps 1/n, the problems of plain gradient descent\n"
         "(oscillation, tiny steps, saddle points), the whole optimizer family on Rosenbrock and\n"
@@ -243,8 +244,7 @@ def _add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kappa", type=_nonnegative_float,
                    help="condition number of the quadratic")
     p.add_argument("--x0", type=_float_list, metavar="X1,X2,...",
-                   help="start point (default: the problem's); write --x0=-1.5,2 when it "
-                        "begins with a minus sign")
+                   help="start point, e.g. --x0 -1.5,2 (default: the problem's)")
     p.add_argument("--max-iter", type=_positive_int, default=1000, metavar="N",
                    help="largest number of iterations")
     p.add_argument("--gtol", type=_nonnegative_float, default=1e-6,
@@ -256,7 +256,7 @@ def _add_problem_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_minimize(commands: Any) -> None:
     p = _subparser(
-        commands, "minimize", "run one method on a test problem",
+        commands, "minimize", "run one method on a test problem and say what happened",
         "Minimise a test problem with one method of the gradient-descent family and print the\n"
         "outcome: iterations, final value and gradient norm, status, and the diagnostics'\n"
         "warnings (divergence, oscillation, saddle points) with what to try instead.",
@@ -279,7 +279,7 @@ def _add_minimize(commands: Any) -> None:
 
 def _add_compare(commands: Any) -> None:
     p = _subparser(
-        commands, "compare", "run several methods side by side",
+        commands, "compare", "run several methods on one problem, side by side",
         "Run several methods on one problem from the same start and print a table: iterations to\n"
         "the tolerance, final error, gradient norm, observed convergence rate. A method without\n"
         "a learning rate gets one from a small grid search (said so in the table).",
@@ -303,7 +303,7 @@ def _add_compare(commands: Any) -> None:
 
 def _add_train(commands: Any) -> None:
     p = _subparser(
-        commands, "train", "train a network on a dataset",
+        commands, "train", "train a network on a bundled dataset or a CSV/NPZ file",
         "Train a fully connected network by backpropagation on a bundled dataset (digits, iris,\n"
         "wine, breast_cancer, diabetes) or on your CSV/NPZ file, with a progress bar per epoch,\n"
         "then report the metrics on held-out data. Features are standardised on the training set.",
@@ -316,7 +316,7 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--target", help="name of the target column (CSV) or array (NPZ, default y)")
     p.add_argument("--task", choices=("classification", "regression"),
                    help="override the task inferred from the target")
-    p.add_argument("--hidden", type=_int_list, default=[128], metavar="W1,W2,...",
+    p.add_argument("--hidden", type=_int_list, default="128", metavar="W1,W2,...",
                    help="hidden layer widths; 0 for none (a linear model)")
     p.add_argument("--activation", default="relu",
                    help="relu, leaky_relu, tanh, sigmoid or gelu")
@@ -352,23 +352,6 @@ def _stdout(text: str = "") -> None:
 
 def _stderr(text: str = "") -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def to_json(value: Any) -> Any:
-    """Plain JSON data from results: arrays become lists, non-finite numbers become null."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.generic):
-        return to_json(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return repr(value)
 
 
 def _vector(x: Any, digits: int = 6) -> str:

@@ -33,13 +33,31 @@ import numpy as np
 from ._validation import check_int, check_real
 
 __all__ = [
-    "Progress", "HtmlPage", "FAMILY", "EXTRA_METHODS", "LR_GRID", "parse_methods",
+    "to_json", "Progress", "HtmlPage", "FAMILY", "EXTRA_METHODS", "LR_GRID", "parse_methods",
     "split_label", "run_method", "iterations_to_tolerance", "observed_rate", "quadratic_rate",
     "tune_lr", "MethodRun", "compare", "comparison_rows", "comparison_text", "format_table",
     "summarize_result", "result_figure", "build_demo", "DEMO_FIGURES", "DEMO_FILES",
     "ACTIVATIONS", "OPTIMIZERS", "build_mlp", "make_optimizer", "train_network",
     "TrainingSummary",
 ]
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data from results: arrays become lists, non-finite numbers become null, and
+    anything else without a JSON form (a schedule, a class) its ``repr``."""
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return repr(value)
 
 
 # ------------------------------------------------------------------------------------ progress
@@ -410,7 +428,6 @@ class MethodRun:
 
     def to_json(self) -> dict[str, Any]:
         """Plain data: the settings and the whole result."""
-        from .cli import to_json
         lr = self.lr if self.lr is None or isinstance(self.lr, float | int) else repr(self.lr)
         return to_json({"label": self.label, "lr": lr, "lr_source": self.lr_source,
                         "options": self.options, "theory_rate": self.theory,
@@ -820,7 +837,6 @@ def build_demo(directory: str | Path = "steepest-demo", *, quick: bool = False, 
     progress.finish_stage()
     elapsed = time.perf_counter() - started
     results["seconds"] = round(elapsed, 2)
-    from .cli import to_json
     (Path(directory) / "results.json").write_text(json.dumps(to_json(results), indent=1),
                                                   encoding="utf-8")
     stamp = _datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -1155,7 +1171,6 @@ def _family_results(problem: Any, runs: Sequence[MethodRun], tol: float) -> list
 
 
 def _brief(result: Any) -> dict[str, Any]:
-    from .cli import to_json
     return to_json({k: result[k] for k in ("x", "fun", "nit", "nfev", "njev", "success",
                                             "message", "diagnostics") if k in result})
 
@@ -1325,7 +1340,7 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     """
     from . import data, nn, train
     from ._random import manual_seed
-    from .cli import parse_lr, to_json
+    from .cli import parse_lr
     split = data.train_val_test_split(dataset.X, dataset.y, val=validation, test=test,
                                       seed=seed)
     if len(split.y_train) == 0:
@@ -1429,7 +1444,6 @@ def _write_training_outputs(out: str | Path, model: Any, scaler: Any, history: A
                             test_xy: tuple[np.ndarray, np.ndarray] | None, classify: bool,
                             target_scale: tuple[float, float]) -> list[Path]:
     from . import io, plot, train
-    from .cli import to_json
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     files = [plot.save(plot.loss_curves(history, title=f"Training on {dataset.name}"),
