@@ -115,6 +115,22 @@ def test_random_state_none_follows_manual_seed(iris):
     assert a.loss_curve_ == b.loss_curve_
 
 
+def test_partial_fit_without_random_state_uses_the_library_generator(iris):
+    X, y = iris
+
+    def curve():
+        st.manual_seed(8)
+        clf = small(MLPClassifier, random_state=None, batch_size=32)
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=[0, 1, 2])
+        return clf.loss_curve_, st._random.get_rng_state()
+
+    (curve_a, state_a), (curve_b, state_b) = curve(), curve()
+    assert curve_a == curve_b and state_a == state_b
+    st.manual_seed(8)
+    assert st._random.get_rng_state() != state_a  # the generator was advanced, not forked
+
+
 def test_partial_fit_continues_training(iris):
     X, y = iris
     clf = small(MLPClassifier)

@@ -226,31 +226,32 @@ class _BaseMLP(BaseEstimator):
                 if name.endswith("bias")]
 
     # ----------------------------------------------------------------- training
-    def _seeded(self) -> int | None:
-        """The integer seed behind ``random_state`` (None: use the library generator)."""
-        if self.random_state is None:
-            return None
+    def _seeded(self) -> int:
+        """An integer seed drawn from ``random_state`` (an int or a RandomState)."""
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _train(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any], epochs: int,
                incremental: bool) -> None:
         """Run ``epochs`` epochs inside this estimator's own random stream."""
+        if self.random_state is None:  # draw from (and advance) the library generator
+            self._reset_or_continue(X, y, params, epochs, incremental)
+            return
+        outer = _random.get_rng_state()
         if incremental and getattr(self, "_rng_state", None) is not None:
-            outer = _random.get_rng_state()
-            _random.set_rng_state(self._rng_state)
-        elif (seed := self._seeded()) is not None:
-            outer = _random.get_rng_state()
-            _random.manual_seed(seed)
+            _random.set_rng_state(self._rng_state)  # continue this estimator's own stream
         else:
-            outer = None
+            _random.manual_seed(self._seeded())
         try:
-            if not incremental or not hasattr(self, "model_"):
-                self._reset(params, X, y)
-            self._run_epochs(X, y, params, epochs, incremental)
+            self._reset_or_continue(X, y, params, epochs, incremental)
         finally:
             self._rng_state = _random.get_rng_state()
-            if outer is not None:
-                _random.set_rng_state(outer)
+            _random.set_rng_state(outer)
+
+    def _reset_or_continue(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any],
+                           epochs: int, incremental: bool) -> None:
+        if not incremental or not hasattr(self, "model_"):
+            self._reset(params, X, y)
+        self._run_epochs(X, y, params, epochs, incremental)
 
     def _reset(self, params: dict[str, Any], X: np.ndarray, y: np.ndarray) -> None:
         self._build(params, X.shape[1], self._n_outputs(y))
