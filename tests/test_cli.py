@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from steepest import cli, report
 
@@ -160,6 +162,26 @@ def test_minimize_schedule_and_line_search_options(capsys):
     code, out, _ = run(capsys, "minimize", "rosenbrock", "--method", "momentum", "--momentum",
                        "0.5", "--lr", "1e-3", "--max-iter", "5", "--option", "dampening=0.1")
     assert code == 0 and "method momentum" in out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st_.lists(st_.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1,
+                 max_size=6))
+def test_x0_round_trips_through_the_command_line(values):
+    text = ",".join(repr(v) for v in values)
+    args = cli.build_parser().parse_args(
+        cli._glue_negative_values(["minimize", "rosenbrock", "--x0", text]))
+    assert args.x0 == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(st_.lists(st_.floats(width=64), max_size=8))
+def test_json_of_any_float_array_is_strict_json(values):
+    data = cli.to_json({"values": np.array(values, dtype=np.float64)})
+    text = json.dumps(data, allow_nan=False)  # raises on NaN or infinity
+    restored = json.loads(text)["values"]
+    for original, back in zip(values, restored, strict=True):
+        assert back == (original if np.isfinite(original) else None)
 
 
 def test_json_turns_non_finite_numbers_into_null():

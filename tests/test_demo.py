@@ -38,25 +38,28 @@ def run_demo(out: Path, *extra: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def quick_demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "report"
+def test_quick_demo_end_to_end(tmp_path):
+    # One run checked from every side: under pytest-xdist a shared fixture would run once per
+    # worker, and the demo is the most expensive thing in the suite.
+    out = tmp_path / "report"
     result = run_demo(out, "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
-    return out, result
-
-
-def test_demo_writes_every_promised_file(quick_demo):
-    out, result = quick_demo
-    for name in report.DEMO_FILES:
-        assert (out / name).is_file(), f"missing {name}"
-        assert (out / name).stat().st_size > 0
     assert result.stdout.strip() == f"report written to {out / 'index.html'}  (open it in a " \
                                     "browser)"
+    check_files(out)
+    check_figures(out)
+    check_page(out)
+    check_results(out)
+    check_progress(result.stderr)
 
 
-def test_demo_figures_are_valid_pngs_of_the_expected_size(quick_demo):
-    out, _ = quick_demo
+def check_files(out: Path) -> None:
+    for name in report.DEMO_FILES:
+        assert (out / name).is_file(), f"missing {name}"
+        assert (out / name).stat().st_size > 0, f"empty {name}"
+
+
+def check_figures(out: Path) -> None:
     for name in report.DEMO_FIGURES:
         width, height = png_size((out / "figures" / f"{name}.png").read_bytes())
         if name in EXPECTED_SIZES:
@@ -65,8 +68,7 @@ def test_demo_figures_are_valid_pngs_of_the_expected_size(quick_demo):
             assert 300 <= width <= 1400 and 100 <= height <= 800, (name, width, height)
 
 
-def test_demo_page_is_self_contained(quick_demo):
-    out, _ = quick_demo
+def check_page(out: Path) -> None:
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert '<meta charset="utf-8">' in page and "<style>" in page
@@ -85,8 +87,7 @@ def test_demo_page_is_self_contained(quick_demo):
     assert "--quick" in page  # the reduced run says so
 
 
-def test_demo_numbers_are_in_results_json(quick_demo):
-    out, _ = quick_demo
+def check_results(out: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     assert results["quick"] is True
     assert results["tutorial"]["iterations"] == 50
@@ -97,26 +98,37 @@ def test_demo_numbers_are_in_results_json(quick_demo):
     assert theory["adam"] is None
     assert 0.0 <= results["digits"]["test_accuracy"] <= 1.0
     assert results["problems"]["oscillation"]["α = 2.05/L"]["theory_rate"] > 1.0
+    import steepest as st
+    saved = st.load(out / "digits_model.npz")
+    assert saved["model"]["0.weight"].shape == (128, 64)
 
 
-def test_demo_shows_its_progress(quick_demo):
-    _, result = quick_demo
+def check_progress(stderr: str) -> None:
     for k, stage in enumerate(("gradient descent with steps 1/n",
                                "the problems of plain gradient descent",
                                "the optimizer family on Rosenbrock",
                                "the optimizer family on an ill-conditioned quadratic",
                                "a network trained on handwritten digits"), start=1):
-        assert f"[{k}/5] {stage} ..." in result.stderr
-    assert "demo finished" in result.stderr
-    assert "training" in result.stderr  # the training progress bar
+        assert f"[{k}/5] {stage} ..." in stderr
+    assert "demo finished" in stderr
+    assert "training" in stderr  # the training progress bar
 
 
-def test_demo_quiet_prints_only_the_result(tmp_path):
-    out = tmp_path / "quiet"
+def test_demo_command_wiring(capsys, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_build(out, *, quick, seed, progress):
+        calls.append((out, quick, seed, progress.enabled))
+        return out / "index.html"
+
+    monkeypatch.setattr(report, "build_demo", fake_build)
     from steepest import cli
-    assert report.build_demo(out, quick=True, progress=report.Progress(enabled=False)) \
-        == out / "index.html"
-    assert cli.main(["demo", "--quick", "--quiet", "--out", str(out)]) == 0
+    assert cli.main(["demo", "--quick", "--quiet", "--seed", "4", "--out", str(tmp_path)]) == 0
+    assert calls == [(tmp_path, True, 4, False)]
+    out, err = capsys.readouterr()
+    assert out == f"report written to {tmp_path / 'index.html'}  (open it in a browser)\n"
+    assert err == ""
+    assert cli.main(["demo"]) == 0 and calls[-1][:2] == (Path("steepest-demo"), False)
 
 
 @pytest.mark.slow

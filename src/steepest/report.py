@@ -863,8 +863,7 @@ def _quiet_run(problem: Any, method: str, **kwargs: Any) -> Any:
         return run_method(problem, method, **kwargs)
 
 
-def _distance_rows(problem: Any, runs: Mapping[str, Any], tol: float | None = None
-                   ) -> tuple[list[str], list[list[str]]]:
+def _distance_rows(problem: Any, runs: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Per-run summary: iterations, final error, gradient norm, distance, status."""
     headers = ["run", "iterations", "final f − f*" if math.isfinite(problem.f_min) else "final f",
                "final ‖∇f‖", "distance to x*" if problem.minimizers else "final x", "status"]
