@@ -122,6 +122,12 @@ def test_load_csv_single_class(tmp_path):
         data.load_csv(path, target="y")
 
 
+def test_load_csv_counts_lines_of_the_file(tmp_path):
+    path = write(tmp_path / "a.csv", "a,y\n1,0\n\n2,1\ninf,0\n")
+    with pytest.raises(ValueError, match=r"line 5, column 'a' is inf"):
+        data.load_csv(path, target="y")
+
+
 def test_load_csv_ragged_and_empty(tmp_path):
     with pytest.raises(ValueError, match="line 3 has 1 fields, the header has 2"):
         data.load_csv(write(tmp_path / "a.csv", "a,y\n1,0\n2\n"), target="y")

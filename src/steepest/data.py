@@ -249,10 +249,12 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     if task is not None:
         check_choice("load_csv", "task", task, TASKS)
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+        reader = csv.reader(handle, delimiter=delimiter)
+        # keep each row's line number in the file (blank lines are skipped, not counted away)
+        rows = [(reader.line_num, row) for row in reader if row]
     if not rows:
         raise ValueError(f"{source}: the file is empty; expected a header row and data rows")
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in rows[0][1]]
     if target not in header:
         raise ValueError(f"{source}: no target column {target!r}; the columns are {header}")
     if len(rows) < 2:
@@ -261,15 +263,13 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     feature_cols = [j for j in range(len(header)) if j != target_col]
     X = np.empty((len(rows) - 1, len(feature_cols)), dtype=np.float64)
     y_text: list[str] = []
-    for i, row in enumerate(rows[1:]):
-        line = i + 2  # 1-based line number in the file, after the header
+    for i, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ValueError(f"{source}: line {line} has {len(row)} fields, the header has "
                              f"{len(header)}")
         for k, j in enumerate(feature_cols):
             X[i, k] = _parse_float(row[j], source, line, header[j])
         y_text.append(row[target_col].strip())
-    _refuse_nan(X, source, [header[j] for j in feature_cols], row_offset=2, row_word="line")
     y_raw = _text_to_numbers(y_text)
     task = task or infer_task(y_raw)
     y, target_names = _encode_target(y_raw, task, source, target)
@@ -283,10 +283,14 @@ def _parse_float(text: str, source: str, line: int, column: str) -> float:
         raise ValueError(f"{source}: line {line}, column {column!r} is empty (missing value); "
                          f"fill or drop it first")
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"{source}: line {line}, column {column!r} is not a number: "
                          f"{text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{source}: line {line}, column {column!r} is {value!r}; features must "
+                         f"be finite numbers")
+    return value
 
 
 def _text_to_numbers(values: list[str]) -> np.ndarray:
