@@ -439,7 +439,7 @@ def test_plain_progress_on_a_stream(monkeypatch):
     bar = train._PlainProgress(epochs=2, n_batches=3, stream=stream)
     bar.epoch_begin(1)
     for i in range(1, 4):
-        bar.batch(i, 0.5)
+        bar.batch(i, 0.5 * 4 * i, {"accuracy": 3.0 * i}, 4 * i)
     bar.epoch_end({"epoch": 1, "loss": 0.5, "accuracy": 0.75, "lr": 0.1, "time": 0.1})
     text = stream.getvalue()
     assert "\r" not in text  # not a terminal: only the epoch line
@@ -455,11 +455,14 @@ def test_plain_progress_on_a_terminal_redraws():
     stream = Terminal()
     bar = train._PlainProgress(epochs=10, n_batches=4, stream=stream)
     bar.epoch_begin(3)
-    bar.batch(1, 2.25)
+    bar.batch(1, 9.0, {"accuracy": 2.0}, 4)
     bar.epoch_end({"epoch": 3, "loss": 2.0})
     text = stream.getvalue()
-    assert text.startswith("\repoch  3/10 [") and "1/4 loss 2.25" in text
-    assert text.count("\r") == 2 and text.endswith("loss 2\n")
+    assert text.startswith("\repoch  3/10 [") and "1/4 loss 2.25  accuracy 0.5" in text
+    assert text.count("\r") == 2 and text.endswith("\n")
+    final = text.split("\r")[-1]
+    assert final.rstrip().endswith("loss 2")
+    assert len(final) > len(text.split("\r")[1])  # padded over the longer batch line
 
 
 def test_fit_progress_modes(capsys):

@@ -580,7 +580,9 @@ class _Progress:
     def epoch_begin(self, epoch: int) -> None:
         raise NotImplementedError
 
-    def batch(self, done: int, loss: float) -> None:
+    def batch(self, done: int, total_loss: float, metric_totals: dict[str, float], seen: int
+              ) -> None:
+        """After each update: the epoch's running sums so far (formatted only on refresh)."""
         raise NotImplementedError
 
     def epoch_end(self, logs: dict[str, float]) -> None:
@@ -594,6 +596,14 @@ def _summary(logs: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("epoch", "time", "lr"))
 
 
+def _running(total_loss: float, metric_totals: dict[str, float], seen: int) -> str:
+    """The epoch's running means so far, as the bar shows them."""
+    seen = max(seen, 1)
+    parts = [f"loss {total_loss / seen:.4g}"]
+    parts += [f"{name} {total / seen:.4g}" for name, total in metric_totals.items()]
+    return "  ".join(parts)
+
+
 class _TqdmProgress(_Progress):
     def __init__(self, epochs: int, n_batches: int, tqdm: Any) -> None:
         super().__init__(epochs, n_batches)
@@ -605,12 +615,13 @@ class _TqdmProgress(_Progress):
                              unit="batch", leave=True, dynamic_ncols=True, file=sys.stderr)
         self.next_refresh = 0.0
 
-    def batch(self, done: int, loss: float) -> None:
+    def batch(self, done: int, total_loss: float, metric_totals: dict[str, float], seen: int
+              ) -> None:
         self.bar.update(1)
         now = time.monotonic()
         if now >= self.next_refresh:
             self.next_refresh = now + self.interval
-            self.bar.set_postfix_str(f"loss {loss:.4g}", refresh=False)
+            self.bar.set_postfix_str(_running(total_loss, metric_totals, seen), refresh=False)
 
     def epoch_end(self, logs: dict[str, float]) -> None:
         self.bar.set_postfix_str(_summary(logs), refresh=True)
@@ -650,7 +661,8 @@ class _PlainProgress(_Progress):
     def epoch_begin(self, epoch: int) -> None:
         self.epoch, self.start, self.next_refresh = epoch, time.monotonic(), 0.0
 
-    def batch(self, done: int, loss: float) -> None:
+    def batch(self, done: int, total_loss: float, metric_totals: dict[str, float], seen: int
+              ) -> None:
         if not self.live:
             return
         now = time.monotonic()
@@ -659,7 +671,8 @@ class _PlainProgress(_Progress):
         self.next_refresh = now + self.interval
         filled = self.width * done // max(self.n_batches, 1)
         bar = ("=" * filled + ">" + " " * self.width)[:self.width]
-        self._write(f"{self._prefix()} [{bar}] {done}/{self.n_batches} loss {loss:.4g}")
+        self._write(f"{self._prefix()} [{bar}] {done}/{self.n_batches} "
+                    f"{_running(total_loss, metric_totals, seen)}")
 
     def epoch_end(self, logs: dict[str, float]) -> None:
         seconds = time.monotonic() - self.start
@@ -1089,7 +1102,7 @@ class _Loop:
             for name, metric in metrics.items():
                 metric_totals[name] += metric(out.data, yb) * n
             if bar is not None:
-                bar.batch(batch, value)
+                bar.batch(batch, total_loss, metric_totals, seen)
             for callback in hooks:
                 callback.on_batch_end(state, batch, value)
         logs: dict[str, float] = {"epoch": state.epoch,
