@@ -238,6 +238,34 @@ def test_quadratic_rate_matches_gradient_descent_theory():
         diagnostics.heavy_ball_rate(kappa) ** 2, rel=1e-6)
 
 
+def test_one_learning_rate_for_all_leaves_line_searches_alone():
+    lrs = cli._compare_lrs(["0.01", "adam=1/t"], ["gd", "gd+armijo", "adam"], 100)
+    assert lrs["gd"] == 0.01 and "gd+armijo" not in lrs
+    assert repr(lrs["adam"]) == "inverse_power(lr0=1.0, p=1.0)"
+
+
+def test_progress_without_tqdm_draws_a_text_bar(monkeypatch):
+    import io
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails as if not installed
+    stream = io.StringIO()
+    progress = report.Progress(stream=stream)
+    progress.stage("tuning", total=2)
+    with progress.bar(4, "runs") as advance:
+        for _ in range(4):
+            advance(1, "adam")
+    progress.done("finished")
+    text = stream.getvalue()
+    assert "[1/2] tuning ..." in text
+    assert "runs [" + "=" * 24 + "] 4/4 adam" in text
+    assert "done in" in text and "finished (" in text
+    quiet = io.StringIO()
+    silent = report.Progress(enabled=False, stream=quiet)
+    silent.stage("x")
+    with silent.bar(3, "y") as advance:
+        advance()
+    assert quiet.getvalue() == ""
+
+
 def test_parse_methods():
     assert report.parse_methods("default") == list(report.FAMILY)
     assert report.parse_methods("gd, adam,gd") == ["gd", "adam"]

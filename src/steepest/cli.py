@@ -432,9 +432,9 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
         elif sep and name.replace("+", "").replace("_", "").isalpha():
             raise UsageError(f"--lr {entry!r} names method {name!r}, which is not among the "
                              f"compared methods: {', '.join(methods)}")
-        else:
+        else:  # every method that takes a learning rate; a line search finds its own steps
             value = parse_lr(entry, total_steps)
-            lrs.update({m: value for m in methods if m not in lrs})
+            lrs.update({m: value for m in methods if m not in lrs and "+" not in m})
     return lrs
 
 
