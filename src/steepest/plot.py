@@ -195,6 +195,12 @@ def _colors(labels: Sequence[str]) -> list[str]:
     return chosen
 
 
+def _integer_ticks() -> Any:
+    """Ticks on whole numbers only: iterations and epochs are counts."""
+    from matplotlib.ticker import MaxNLocator
+    return MaxNLocator(integer=True)
+
+
 def _positive_or_nan(values: np.ndarray) -> np.ndarray:
     """Values for a log axis: zeros, negatives and infinities become gaps rather than spikes."""
     values = np.asarray(values, dtype=np.float64)
@@ -485,6 +491,7 @@ def _convergence_panel(axis: Axes, runs: list[tuple[str, Any]], what: str, f_min
         suffix = " (diverged)" if _diverged(result) else ""
         axis.plot(np.arange(len(values)), shown, color=color, lw=1.5, label=label + suffix)
     axis.set_xlabel("iteration n")
+    axis.xaxis.set_major_locator(_integer_ticks())
     if what == "error":
         axis.set_yscale("log")
         axis.set_ylabel(f"f(xₙ) − {source}" + (f"   ({source} = {f_star:.4g})"
@@ -568,6 +575,7 @@ def _epoch_panel(axis: Axes, curves: dict[str, list[float]], key: str, ylabel: s
             axis.plot(np.arange(1, len(values) + 1), values, style, marker="o", ms=2.5, lw=1.5,
                       label=label)
     axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(_integer_ticks())
     axis.set_ylabel(ylabel)
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize="small")
@@ -615,6 +623,7 @@ def schedule(schedule: Callable[[int], float], steps: int = 1000, *, title: str 
     if positive.size and positive.max() > 30 * positive.min():
         axes[0].set_yscale("log")
     axes[0].set_xlabel("update t")
+    axes[0].xaxis.set_major_locator(_integer_ticks())
     axes[0].set_ylabel("learning rate αₜ")
     axes[0].grid(True, alpha=0.3)
     verdict = _robbins_monro(schedule)
