@@ -84,6 +84,7 @@ def test_version(capsys):
      "Adam: betas[0] must be in [0, 1), got 1.5"),
     (["minimize", "rosenbrock", "--line-search", "golden"], "invalid choice: 'golden'"),
     (["minimize", "rosenbrock", "--plot", "/nonexistent/dir/x.png"], "does not exist"),
+    (["minimize", "rosenbrock", "--plot", "run.xyz"], "unknown image format '.xyz'"),
     (["compare", "rosenbrock", "--methods", "gd,foo"], "unknown method 'foo'"),
     (["compare", "rosenbrock", "--methods", "gd", "--lr", "adam=0.1"],
      "names method 'adam', which is not among the compared methods: gd"),

@@ -354,12 +354,6 @@ def _stderr(text: str = "") -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _vector(x: Any, digits: int = 6) -> str:
-    array = np.asarray(x, dtype=np.float64).ravel()
-    shown = ", ".join(f"{v:.{digits}g}" for v in array[:8])
-    return f"[{shown}{', ...' if array.size > 8 else ''}]"
-
-
 # ------------------------------------------------------------------------------------ commands
 def _problem(args: argparse.Namespace) -> Any:
     from . import problems
@@ -382,7 +376,7 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
     from . import report
     from .minimize import METHODS
     method = _choice("method", args.method, METHODS)
-    plot_path = _writable(args.plot) if args.plot else None
+    plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
     x0 = _start(args, problem)
     lr = parse_lr(args.lr, total_steps=args.max_iter) if args.lr is not None else None
@@ -399,7 +393,7 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
         _stderr(summary)
         payload = {"problem": problem.name, "dim": problem.dim, "lr": _describe_lr(lr),
                    "line_search": line_search, **to_json(dict(result))}
-        _stdout(json.dumps(to_json(payload)))
+        _stdout(json.dumps(to_json(payload), allow_nan=False))
     else:
         _stdout(summary)
     if plot_path:
@@ -414,10 +408,17 @@ def _label(method: str, line_search: str | None) -> str:
     return method if line_search is None else f"{method}+{line_search}"
 
 
-def _writable(path: str) -> Path:
+_FIGURE_SUFFIXES = ("", ".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".webp")
+
+
+def _writable(path: str, figure: bool = False) -> Path:
+    """Check before a run that its output can be written (directory exists, known format)."""
     target = Path(path)
     if target.parent and not target.parent.exists():
         raise UsageError(f"cannot write {path!r}: directory {str(target.parent)!r} does not exist")
+    if figure and target.suffix.lower() not in _FIGURE_SUFFIXES:
+        raise UsageError(f"--plot {path!r}: unknown image format {target.suffix!r}; use one of "
+                         f"{', '.join(s for s in _FIGURE_SUFFIXES if s)}")
     return target
 
 
@@ -441,7 +442,7 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
 def _cmd_compare(args: argparse.Namespace) -> int:
     from . import report
     methods = report.parse_methods(args.methods)
-    plot_path = _writable(args.plot) if args.plot else None
+    plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
     x0 = _start(args, problem)
     lrs = _compare_lrs(args.lr, methods, args.max_iter)
@@ -456,7 +457,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         _stderr(text)
         payload = {"problem": problem.name, "dim": problem.dim, "tol": args.tol,
                    "runs": [run.to_json() for run in runs]}
-        _stdout(json.dumps(to_json(payload)))
+        _stdout(json.dumps(to_json(payload), allow_nan=False))
     else:
         _stdout(text)
     if plot_path:
@@ -534,7 +535,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out=out, progress=not (args.quiet or args.json))
     if args.json:
         _stderr(summary.text)
-        _stdout(json.dumps(to_json(summary.metrics)))
+        _stdout(json.dumps(to_json(summary.metrics), allow_nan=False))
     else:
         _stdout(summary.text)
     return 0
