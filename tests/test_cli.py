@@ -96,6 +96,7 @@ def test_version(capsys):
     (["train", "iris", "--betas", "0.9"], "--betas takes two numbers"),
     (["train", "iris", "--validation", "0.6", "--test", "0.5"], "leave no training data"),
     (["train", "iris", "--lr", "warmup:10"], "--lr: cannot read 'warmup:10'"),
+    (["train", "iris", "--patience", "3", "--validation", "0"], "needs --validation > 0"),
     (["train", "iris", "--target", "species"], "--target applies to CSV/NPZ files"),
     (["train", "iris", "--resume", "nowhere.npz"], "no such checkpoint"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),

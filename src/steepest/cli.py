@@ -511,6 +511,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.validation + args.test >= 1:
         raise UsageError(f"--validation {args.validation:g} and --test {args.test:g} leave no "
                          "training data; their sum must be below 1")
+    if args.patience is not None and args.validation == 0:
+        raise UsageError("--patience watches the validation loss: it needs --validation > 0")
     if args.resume and not Path(args.resume).is_file():
         raise UsageError(f"--resume: no such checkpoint: {args.resume!r}")
     out = None
