@@ -46,7 +46,8 @@ from .data import batches
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping", "ReduceLROnPlateau",
-    "LambdaCallback", "NonFiniteError", "FitState", "clip_grad_norm_", "METRICS",
+    "LambdaCallback", "NonFiniteError", "FitState", "clip_grad_norm_", "current_lr", "METRICS",
+    "accuracy", "mean_squared_error", "mean_absolute_error",
 ]
 
 Data = Any  # (X, y) pair of array-likes, or an object with .X and .y (a Dataset)
