@@ -10,7 +10,10 @@ vector-Jacobian products of its inputs. Operators and math methods are attached 
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
+from heapq import heappop as _heappop
+from heapq import heappush as _heappush
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,9 @@ import numpy as np
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "as_array"]
 
 _grad_enabled = True
+
+_new_object = object.__new__
+_next_seq = itertools.count().__next__  # creation number of recorded nodes (see Tensor._from_op)
 
 
 def is_grad_enabled() -> bool:
@@ -97,7 +103,7 @@ class Tensor:
         reached this tensor; gradients add up across backward calls until reset to ``None``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_saved", "_retain",
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_saved", "_retain", "_seq",
                  "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor's reflected operators
 
@@ -114,8 +120,13 @@ class Tensor:
 
     @classmethod
     def _from_op(cls, data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
-        """Make the output of a recorded op without re-validating ``data`` (the hot path)."""
-        out = object.__new__(cls)
+        """Make the output of a recorded op without re-validating ``data`` (the hot path).
+
+        ``_seq`` numbers recorded nodes in creation order: an op's output is always made after
+        its inputs, so backward can visit nodes by decreasing ``_seq`` without a sorting pass.
+        Only recorded nodes carry it (leaves and constants are never ordered).
+        """
+        out = _new_object(cls)
         out.data = data
         out.grad = None
         out.requires_grad = True
@@ -123,6 +134,7 @@ class Tensor:
         out._parents = parents
         out._saved = saved
         out._retain = False
+        out._seq = _next_seq()
         return out
 
     @classmethod
@@ -251,7 +263,9 @@ class Tensor:
                     f"backward() without `gradient` needs a scalar output; this tensor has shape "
                     f"{self.shape}. Reduce it first (e.g. .sum()) or pass gradient= of that shape"
                 )
-            seed = np.ones_like(self.data)
+            # np.ones_like is a Python-level wrapper; a 0-d array is made in one C call.
+            seed = (np.array(1, dtype=self.data.dtype) if self.data.ndim == 0
+                    else np.ones_like(self.data))
         else:
             seed = as_array(gradient)
             if seed.shape != self.shape:
@@ -262,33 +276,12 @@ class Tensor:
         _run_backward(self, seed, retain_graph)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes that require grad, reachable from ``root``, each after every node that uses it."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
-    order.reverse()
-    return order
-
-
 def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
     """Add ``g`` into ``node.grad``, never letting two tensors share one gradient buffer."""
     if type(g) is not np.ndarray:
         g = np.asarray(g)
     data = node.data
-    if g.dtype != data.dtype:
+    if g.dtype is not data.dtype and g.dtype != data.dtype:  # builtin dtypes are singletons
         g = g.astype(data.dtype)
     if g.shape != data.shape:
         g = np.broadcast_to(g, data.shape)
@@ -296,26 +289,36 @@ def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
         node.grad = node.grad + g
         return
     # A rule may pass its incoming gradient through unchanged (add does, to both inputs) or return
-    # a read-only view: copy those, so that each .grad is a private, writable array.
-    if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+    # a read-only view: copy those, so that each .grad is a private, writable array. The cheap
+    # tests come first; most gradients are fresh arrays that need none of this.
+    if g.base is not None or id(g) in handed_out or not g.flags.writeable:
         g = g.copy()
     handed_out.add(id(g))
     node.grad = g
 
 
 def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
+    """Propagate ``seed`` from ``root`` to every leaf that requires grad.
+
+    Recorded nodes are processed by decreasing creation number (a heap): every consumer of a node
+    is created after it, so by the time a node comes off the heap all of its gradient
+    contributions have arrived. Nodes are discovered on the way, so the graph is walked once, with
+    no separate topological sort. Leaves are accumulated at the end, once each.
+    """
     grads: dict[int, np.ndarray] = {id(root): seed}
+    leaves: list[Tensor] = []
     handed_out: set[int] = set()
-    for node in _topological_order(root):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        op = node._op
-        if op is None:
-            _accumulate(node, g, handed_out)
-            continue
+    if root._op is None:
+        leaves.append(root)
+        heap = []
+    else:
+        heap = [(-root._seq, root)]  # seq numbers are unique, so nodes are never compared
+    while heap:
+        node = _heappop(heap)[1]
+        g = grads.pop(id(node))
         if node._retain:
             _accumulate(node, g, handed_out)
+        op = node._op
         saved = node._saved
         if saved is None:
             raise RuntimeError(
@@ -323,16 +326,33 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 f"freed after the first backward. Pass retain_graph=True to the first call"
             )
         args, kwargs = saved
-        parents = node._parents
-        for i, parent in enumerate(parents):
+        ans = node.data
+        # Without broadcasting or variadic inputs, the rule's result is the VJP (Op.vjp would only
+        # add a call): call it directly, on the hot path of every backward.
+        rules = op.rules if op.argnum_rule is None and not op.broadcasts else None
+        i = -1
+        for parent in node._parents:
+            i += 1
             if parent is None:
                 continue
-            gi = op.vjp(i, g, node.data, args, kwargs)
+            if rules is None:
+                gi = op.vjp(i, g, ans, args, kwargs)
+            else:
+                gi = rules[i](g, ans, *args, **kwargs)
             key = id(parent)
             previous = grads.get(key)
-            grads[key] = gi if previous is None else previous + gi
+            if previous is not None:
+                grads[key] = previous + gi
+                continue
+            grads[key] = gi
+            if parent._op is None:
+                leaves.append(parent)
+            else:
+                _heappush(heap, (-parent._seq, parent))
         if not retain_graph:
             node._saved = None
+    for leaf in leaves:
+        _accumulate(leaf, grads.pop(id(leaf)), handed_out)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
