@@ -62,13 +62,14 @@ class Op:
 
     def vjp(self, i: int, g: np.ndarray, ans: np.ndarray, args: tuple, kwargs: dict) -> np.ndarray:
         """The gradient for input ``i``, summed back to that input's shape."""
-        if self.argnum_rule is not None:
-            gi = self.argnum_rule(i, g, ans, *args, **kwargs)
-        else:
+        if self.argnum_rule is None:
             gi = self.rules[i](g, ans, *args, **kwargs)
+        else:
+            gi = self.argnum_rule(i, g, ans, *args, **kwargs)
         if self.broadcasts:
-            shape = np.shape(args[i])
-            if np.shape(gi) != shape:
+            # Input i required grad, so args[i] is an ndarray; a rule may return a NumPy scalar.
+            shape = args[i].shape
+            if getattr(gi, "shape", None) != shape:
                 gi = unbroadcast(gi, shape)
         return gi
 
@@ -123,16 +124,20 @@ def _operand(value: Any) -> Any:
 
 def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
     """Run ``op`` on ``args`` and, if any differentiable input requires grad, record it."""
+    # The hot path of every op: one plain loop, no helper calls for the common inputs, no
+    # validation beyond what NumPy raises (benchmarks/README.md records what this costs).
     arrays = []
-    parents: list[Tensor | None] = []
+    parents = []
     record = False
-    for i, a in enumerate(args):
+    for a in args:
         if isinstance(a, Tensor):
             arrays.append(a.data)
-            if a.requires_grad and op.differentiable(i):
+            if a.requires_grad:
                 parents.append(a)
                 record = True
                 continue
+        elif a is None or type(a) is float or type(a) is int or type(a) is bool:
+            arrays.append(a)  # Python numbers stay weakly typed (see _operand)
         else:
             arrays.append(_operand(a))
         parents.append(None)
@@ -143,8 +148,28 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _tensor_module._grad_enabled:
-        return Tensor._from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
-    return Tensor._constant(out)
+        rules = op.rules
+        if op.argnum_rule is None and (None in rules or len(rules) < len(parents)):
+            record = _drop_undifferentiable(parents, rules)
+        if record:
+            return _from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
+    return _constant(out)
+
+
+_from_op = Tensor._from_op  # bound once: saves an attribute lookup on every op
+_constant = Tensor._constant
+
+
+def _drop_undifferentiable(parents: list[Tensor | None], rules: tuple[Rule | None, ...]) -> bool:
+    """Replace by None the parents that ``rules`` cannot differentiate; return whether any remain."""
+    remaining = False
+    for i, parent in enumerate(parents):
+        if parent is not None:
+            if i < len(rules) and rules[i] is not None:
+                remaining = True
+            else:
+                parents[i] = None
+    return remaining
 
 
 # --------------------------------------------------------------------------- input samplers
@@ -612,12 +637,16 @@ def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -
 
 
 def _linear_weight_rule(g, ans, x, weight, bias=None):
+    if g.ndim == 2 and x.ndim == 2:  # the usual (batch, features) case: skip the reshapes
+        return g.T @ x
     if g.ndim == 1:
         return np.outer(g, x)
     return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
 
 
 def _linear_bias_rule(g, ans, x, weight, bias=None):
+    if g.ndim == 2:
+        return np.add.reduce(g, axis=0)  # what g.sum(axis=0) computes, without its Python wrapper
     return g.reshape(-1, g.shape[-1]).sum(axis=0) if g.ndim > 1 else g
 
 
@@ -636,6 +665,10 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce_loss(losses: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
+        if losses.dtype.char in "fd" and losses.size:
+            # np.mean's own arithmetic (pairwise sum, then one division) without its Python-level
+            # wrapper, which costs more than the whole loss on small batches.
+            return np.add.reduce(losses, axis=None) / losses.size
         return np.mean(losses)
     if reduction == "sum":
         return np.sum(losses)
