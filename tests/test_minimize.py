@@ -41,7 +41,7 @@ def test_every_method_follows_its_optimizer_exactly(method, quad):
     result = st.minimize(quad.f, quad.x0, method=method, lr=lr, max_iter=40, gtol=0.0)
     name, fixed, defaults = minimize_module._OPTIMIZERS[method]
     x = st.tensor(quad.x0, requires_grad=True)
-    optimizer = getattr(optim, name)([x], lr=lr, **defaults, **fixed)
+    optimizer = optim.OPTIMIZERS[name]([x], lr=lr, **defaults, **fixed)
     expected = [x.data.copy()]
     for _ in range(40):
         x.grad = None

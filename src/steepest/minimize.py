@@ -42,18 +42,19 @@ __all__ = ["minimize", "OptimizeResult", "METHODS", "STATUS"]
 METHODS: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
                             "adadelta", "adamax", "nadam")
 
-#: The optimizer class behind each method, the options it fixes, and its default options.
+#: The optimizer behind each method (its name in :data:`steepest.optim.OPTIMIZERS`), the
+#: options the method fixes, and its default options. gd, momentum and nesterov are SGD.
 _OPTIMIZERS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "gd": ("SGD", {"momentum": 0.0, "nesterov": False, "dampening": 0.0}, {}),
-    "momentum": ("SGD", {"nesterov": False}, {"momentum": 0.9}),
-    "nesterov": ("SGD", {"nesterov": True}, {"momentum": 0.9}),
-    "adagrad": ("Adagrad", {}, {}),
-    "rmsprop": ("RMSprop", {}, {}),
-    "adam": ("Adam", {}, {}),
-    "adamw": ("AdamW", {}, {}),
-    "adadelta": ("Adadelta", {}, {}),
-    "adamax": ("Adamax", {}, {}),
-    "nadam": ("NAdam", {}, {}),
+    "gd": ("sgd", {"momentum": 0.0, "nesterov": False, "dampening": 0.0}, {}),
+    "momentum": ("sgd", {"nesterov": False}, {"momentum": 0.9}),
+    "nesterov": ("sgd", {"nesterov": True}, {"momentum": 0.9}),
+    "adagrad": ("adagrad", {}, {}),
+    "rmsprop": ("rmsprop", {}, {}),
+    "adam": ("adam", {}, {}),
+    "adamw": ("adamw", {}, {}),
+    "adadelta": ("adadelta", {}, {}),
+    "adamax": ("adamax", {}, {}),
+    "nadam": ("nadam", {}, {}),
 }
 #: Optimizer arguments that minimize sets itself.
 _RESERVED = {"params", "lr", "maximize", "line_search", "on_line_search_failure"}
@@ -345,9 +346,8 @@ def _learning_rate(lr: Any) -> float | Callable[[int], float] | None:
 
 def _optimizer_options(method: str, options: dict[str, Any]) -> tuple[type, dict[str, Any]]:
     name, fixed, defaults = _OPTIMIZERS[method]
-    cls = getattr(_optim, name)
-    accepted = [p for p in inspect.signature(cls.__init__).parameters
-                if p not in _RESERVED and p not in fixed and p != "self"]
+    cls = _optim.OPTIMIZERS[name]
+    accepted = [p for p in _optim.hyperparameters(name) if p not in _RESERVED and p not in fixed]
     for key in options:
         if key in accepted:
             continue
@@ -356,7 +356,7 @@ def _optimizer_options(method: str, options: dict[str, Any]) -> tuple[type, dict
         if key in fixed and method in ("gd", "momentum"):
             hint = " (use method='momentum' or 'nesterov')" if key != "dampening" else ""
             raise TypeError(f"minimize: method {method!r} takes no option {key!r}{hint}")
-        raise TypeError(f"minimize: method {method!r} ({name}) takes no option {key!r}; its "
+        raise TypeError(f"minimize: method {method!r} ({cls.__name__}) takes no option {key!r}; its "
                         f"options are: {', '.join(accepted)}")
     return cls, {**defaults, **options, **fixed}
 

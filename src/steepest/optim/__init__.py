@@ -4,7 +4,8 @@ Every optimizer updates ``p.data`` in place from ``p.grad`` for Tensors ``p``; s
 groups, ``step(closure=None)``, ``zero_grad()``, ``state_dict()``/``load_state_dict()``; and takes
 ``lr`` as a number or a schedule (a callable ``t -> lr``, see :mod:`steepest.schedules`).
 :mod:`steepest.optim.line_search` holds Armijo backtracking and the strong Wolfe search, which
-:class:`SGD` can use to choose its steps.
+:class:`SGD` can use to choose its steps. :data:`OPTIMIZERS` names every optimizer and
+:func:`create` builds one by name.
 """
 
 from . import line_search
@@ -14,8 +15,9 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
 from .nadam import NAdam
+from .registry import OPTIMIZERS, create, hyperparameters
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "line_search"]
+           "NAdam", "line_search", "OPTIMIZERS", "create", "hyperparameters"]
