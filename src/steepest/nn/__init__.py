@@ -1,4 +1,4 @@
-"""Neural networks, PyTorch-shaped: modules, layers, losses, initialisers.
+"""Neural networks, PyTorch-shaped: modules, layers, losses, initialisers, and :func:`mlp`.
 
 Weights move between ``steepest.nn`` and ``torch.nn`` models of the same architecture as NumPy
 arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})``.
@@ -8,9 +8,11 @@ from . import functional, init
 from .layers import GELU, Dropout, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, Sequential
+from .perceptron import ACTIVATIONS, mlp
 
 __all__ = [
     "Module", "Parameter", "Sequential", "IncompatibleKeys",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
-    "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "functional", "init",
+    "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
+    "functional", "init",
 ]
