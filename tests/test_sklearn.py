@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import steepest as st
-from steepest import data, schedules
+from steepest import data, optim, schedules
 from steepest.sklearn import OPTIMIZERS, MLPClassifier, MLPRegressor
 
 # Short test runs stop at max_epochs on purpose; the warning itself is tested below.
@@ -181,8 +181,8 @@ def test_every_optimizer_trains(iris, name):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     assert clf.score(X, y) > 0.85, name
-    expected = OPTIMIZERS[name][0]
-    assert type(clf.optimizer_).__name__ == expected
+    expected = optim.OPTIMIZERS[OPTIMIZERS[name][0]]
+    assert type(clf.optimizer_) is expected
 
 
 def test_schedule_and_optimizer_params(iris):

@@ -43,30 +43,25 @@ from .train import Callback, FitState, fit
 
 __all__ = ["MLPClassifier", "MLPRegressor", "OPTIMIZERS", "ACTIVATIONS"]
 
-#: Optimizer names accepted by the estimators: steepest.optim class and fixed keyword arguments.
+#: Optimizer names accepted by the estimators: for each, the name in
+#: :data:`steepest.optim.OPTIMIZERS` and the keyword arguments it fixes. ``momentum`` and
+#: ``nesterov`` are SGD with momentum 0.9; the others are the optimizers' own names.
 OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("SGD", {}),
-    "momentum": ("SGD", {"momentum": 0.9}),
-    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
-    "adagrad": ("Adagrad", {}),
-    "rmsprop": ("RMSprop", {}),
-    "adam": ("Adam", {}),
-    "adamw": ("AdamW", {}),
-    "adadelta": ("Adadelta", {}),
-    "adamax": ("Adamax", {}),
-    "nadam": ("NAdam", {}),
+    "sgd": ("sgd", {}),
+    "momentum": ("sgd", {"momentum": 0.9}),
+    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("adagrad", {}),
+    "rmsprop": ("rmsprop", {}),
+    "adam": ("adam", {}),
+    "adamw": ("adamw", {}),
+    "adadelta": ("adadelta", {}),
+    "adamax": ("adamax", {}),
+    "nadam": ("nadam", {}),
 }
 
-#: Hidden-layer activations (scikit-learn's names, plus two of PyTorch's).
+#: Hidden-layer activations (scikit-learn's names, plus two of PyTorch's), all names of
+#: :data:`steepest.nn.ACTIVATIONS`.
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity", "leaky_relu", "gelu")
-
-
-def _activation_layer(name: str) -> Any:
-    from . import nn
-
-    layers = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid,
-              "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU}
-    return layers[name]() if name in layers else None
 
 
 class _Convergence(Callback):
@@ -181,32 +176,22 @@ class _BaseMLP(BaseEstimator):
     def _build(self, params: dict[str, Any], n_in: int, n_out: int) -> None:
         from . import nn
 
-        dtype = np.dtype(self.dtype)
-        layers: list[Any] = []
-        width = n_in
-        for size in params["sizes"]:
-            layers.append(nn.Linear(width, size, dtype=dtype))
-            activation = _activation_layer(self.activation)
-            if activation is not None:
-                layers.append(activation)
-            width = size
-        layers.append(nn.Linear(width, n_out, dtype=dtype))
-        self.model_ = nn.Sequential(*layers)
+        self.model_ = nn.mlp(n_in, params["sizes"], n_out, self.activation,
+                             dtype=np.dtype(self.dtype))
         self.optimizer_ = self._make_optimizer(params)
 
     def _make_optimizer(self, params: dict[str, Any]) -> Any:
         from . import optim
 
-        class_name, fixed = OPTIMIZERS[self.optimizer]
+        name, fixed = OPTIMIZERS[self.optimizer]
         kwargs = dict(fixed)
         if params["weight_decay"]:
             kwargs["weight_decay"] = params["weight_decay"]
         kwargs.update(self.optimizer_params or {})
         if params["lr"] is not None:
             kwargs["lr"] = params["lr"]
-        optimizer_class = getattr(optim, class_name)
         try:
-            return optimizer_class(self.model_.parameters(), **kwargs)
+            return optim.create(name, self.model_.parameters(), **kwargs)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: optimizer={self.optimizer!r} rejects "
                             f"optimizer_params {self.optimizer_params!r}: {error}") from None
