@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st_
 
-from steepest import cli, report
+from steepest import cli, experiments
 
 SUBCOMMANDS = ("demo", "minimize", "compare", "train")
 
@@ -221,7 +221,7 @@ def test_compare_json_has_every_run(capsys):
 def test_tuning_picks_the_fastest_rate_and_skips_divergence():
     from steepest import problems
     problem = problems.get("quadratic", kappa=10.0)  # L = 10: steps above 0.2 diverge
-    lr, trials = report.tune_lr(problem, "gd", grid=(0.01, 0.1, 0.3), max_iter=400, tol=1e-10)
+    lr, trials = experiments.tune_lr(problem, "gd", grid=(0.01, 0.1, 0.3), max_iter=400, tol=1e-10)
     assert lr == 0.1
     scores = dict(trials)
     assert scores[0.3] is None
@@ -233,10 +233,10 @@ def test_quadratic_rate_matches_gradient_descent_theory():
     kappa = 50.0
     eigenvalues = [1.0, kappa]
     optimal = diagnostics.gd_optimal_lr(kappa, 1.0)
-    assert report.quadratic_rate("gd", optimal, eigenvalues) == pytest.approx(
+    assert experiments.quadratic_rate("gd", optimal, eigenvalues) == pytest.approx(
         diagnostics.gd_rate(kappa) ** 2)
     alpha, beta = diagnostics.heavy_ball_parameters(kappa, 1.0)
-    assert report.quadratic_rate("momentum", alpha, eigenvalues, beta) == pytest.approx(
+    assert experiments.quadratic_rate("momentum", alpha, eigenvalues, beta) == pytest.approx(
         diagnostics.heavy_ball_rate(kappa) ** 2, rel=1e-6)
 
 
@@ -250,7 +250,7 @@ def test_progress_without_tqdm_draws_a_text_bar(monkeypatch):
     import io
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails as if not installed
     stream = io.StringIO()
-    progress = report.Progress(stream=stream)
+    progress = experiments.Progress(stream=stream)
     progress.stage("tuning", total=2)
     with progress.bar(4, "runs") as advance:
         for _ in range(4):
@@ -261,7 +261,7 @@ def test_progress_without_tqdm_draws_a_text_bar(monkeypatch):
     assert "runs [" + "=" * 24 + "] 4/4 adam" in text
     assert "done in" in text and "finished (" in text
     quiet = io.StringIO()
-    silent = report.Progress(enabled=False, stream=quiet)
+    silent = experiments.Progress(enabled=False, stream=quiet)
     silent.stage("x")
     with silent.bar(3, "y") as advance:
         advance()
@@ -269,11 +269,11 @@ def test_progress_without_tqdm_draws_a_text_bar(monkeypatch):
 
 
 def test_parse_methods():
-    assert report.parse_methods("default") == list(report.FAMILY)
-    assert report.parse_methods("gd, adam,gd") == ["gd", "adam"]
-    assert len(report.parse_methods("all")) == len(report.FAMILY) + len(report.EXTRA_METHODS)
+    assert experiments.parse_methods("default") == list(experiments.FAMILY)
+    assert experiments.parse_methods("gd, adam,gd") == ["gd", "adam"]
+    assert len(experiments.parse_methods("all")) == len(experiments.FAMILY) + len(experiments.EXTRA_METHODS)
     with pytest.raises(ValueError, match="gd\\+armijo"):
-        report.parse_methods("adam+armijo2")
+        experiments.parse_methods("adam+armijo2")
 
 
 # ------------------------------------------------------------------------ train

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from steepest import report
+from steepest import experiments, report
 
 # The pixel size of each figure at the report's 100 dpi (figsize in inches * 100).
 EXPECTED_SIZES = {
@@ -91,8 +91,8 @@ def check_results(out: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     assert results["quick"] is True
     assert results["tutorial"]["iterations"] == 50
-    assert [run["label"] for run in results["rosenbrock"]] == list(report.FAMILY)
-    assert [run["label"] for run in results["quadratic"]] == list(report.FAMILY)
+    assert [run["label"] for run in results["rosenbrock"]] == list(experiments.FAMILY)
+    assert [run["label"] for run in results["quadratic"]] == list(experiments.FAMILY)
     theory = {run["label"]: run["theory_rate"] for run in results["quadratic"]}
     assert theory["gd"] == pytest.approx((49 / 51) ** 2)
     assert theory["adam"] is None

@@ -275,7 +275,7 @@ def run_python(code: str) -> str:
 
 def test_import_steepest_does_not_import_matplotlib():
     out = run_python("""
-        import sys, steepest, steepest.plot, steepest.report, steepest.cli
+        import sys, steepest, steepest.plot, steepest.experiments, steepest.report, steepest.cli
         print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'sklearn', 'tqdm')))
     """)
     assert out.strip() == "[]"

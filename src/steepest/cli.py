@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .report import to_json
+from .experiments import to_json
 
 __all__ = ["main", "build_parser", "UsageError", "parse_lr", "to_json"]
 
@@ -373,7 +373,7 @@ def _start(args: argparse.Namespace, problem: Any) -> np.ndarray:
 
 
 def _cmd_minimize(args: argparse.Namespace) -> int:
-    from . import report
+    from . import experiments
     from .minimize import METHODS
     method = _choice("method", args.method, METHODS)
     plot_path = _writable(args.plot, figure=True) if args.plot else None
@@ -386,9 +386,9 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
     line_search = None if args.line_search == "none" else args.line_search
     with warnings.catch_warnings():  # they are in the result's diagnostics, shown below
         warnings.simplefilter("ignore")
-        result = report.run_method(problem, method, lr=lr, line_search=line_search, x0=x0,
-                                   max_iter=args.max_iter, gtol=args.gtol, **options)
-    summary = report.summarize_result(problem, result, lr=lr, line_search=line_search)
+        result = experiments.run_method(problem, method, lr=lr, line_search=line_search,
+                                        x0=x0, max_iter=args.max_iter, gtol=args.gtol, **options)
+    summary = experiments.summarize_result(problem, result, lr=lr, line_search=line_search)
     if args.json:
         _stderr(summary)
         payload = {"problem": problem.name, "dim": problem.dim, "lr": _describe_lr(lr),
@@ -398,8 +398,8 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
         _stdout(summary)
     if plot_path:
         from . import plot
-        path = plot.save(report.result_figure(problem, {_label(method, line_search): result}),
-                         plot_path)
+        path = plot.save(
+            experiments.result_figure(problem, {_label(method, line_search): result}), plot_path)
         (_stderr if args.json else _stdout)(f"figure written to {path}")
     return 0
 
@@ -440,19 +440,20 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from . import report
-    methods = report.parse_methods(args.methods)
+    from . import experiments
+    methods = experiments.parse_methods(args.methods)
     plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
     x0 = _start(args, problem)
     lrs = _compare_lrs(args.lr, methods, args.max_iter)
-    progress = report.Progress(enabled=not args.json)
+    progress = experiments.Progress(enabled=not args.json)
     with warnings.catch_warnings():  # diverging runs say so in the table
         warnings.simplefilter("ignore")
-        runs = report.compare(problem, methods, lrs=lrs, x0=x0, max_iter=args.max_iter,
-                              gtol=args.gtol, tol=args.tol, tune=not args.no_tune,
-                              progress=progress)
-    text = report.comparison_text(problem, runs, tol=args.tol, x0=x0, max_iter=args.max_iter)
+        runs = experiments.compare(problem, methods, lrs=lrs, x0=x0, max_iter=args.max_iter,
+                                   gtol=args.gtol, tol=args.tol, tune=not args.no_tune,
+                                   progress=progress)
+    text = experiments.comparison_text(problem, runs, tol=args.tol, x0=x0,
+                                       max_iter=args.max_iter)
     if args.json:
         _stderr(text)
         payload = {"problem": problem.name, "dim": problem.dim, "tol": args.tol,
@@ -462,19 +463,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         _stdout(text)
     if plot_path:
         from . import plot
-        path = plot.save(report.result_figure(problem, {r.label: r.result for r in runs}),
+        path = plot.save(experiments.result_figure(problem, {r.label: r.result for r in runs}),
                          plot_path)
         (_stderr if args.json else _stdout)(f"figure written to {path}")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import report
+    from . import experiments, report
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
     index = report.build_demo(out, quick=args.quick, seed=args.seed,
-                              progress=report.Progress(enabled=not args.quiet))
+                              progress=experiments.Progress(enabled=not args.quiet))
     _stdout(f"report written to {index}  (open it in a browser)")
     return 0
 
@@ -503,9 +504,9 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from . import report
-    _choice("optimizer", args.optimizer, list(report.OPTIMIZERS))
-    _choice("activation", args.activation, report.ACTIVATIONS)
+    from . import experiments, optim
+    _choice("optimizer", args.optimizer, list(optim.OPTIMIZERS))
+    _choice("activation", args.activation, experiments.ACTIVATIONS)
     if args.betas is not None and len(args.betas) != 2:
         raise UsageError(f"--betas takes two numbers such as 0.9,0.999; got {args.betas}")
     if args.validation + args.test >= 1:
@@ -527,7 +528,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.task and args.task != dataset.task and args.data in _bundled():
         raise UsageError(f"{args.data} is a {dataset.task} dataset; --task {args.task} does not "
                          "apply")
-    summary = report.train_network(
+    summary = experiments.train_network(
         dataset, hidden=args.hidden, activation=args.activation, dropout=args.dropout,
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         nesterov=args.nesterov or None, weight_decay=args.weight_decay,
