@@ -17,6 +17,7 @@ Adding an op means adding one block here (and its method on :class:`Tensor`, if 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -478,9 +479,10 @@ defvjp(min, _extreme_rule)
 
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     # Shift by the maximum so that exp never overflows (stable for |x| ~ 1e4 and beyond).
-    shift = np.max(x, axis=axis, keepdims=True)
+    # (ufunc.reduce is what np.max and np.sum run, minus their Python-level wrappers)
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
-    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    out = np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -494,8 +496,8 @@ defvjp(logsumexp, _logsumexp_rule)
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
 
 
 softmax = defop("softmax", _softmax, sample=_last_axis())
@@ -691,7 +693,8 @@ def _class_targets(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
             f"targets of shape {target.shape} do not match logits of shape {logits.shape} "
             f"(expected {logits.shape[:-1]})"
         )
-    if target.size and (target.min() < 0 or target.max() >= classes):
+    if target.size and (np.minimum.reduce(target, axis=None) < 0
+                        or np.maximum.reduce(target, axis=None) >= classes):
         bad = target[(target < 0) | (target >= classes)].flat[0]
         raise ValueError(f"class target {bad} is out of range for {classes} classes [0, {classes})")
     return target
@@ -708,20 +711,31 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
         losses = -np.sum(target * log_p, axis=-1)
     else:
         target = _class_targets(logits, target)
-        losses = -np.take_along_axis(log_p, target[..., None], axis=-1)[..., 0]
+        losses = -_pick_classes(log_p, target)
     return _reduce_loss(losses, reduction)
+
+
+def _pick_classes(values: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``values[..., target]`` elementwise: each sample's entry of its own class."""
+    if values.ndim == 2:  # (batch, classes): plain integer indexing, cheaper than the general way
+        return values[np.arange(len(target)), target]
+    return np.take_along_axis(values, target[..., None], axis=-1)[..., 0]
 
 
 def _cross_entropy_rule(g, ans, logits, target, reduction="mean"):
     p = _softmax(logits, axis=-1)
     target = np.asarray(target)
-    n = int(np.prod(logits.shape[:-1], dtype=np.int64))
+    n = math.prod(logits.shape[:-1])
     scale = _loss_scale(np.asarray(g), n, reduction)
     if reduction == "none":
         scale = np.expand_dims(scale, -1)
     if target.shape == logits.shape and target.dtype.kind == "f":
         return (p * target.sum(axis=-1, keepdims=True) - target) * scale
-    np.put_along_axis(p, target[..., None], np.take_along_axis(p, target[..., None], -1) - 1, -1)
+    if p.ndim == 2:
+        p[np.arange(len(target)), target] -= 1
+    else:
+        np.put_along_axis(p, target[..., None], np.take_along_axis(p, target[..., None], -1) - 1,
+                          -1)
     return p * scale
 
 
@@ -944,7 +958,9 @@ def _install_methods() -> None:
     }
     for name, method in methods.items():
         setattr(Tensor, name, method)
-    Tensor.__hash__ = lambda self: id(self)  # defining __eq__ would otherwise unset it
+    # Defining __eq__ would otherwise unset the hash. object's own (identity) hash is a C slot:
+    # a Python-level one costs a frame on every dict lookup keyed by a tensor (optimizer state).
+    Tensor.__hash__ = object.__hash__
 
 
 def _index(index: Any) -> Any:
