@@ -278,22 +278,25 @@ class Tensor:
 
 def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
     """Add ``g`` into ``node.grad``, never letting two tensors share one gradient buffer."""
+    data = node.data
     if type(g) is not np.ndarray:
         g = np.asarray(g)
-    data = node.data
     if g.dtype is not data.dtype and g.dtype != data.dtype:  # builtin dtypes are singletons
         g = g.astype(data.dtype)
     if g.shape != data.shape:
         g = np.broadcast_to(g, data.shape)
-    if node.grad is not None:
-        node.grad = node.grad + g
+    grad = node.grad
+    if grad is not None:
+        node.grad = grad + g
         return
     # A rule may pass its incoming gradient through unchanged (add does, to both inputs) or return
     # a read-only view: copy those, so that each .grad is a private, writable array. The cheap
     # tests come first; most gradients are fresh arrays that need none of this.
-    if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+    key = id(g)
+    if g.base is not None or key in handed_out or not g.flags.writeable:
         g = g.copy()
-    handed_out.add(id(g))
+        key = id(g)
+    handed_out.add(key)
     node.grad = g
 
 
