@@ -418,31 +418,55 @@ defvjp(where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
 def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """Give a reduced gradient back the reduced axes (as size 1) so that it broadcasts."""
     if keepdims or axis is None:
-        return np.reshape(g, [1] * len(shape)) if axis is None and not keepdims else g
+        return g.reshape([1] * len(shape)) if axis is None and not keepdims else g
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    reduced = {a % len(shape) for a in axes}
+    # What np.expand_dims does (the forward already checked the axes), at a tenth of its cost.
+    return g.reshape([1 if i in reduced else n for i, n in enumerate(shape)])
 
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
     if axis is None:
-        return int(np.prod(shape, dtype=np.int64))
+        return math.prod(shape)
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    return math.prod(shape[a] for a in axes)
 
 
 def _sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype.kind in "fc":
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)  # np.sum's own call, unwrapped
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
+# Up to this many elements, the gradient of a sum is written out rather than returned as a
+# broadcast view: np.broadcast_to costs several microseconds of Python, more than the copy.
+_MATERIALIZE_LIMIT = 4096
+
+
 def _sum_rule(g, ans, x, axis=None, keepdims=False):
-    return np.broadcast_to(_expand_reduced(g, x.shape, axis, keepdims), x.shape)
+    expanded = _expand_reduced(g, x.shape, axis, keepdims)
+    if x.size > _MATERIALIZE_LIMIT:
+        return np.broadcast_to(expanded, x.shape)
+    out = np.empty(x.shape, dtype=expanded.dtype)
+    out[...] = expanded
+    return out
 
 
 sum = defop("sum", _sum, sample=_reduction())
 defvjp(sum, _sum_rule)
 
 
+# np.mean divides in float64 and rounds to the input's precision; dividing a float32 sum by a
+# Python int rounds once, to the same result, as long as the count is exact in float32.
+_EXACT_COUNT = 2**24
+
+
 def _mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype.char in "fd":
+        count = _count(x.shape, axis)
+        if 0 < count <= _EXACT_COUNT:
+            # np.mean's arithmetic (a pairwise sum, one division) without its Python wrapper
+            return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
     return np.mean(x, axis=axis, keepdims=keepdims)
 
 
@@ -547,6 +571,8 @@ defvjp(transpose, _transpose_rule)
 
 def _is_basic_index(index: Any) -> bool:
     """True for indices made only of ints, slices, None and Ellipsis: no element repeats."""
+    if type(index) is slice or type(index) is int:
+        return True
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, int | slice | np.integer) for p in parts)
 
@@ -556,7 +582,8 @@ def _getitem(x: np.ndarray, index: Any) -> np.ndarray:
 
 
 def _getitem_rule(g, ans, x, index):
-    grad = np.zeros(x.shape, dtype=np.result_type(x.dtype, g.dtype))
+    dtype = x.dtype if x.dtype == g.dtype else np.result_type(x.dtype, g.dtype)
+    grad = np.zeros(x.shape, dtype=dtype)
     if _is_basic_index(index):
         grad[index] = g
     else:
@@ -667,7 +694,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce_loss(losses: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        if losses.dtype.char in "fd" and losses.size:
+        if losses.dtype.char in "fd" and 0 < losses.size <= _EXACT_COUNT:
             # np.mean's own arithmetic (pairwise sum, then one division) without its Python-level
             # wrapper, which costs more than the whole loss on small batches.
             return np.add.reduce(losses, axis=None) / losses.size
