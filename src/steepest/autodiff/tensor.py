@@ -330,9 +330,10 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             )
         args, kwargs = saved
         ans = node.data
-        # Without broadcasting or variadic inputs, the rule's result is the VJP (Op.vjp would only
-        # add a call): call it directly, on the hot path of every backward.
-        rules = op.rules if op.argnum_rule is None and not op.broadcasts else None
+        # Op.vjp, inlined for ops with one rule per input (all but concatenate and stack): this
+        # loop runs for every edge of every graph, and a method call is a fair part of its cost.
+        rules = op.rules if op.argnum_rule is None else None
+        broadcasts = op.broadcasts
         i = -1
         for parent in node._parents:
             i += 1
@@ -341,7 +342,9 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             if rules is None:
                 gi = op.vjp(i, g, ans, args, kwargs)
             else:
-                gi = rules[i](g, ans, *args, **kwargs)
+                gi = rules[i](g, ans, *args, **kwargs) if kwargs else rules[i](g, ans, *args)
+                if broadcasts and getattr(gi, "shape", None) != args[i].shape:
+                    gi = _unbroadcast(gi, args[i].shape)
             key = id(parent)
             previous = grads.get(key)
             if previous is not None:
@@ -356,6 +359,13 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             node._saved = None
     for leaf in leaves:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
+
+
+def _unbroadcast(g: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient back to ``shape`` (the rule lives with the ops, in ops.py)."""
+    from .ops import unbroadcast
+
+    return unbroadcast(g, shape)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
