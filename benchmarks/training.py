@@ -1,0 +1,146 @@
+"""Issue 6.1 (and issue 4): the time of one training step, steepest against PyTorch and NumPy.
+
+A step is zero_grad, forward, loss, backward and the optimizer update (SGD and Adam), in float32.
+Every network is timed with its contestants interleaved; the table gives median step times, the
+median per-round ratios, the step's matrix-multiply FLOPs and the achieved GFLOP/s against the
+float32 GEMM peak NumPy reaches on this machine (the physical limit of an engine built on NumPy).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+from _harness import Settings, Target, fmt_ratio, fmt_time, table, time_interleaved
+from _models import (
+    NETWORKS,
+    Network,
+    Trainer,
+    gemm_flops,
+    numpy_step,
+    steepest_engine_step,
+    steepest_has_nn,
+    steepest_step,
+    torch_available,
+    torch_step,
+)
+
+# (at most this ratio to PyTorch, at most this ratio to hand-written NumPy), from issue 6.
+TARGETS: dict[tuple[int, ...], tuple[float, float]] = {
+    (2, 16, 16, 1): (0.35, 2.0),
+    (64, 128, 10): (0.5, 1.6),
+    (784, 256, 10): (0.85, 1.15),
+    (784, 1024, 1024, 10): (1.0, 1.05),
+}
+# Issue 4: 64-128-10 ReLU with cross-entropy, batch 64: <= 1.6x NumPy and >= 2x faster than torch.
+ISSUE4 = (Network((64, 128, 10), "relu", 64), 1.6, 0.5)
+OPTIMIZERS = ("sgd", "adam")
+
+
+def gemm_peak(quick: bool) -> tuple[float, str]:
+    """The best float32 matrix-multiply rate of NumPy here, in GFLOP/s (median of repeats)."""
+    rng = np.random.default_rng(0)
+    best, where = 0.0, ""
+    for n in (1024,) if quick else (512, 1024, 2048):
+        a = rng.standard_normal((n, n)).astype(np.float32)
+        b = rng.standard_normal((n, n)).astype(np.float32)
+        a @ b  # warm up (threads, caches)
+        rates = []
+        for _ in range(3 if quick else 7):
+            start = time.perf_counter()
+            a @ b
+            rates.append(2 * n**3 / (time.perf_counter() - start) / 1e9)
+        rate = statistics.median(rates)
+        if rate > best:
+            best, where = rate, f"{n}x{n} @ {n}x{n} float32"
+    return best, where
+
+
+def _contestants(net: Network, optimizer: str, engine_too: bool) -> dict[str, Trainer]:
+    contestants: dict[str, Trainer] = {}
+    if steepest_has_nn():
+        contestants["steepest"] = steepest_step(net, optimizer)
+    if engine_too or "steepest" not in contestants:
+        contestants["steepest engine"] = steepest_engine_step(net, optimizer)
+    if torch_available():
+        contestants["pytorch"] = torch_step(net, optimizer)
+    contestants["numpy"] = numpy_step(net, optimizer)
+    return contestants
+
+
+def agreement(net: Network, optimizer: str, steps: int = 3) -> dict[str, float]:
+    """Largest relative difference of each contestant's weights to NumPy's after a few steps.
+
+    This is what makes the comparison fair: every contestant must compute the same update.
+    """
+    trainers = _contestants(net, optimizer, engine_too=True)
+    for trainer in trainers.values():
+        for _ in range(steps):
+            trainer.step()
+    reference = trainers["numpy"].parameters()
+    errors = {}
+    for name, trainer in trainers.items():
+        worst = 0.0
+        for mine, ref in zip(trainer.parameters(), reference, strict=True):
+            scale = float(np.max(np.abs(ref))) or 1.0
+            worst = max(worst, float(np.max(np.abs(np.asarray(mine) - ref))) / scale)
+        errors[name] = worst
+    return errors
+
+
+def run(settings: Settings, quick: bool = False, engine_too: bool = False,
+        networks: tuple[Network, ...] = NETWORKS) -> tuple[str, list[Target], dict[str, Any]]:
+    """Time every network with both optimizers; return the report section, targets and data."""
+    peak, peak_where = gemm_peak(quick)
+    rows, targets, data = [], [], {"gemm_peak_gflops": peak, "rows": []}
+    for net in networks:
+        flops = gemm_flops(net)
+        for optimizer in OPTIMIZERS:
+            errors = agreement(net, optimizer)
+            trainers = _contestants(net, optimizer, engine_too)
+            main = "steepest" if "steepest" in trainers else "steepest engine"
+            timings = time_interleaved({name: t.step for name, t in trainers.items()}, settings)
+            medians = {name: timings.median(name) for name in trainers}
+            vs_torch = timings.ratio(main, "pytorch") if "pytorch" in trainers else None
+            vs_numpy = timings.ratio(main, "numpy")
+            gflops = flops / medians[main] / 1e9
+            rows.append([
+                net.label, optimizer,
+                *(fmt_time(medians.get(name)) for name in ("steepest", "steepest engine",
+                                                            "pytorch", "numpy")),
+                fmt_ratio(vs_torch), fmt_ratio(vs_numpy), f"{flops / 1e6:.3g}",
+                f"{gflops:.2f} ({100 * gflops / peak:.1f}%)",
+                f"{max(e for n, e in errors.items() if n != 'numpy'):.1e}",
+            ])
+            data["rows"].append({"network": net.label, "optimizer": optimizer,
+                                 "median_s": medians, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
+                                 "gemm_flops": flops, "agreement": errors})
+            targets += _targets(net, optimizer, main, vs_torch, vs_numpy)
+    text = "\n".join([
+        f"float32 GEMM peak of NumPy: {peak:.1f} GFLOP/s ({peak_where}).",
+        "Ratios are medians over rounds of the per-round ratio of steepest "
+        f"({'nn + optim' if steepest_has_nn() else 'bare engine: nn/optim not available'}) "
+        "to the other contestant; GFLOP/s counts matrix multiplies only (% of that peak).",
+        "",
+        table(["network", "opt", "steepest", "engine only", "PyTorch", "NumPy", "vs PyTorch",
+               "vs NumPy", "MFLOP/step", "steepest GFLOP/s", "max rel. diff"], rows),
+    ])
+    return text, targets, data
+
+
+def _targets(net: Network, optimizer: str, main: str, vs_torch: float | None,
+             vs_numpy: float) -> list[Target]:
+    limits = TARGETS.get(net.sizes)
+    found = []
+    if limits is not None:
+        label = f"issue 6: {net.label}, {optimizer}"
+        found += [Target(f"{label}: {main} / PyTorch", vs_torch, limits[0]),
+                  Target(f"{label}: {main} / NumPy", vs_numpy, limits[1])]
+    issue4_net, numpy_limit, torch_limit = ISSUE4
+    if net == issue4_net and optimizer == "sgd":
+        label = f"issue 4: {net.label}, cross-entropy, sgd"
+        found += [Target(f"{label}: {main} / NumPy", vs_numpy, numpy_limit),
+                  Target(f"{label}: {main} / PyTorch", vs_torch, torch_limit)]
+    return found
