@@ -237,7 +237,10 @@ class Optimizer:
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             for p in params:
-                self._check_grad(index, p)
+                grad = p.grad
+                # the common case in two C-level tests; _check_grad decides (and explains) the rest
+                if type(grad) is not np.ndarray or grad.shape != p.data.shape:
+                    self._check_grad(index, p)
             if params:
                 plan.append((group, self._next_lr(index, group), params))
         return plan
@@ -280,7 +283,7 @@ class Optimizer:
     @staticmethod
     def _grad_with_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         """``-grad`` when maximising, plus ``weight_decay * p`` (L2), never modifying p.grad."""
-        if grad.dtype != p.data.dtype:
+        if grad.dtype is not p.data.dtype and grad.dtype != p.data.dtype:  # dtypes are singletons
             grad = grad.astype(p.data.dtype)
         if group.get("maximize"):
             grad = -grad
