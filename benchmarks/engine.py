@@ -8,6 +8,11 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +23,7 @@ from _models import Network, numpy_step, steepest_engine_step
 OVERHEAD_TARGET_S = 3e-6
 MLP_TARGET_RATIO = 2.5
 MLP = Network((2, 16, 16, 1), "tanh", 32)
+MID = Network((64, 128, 10), "relu", 64)
 
 
 def _op_pairs(st: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
@@ -40,43 +46,80 @@ def _op_pairs(st: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]
     }
 
 
-def op_overhead(settings: Settings, st: Any = None) -> tuple[list[list[str]], float]:
-    """Rows of (op, NumPy time, steepest time, overhead) and the largest overhead (seconds)."""
-    if st is None:
-        import steepest as st
+def load_baseline(src: str) -> Any:
+    """Import another copy of steepest (e.g. an older commit's ``src`` directory) as
+    ``steepest_baseline``, so that it can be timed side by side with the current tree."""
+    package = os.path.join(os.path.abspath(src), "steepest")
+    if not os.path.isfile(os.path.join(package, "__init__.py")):
+        raise SystemExit(f"--baseline-src: {src} has no steepest/__init__.py (give a src/ dir, "
+                         "e.g. from `git worktree add /tmp/old <commit>`)")
+    where = tempfile.mkdtemp(prefix="steepest-baseline-")
+    shutil.copytree(package, os.path.join(where, "steepest_baseline"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, where)
+    return importlib.import_module("steepest_baseline")
+
+
+def _time_ops(settings: Settings, libraries: dict[str, Any]) -> tuple[list[list[str]], float]:
+    """Rows of (op, NumPy time, then time and overhead per library) and the current tree's
+    largest overhead (seconds)."""
+    pairs = {label: _op_pairs(lib) for label, lib in libraries.items()}
     rows, worst = [], 0.0
-    for name, (engine_call, numpy_call) in _op_pairs(st).items():
-        timings = time_interleaved({"steepest": engine_call, "numpy": numpy_call}, settings)
-        overhead = timings.difference("steepest", "numpy")
-        worst = max(worst, overhead)
-        rows.append([name, fmt_time(timings.median("numpy")), fmt_time(timings.median("steepest")),
-                     fmt_time(overhead)])
+    for name, (_, numpy_call) in pairs["steepest"].items():
+        contestants = {"numpy": numpy_call}
+        contestants.update({label: pairs[label][name][0] for label in libraries})
+        timings = time_interleaved(contestants, settings)
+        row = [name, fmt_time(timings.median("numpy"))]
+        for label in libraries:
+            overhead = timings.difference(label, "numpy")
+            row += [fmt_time(timings.median(label)), fmt_time(overhead)]
+            if label == "steepest":
+                worst = max(worst, overhead)
+        rows.append(row)
     return rows, worst
 
 
-def mlp_forward_backward(settings: Settings) -> tuple[list[str], float]:
-    timings = time_interleaved({
-        "steepest": steepest_engine_step(MLP, None).step,
-        "numpy": numpy_step(MLP, None).step,
-    }, settings)
-    ratio = timings.ratio("steepest", "numpy")
-    row = [MLP.label, fmt_time(timings.median("numpy")), fmt_time(timings.median("steepest")),
-           fmt_ratio(ratio)]
-    return row, ratio
+def _time_networks(settings: Settings, libraries: dict[str, Any]
+                   ) -> tuple[list[list[str]], float]:
+    """Forward+backward (and a step with inline SGD) on the bare engine against NumPy."""
+    rows, target_ratio = [], float("nan")
+    for net, optimizer in ((MLP, None), (MLP, "sgd"), (MID, "sgd")):
+        contestants = {"numpy": numpy_step(net, optimizer).step}
+        contestants.update({label: steepest_engine_step(net, optimizer, lib).step
+                            for label, lib in libraries.items()})
+        timings = time_interleaved(contestants, settings)
+        what = "forward+backward" if optimizer is None else "step, inline SGD"
+        row = [net.label, what, fmt_time(timings.median("numpy"))]
+        for label in libraries:
+            row += [fmt_time(timings.median(label)), fmt_ratio(timings.ratio(label, "numpy"))]
+        rows.append(row)
+        if net == MLP and optimizer is None:
+            target_ratio = timings.ratio("steepest", "numpy")
+    return rows, target_ratio
 
 
-def run(settings: Settings) -> tuple[str, list[Target]]:
-    """Measure both, return the report section and the targets."""
-    rows, worst = op_overhead(settings)
-    mlp_row, ratio = mlp_forward_backward(settings)
+def run(settings: Settings, baseline: Any = None) -> tuple[str, list[Target]]:
+    """Measure both, return the report section and the targets (``baseline``: an older copy
+    of the library from :func:`load_baseline`, timed alongside)."""
+    import steepest
+
+    libraries = {"steepest": steepest}
+    if baseline is not None:
+        libraries["baseline"] = baseline
+    op_rows, worst = _time_ops(settings, libraries)
+    net_rows, ratio = _time_networks(settings, libraries)
+    op_headers, net_headers = ["op", "NumPy"], ["network", "measured", "NumPy"]
+    for label in libraries:
+        op_headers += [label, "overhead"]
+        net_headers += [label, "vs NumPy"]
     text = "\n".join([
         "Per-op overhead (float32 arrays of 32x16, inputs require grad: a node is recorded):",
         "",
-        table(["op", "NumPy", "steepest", "overhead"], rows),
+        table(op_headers, op_rows),
         "",
-        "Forward + backward (no update) against hand-written NumPy:",
+        "The bare engine (fused ops on leaf tensors, no nn/optim) against hand-written NumPy:",
         "",
-        table(["network", "NumPy", "steepest", "ratio"], [mlp_row]),
+        table(net_headers, net_rows),
     ])
     targets = [
         Target("issue 2: largest per-op overhead above NumPy", worst * 1e6,

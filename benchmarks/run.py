@@ -46,6 +46,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--networks", default=None,
                         help="training part: only these networks, e.g. 2-16-16-1,64-128-10 "
                              "(both batch sizes of a network are kept)")
+    parser.add_argument("--baseline-src", metavar="DIR",
+                        help="engine part: also time the steepest package found in DIR (e.g. an "
+                             "older commit's src/), side by side, for before/after figures")
     parser.add_argument("--json", metavar="PATH", help="write every figure to this JSON file")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if "engine" in args.parts:
         import engine
 
-        text, found = engine.run(settings)
+        baseline = engine.load_baseline(args.baseline_src) if args.baseline_src else None
+        text, found = engine.run(settings, baseline)
         print(header("Engine overhead (issue 2)"), text, sep="\n")
         targets += found
     if "training" in args.parts:
