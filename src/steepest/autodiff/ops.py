@@ -755,9 +755,10 @@ def _cross_entropy_rule(g, ans, logits, target, reduction="mean"):
     p = _softmax(logits, axis=-1)
     target = np.asarray(target)
     n = math.prod(logits.shape[:-1])
-    scale = _loss_scale(np.asarray(g), n, reduction)
     if reduction == "none":
-        scale = np.expand_dims(scale, -1)
+        scale = np.expand_dims(_loss_scale(np.asarray(g), n, reduction), -1)
+    else:  # g is 0-d: NumPy-scalar arithmetic, same dtype and rounding, a fraction of the cost
+        scale = _loss_scale(g[()], n, reduction)
     if target.shape == logits.shape and target.dtype.kind == "f":
         return (p * target.sum(axis=-1, keepdims=True) - target) * scale
     if p.ndim == 2:
