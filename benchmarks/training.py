@@ -8,7 +8,6 @@ float32 GEMM peak NumPy reaches on this machine (the physical limit of an engine
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
@@ -40,7 +39,11 @@ OPTIMIZERS = ("sgd", "adam")
 
 
 def gemm_peak(quick: bool) -> tuple[float, str]:
-    """The best float32 matrix-multiply rate of NumPy here, in GFLOP/s (median of repeats)."""
+    """The best float32 matrix-multiply rate of NumPy here, in GFLOP/s.
+
+    A peak is a best case, and load from other processes only ever slows a product down, so
+    this is the fastest of several repeats (of the size that does best).
+    """
     rng = np.random.default_rng(0)
     best, where = 0.0, ""
     for n in (1024,) if quick else (512, 1024, 2048):
@@ -52,7 +55,7 @@ def gemm_peak(quick: bool) -> tuple[float, str]:
             start = time.perf_counter()
             a @ b
             rates.append(2 * n**3 / (time.perf_counter() - start) / 1e9)
-        rate = statistics.median(rates)
+        rate = max(rates)
         if rate > best:
             best, where = rate, f"{n}x{n} @ {n}x{n} float32"
     return best, where
