@@ -182,14 +182,38 @@ def blas_threads() -> int:
 
 
 def _cpu_model() -> str:
+    """Model name, family/model numbers and the vector extensions that matter for GEMM."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    vector = [name for name in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if name in flags]
+    hypervisor = ", virtual machine" if "hypervisor" in flags else ""
+    return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family')}, "
+            f"model {fields.get('model')}; {' '.join(vector) or 'no AVX'}{hypervisor})")
+
+
+def _caches() -> str:
+    """Cache sizes of CPU 0 as the kernel reports them (per core for L1/L2, shared L3)."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    found = []
+    try:
+        for entry in sorted(os.listdir(base)):
+            if not entry.startswith("index"):
+                continue
+            with open(os.path.join(base, entry, "level")) as level, \
+                    open(os.path.join(base, entry, "type")) as kind, \
+                    open(os.path.join(base, entry, "size")) as size:
+                found.append(f"L{level.read().strip()} {kind.read().strip().lower()} "
+                             f"{size.read().strip()}")
+    except OSError:
+        return "unknown"
+    return ", ".join(found) or "unknown"
 
 
 def _blas_description() -> str:
@@ -201,6 +225,8 @@ def _blas_description() -> str:
 
     parts = []
     for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue  # e.g. PyTorch's OpenMP runtime, once torch is imported
         parts.append(f"{info.get('internal_api')} {info.get('version')} "
                      f"(kernel {info.get('architecture')}, {info.get('num_threads')} threads, "
                      f"{info.get('threading_layer')})")
@@ -220,8 +246,10 @@ def machine_description() -> dict[str, str]:
     import numpy as np
 
     description = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "CPU": _cpu_model(),
         "logical CPUs": str(os.cpu_count()),
+        "caches": _caches(),
         "Python": f"{platform.python_version()} ({sys.implementation.name})",
         "NumPy": np.__version__,
         "NumPy BLAS": _blas_description(),
