@@ -141,10 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     print(header("Targets"))
     for target in targets:
         print("- " + target.line())
-    missed = sum(t.verdict == "MISS" for t in targets)
+    met = sum(t.verdict == "PASS" for t in targets)
+    measured = sum(t.verdict != "N/A" for t in targets)
     load = machine["load average at start"]
-    print(f"\n{len(targets) - missed} of {len(targets)} targets met; {time.time() - started:.0f} s; "
-          f"load average {load} at start, {_harness._load()} at the end.")
+    print(f"\n{met} of {measured} measured targets met"
+          + (f" ({len(targets) - measured} not measurable without PyTorch)"
+             if measured < len(targets) else "")
+          + f"; {time.time() - started:.0f} s; load average {load} at start, "
+          f"{_harness._load()} at the end.")
     data["targets"] = [{"label": t.label, "value": t.value, "limit": t.limit,
                         "at_most": t.at_most, "verdict": t.verdict} for t in targets]
     if args.json:
