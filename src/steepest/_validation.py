@@ -60,7 +60,11 @@ def check_int(owner: str, name: str, value: Any, low: int | None = None,
 def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` after checking it is one of ``choices``."""
     choices = tuple(choices)
-    if value not in choices:
+    # Compare each choice as a whole: ``array(["mean"]) in ("mean",)`` is True elementwise, and
+    # an array (or any object whose == is not a plain bool) must not pass for a choice.
+    if not any(value is choice or (type(value) is type(choice) and value == choice)
+               or (isinstance(value, str) and isinstance(choice, str) and value == choice)
+               for choice in choices):
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{owner}: {name} must be one of {allowed}; got {value!r}")
     return value

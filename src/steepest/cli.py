@@ -422,6 +422,17 @@ def _writable(path: str, figure: bool = False) -> Path:
     return target
 
 
+def _creatable_dir(option: str, directory: Path) -> None:
+    """Make ``directory`` before a run (which may take minutes), so that a path that cannot be
+    written fails at once rather than after the training."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(f"{option} {str(directory)!r}: cannot create the directory ({reason})"
+                         ) from None
+
+
 def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: int
                  ) -> dict[str, Any]:
     """``--lr`` values: ``LR`` for every method, or ``METHOD=LR`` for one."""
@@ -474,6 +485,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    _creatable_dir("--out", out)
     index = report.build_demo(out, quick=args.quick, seed=args.seed,
                               progress=experiments.Progress(enabled=not args.quiet))
     _stdout(f"report written to {index}  (open it in a browser)")
@@ -521,6 +533,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {args.out!r} exists and is not a directory")
+        _creatable_dir("--out", out)
     for option in (args.checkpoint,):
         if option:
             _writable(option)

@@ -186,7 +186,17 @@ def observed_rate(values: Any, f_min: float | None = None, *, upper: float = 1e-
     >>> round(observed_rate(0.9 ** np.arange(400)).rate, 12)
     0.9
     """
-    errors = np.array(values, dtype=np.float64).reshape(-1)
+    try:
+        errors = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"observed_rate: values must be a 1-D array of numbers, got "
+                        f"{_short_repr(values)}") from None
+    if errors.ndim != 1:
+        # A 2-D input is usually a path of iterates (n, d): flattening it would fit a rate to
+        # interleaved coordinates. Ask for the errors instead.
+        raise ValueError(f"observed_rate: values must be 1-D (one error per iteration), got shape "
+                         f"{errors.shape}; for a path of iterates pass e.g. "
+                         f"np.linalg.norm(path - x_star, axis=1)")
     if f_min is not None:
         errors = errors - check_real("observed_rate", "f_min", f_min)
     upper = check_real("observed_rate", "upper", upper, 0.0, 1.0, low_open=True)
@@ -209,6 +219,11 @@ def observed_rate(values: Any, f_min: float | None = None, *, upper: float = 1e-
     slope, intercept = np.polyfit(k, log_e, 1)
     residual = float(np.sqrt(np.mean((log_e - (intercept + slope * k)) ** 2)))
     return RateEstimate(float(np.exp(slope)), start, stop, stop - start, residual, k_power)
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _band(errors: np.ndarray, high: float, low: float) -> tuple[int, int]:

@@ -183,8 +183,11 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     encoder = _Encoder()
     tree = encoder.encode(obj, "obj")  # refuse bad input before touching the disk
     metadata = _metadata(tree, encoder.arrays)
-    target = os.path.realpath(os.fspath(path))
+    target = os.path.realpath(_fspath("save", path))
     directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"save: path {os.fspath(path)!r} is a directory; give the path of "
+                                f"the file to write, e.g. {os.path.join(os.fspath(path), 'state.npz')!r}")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
     temporary = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
@@ -203,6 +206,20 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _fspath(owner: str, path: Any) -> str:
+    """``path`` as a string, or a TypeError that names the parameter."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{owner}: path must be a str or os.PathLike, got {path!r} "
+                        f"({type(path).__name__})") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{owner}: path must not be empty")
+    return path
 
 
 def _write_archive(file: Any, metadata: bytes, arrays: list[np.ndarray]) -> None:
@@ -251,7 +268,9 @@ def load(path: str | os.PathLike[str]) -> Any:
         (a ``ValueError``) If the file is truncated, tampered with, holds Python objects, was
         written by a newer format version, or is not a steepest checkpoint.
     """
-    path = os.fspath(path)
+    path = _fspath("load", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load: path {path!r} is a directory, not a checkpoint file")
     with open(path, "rb") as file:
         try:
             return _read_archive(file)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -211,6 +212,21 @@ class _BaseMLP(BaseEstimator):
                 if name.endswith("bias")]
 
     # ----------------------------------------------------------------- training
+    def _all_or_nothing(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Run ``method``; if it raises, put every attribute back as it was before the call.
+
+        A fit that fails (bad labels, a single class, unseen labels in ``partial_fit``) must not
+        leave ``n_features_in_``, ``classes_`` or ``n_outputs_`` describing data the model was
+        never trained on: the estimator stays as fitted (or unfitted) as it was.
+        """
+        before = dict(self.__dict__)
+        try:
+            return method(*args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
     def _seeded(self) -> int:
         """An integer seed drawn from ``random_state`` (an int or a RandomState)."""
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -414,6 +430,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train from scratch on ``X`` (n, d) and labels ``y`` (n,); returns ``self``."""
+        return self._all_or_nothing(self._fit, X, y)
+
+    def _fit(self, X: Any, y: Any) -> MLPClassifier:
         params = self._check_params()
         X, y = self._validate_fit_data(X, y, reset=True)
         self._set_classes(y, None)
@@ -425,6 +444,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         ``classes`` (all labels that will ever appear) is required on the first call.
         """
+        return self._all_or_nothing(self._partial_fit, X, y, classes)
+
+    def _partial_fit(self, X: Any, y: Any, classes: Any) -> MLPClassifier:
         params = self._check_params()
         first = not hasattr(self, "classes_")
         X, y = self._validate_fit_data(X, y, reset=first)
@@ -513,6 +535,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train from scratch on ``X`` (n, d) and targets ``y`` (n,) or (n, m); returns ``self``."""
+        return self._all_or_nothing(self._fit, X, y)
+
+    def _fit(self, X: Any, y: Any) -> MLPRegressor:
         params = self._check_params()
         X, y = self._validate_fit_data(X, y, reset=True)
         self._set_outputs(y)
@@ -521,6 +546,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         """One epoch over ``X, y``, continuing from the current weights and optimizer state."""
+        return self._all_or_nothing(self._partial_fit, X, y)
+
+    def _partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         params = self._check_params()
         first = not hasattr(self, "n_outputs_")
         X, y = self._validate_fit_data(X, y, reset=first)

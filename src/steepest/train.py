@@ -991,6 +991,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         Under ``nonfinite="raise"``, or when more than ``max_skipped`` updates were skipped.
     """
     owner = "fit"
+    _check_parts(owner, model, loss, optimizer)
     epochs = check_int(owner, "epochs", epochs, 1)
     batch_size = check_int(owner, "batch_size", batch_size, 1)
     check_bool(owner, "shuffle", shuffle)
@@ -1032,6 +1033,20 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         if bar is not None:
             bar.close()
     return state.history
+
+
+def _check_parts(owner: str, model: Any, loss: Any, optimizer: Any) -> None:
+    """Refuse a model, loss or optimizer of the wrong kind before anything runs."""
+    if not callable(model) or not callable(getattr(model, "parameters", None)):
+        raise TypeError(f"{owner}: model must be a steepest.nn.Module (callable, with "
+                        f"parameters()), got {type(model).__name__}")
+    if not callable(loss):
+        raise TypeError(f"{owner}: loss must be callable as loss(output, target), e.g. "
+                        f"nn.CrossEntropyLoss(); got {type(loss).__name__}")
+    if not (callable(getattr(optimizer, "step", None))
+            and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"{owner}: optimizer must be a steepest.optim optimizer (with step() and "
+                        f"zero_grad()), got {type(optimizer).__name__}")
 
 
 class _Loop:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._random import generator
-from .._validation import check_bool, check_choice, check_real
+from .._validation import check_bool, check_choice, check_int, check_real
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor
 
@@ -84,12 +84,12 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
 
 def softmax(input: Any, dim: int = -1) -> Tensor:
     r""":math:`e^{x_i} / \sum_j e^{x_j}` along ``dim``."""
-    return ops.softmax(input, axis=dim)
+    return ops.softmax(input, axis=check_int("softmax", "dim", dim))
 
 
 def log_softmax(input: Any, dim: int = -1) -> Tensor:
     r""":math:`x_i - \log\sum_j e^{x_j}` along ``dim``, stable for inputs of any magnitude."""
-    return ops.log_softmax(input, axis=dim)
+    return ops.log_softmax(input, axis=check_int("log_softmax", "dim", dim))
 
 
 def dropout(input: Any, p: float = 0.5, training: bool = True) -> Tensor:
@@ -203,6 +203,9 @@ def _smoothed(logits: Any, target: Any, smoothing: float) -> np.ndarray:
         if target.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: class targets must be integers, got dtype "
                             f"{target.dtype}")
+        if target.shape != data.shape[:-1]:
+            raise ValueError(f"cross_entropy: targets of shape {target.shape} do not match logits "
+                             f"of shape {data.shape} (expected {data.shape[:-1]})")
         if target.size and (target.min() < 0 or target.max() >= classes):
             raise ValueError(f"cross_entropy: class targets must be in [0, {classes}), got "
                              f"values from {target.min()} to {target.max()}")
@@ -234,15 +237,29 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     _check_same_shape(owner, input, target)
     if pos_weight is not None:
         pos_weight = _pos_weight_array(owner, pos_weight)
+        _check_pos_weight_fits(owner, pos_weight, input)
     return _bce_with_logits(input, target, reduction, pos_weight)
 
 
 def _pos_weight_array(owner: str, pos_weight: Any) -> np.ndarray:
     weight = np.asarray(pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight)
-    if weight.dtype.kind not in "iuf" or weight.ndim > 1:
-        raise ValueError(f"{owner}: pos_weight must be a number or a 1-D array of numbers, "
-                         f"got {pos_weight!r}")
+    if weight.dtype.kind not in "iuf" or weight.ndim > 1 or weight.size == 0:
+        raise ValueError(f"{owner}: pos_weight must be a number or a non-empty 1-D array of "
+                         f"numbers, got {pos_weight!r}")
+    if not (np.isfinite(weight).all() and (weight >= 0).all()):
+        raise ValueError(f"{owner}: pos_weight must be finite and >= 0, got {pos_weight!r}")
     return weight
+
+
+def _check_pos_weight_fits(owner: str, pos_weight: np.ndarray, input: Any) -> None:
+    # One weight per class along the last axis (or a single weight): refuse anything else here,
+    # with the parameter named, rather than as a broadcasting error inside the engine.
+    shape = _shape(input)
+    classes = shape[-1] if shape else 1
+    if pos_weight.ndim == 1 and pos_weight.size not in (1, classes):
+        raise ValueError(f"{owner}: pos_weight has {pos_weight.size} entries but the input has "
+                         f"{classes} along its last axis (shape {shape}); give one weight per "
+                         f"class or a single number")
 
 
 def _bce_with_logits(input: Any, target: Any, reduction: str, pos_weight: Any) -> Tensor:

@@ -13,7 +13,14 @@ import numpy as np
 from .._validation import check_choice, check_real
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor
-from .functional import REDUCTIONS, _bce_with_logits, _check_same_shape, _cross_entropy, _pos_weight_array
+from .functional import (
+    REDUCTIONS,
+    _bce_with_logits,
+    _check_pos_weight_fits,
+    _check_same_shape,
+    _cross_entropy,
+    _pos_weight_array,
+)
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
@@ -111,4 +118,6 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         _check_same_shape("BCEWithLogitsLoss", input, target)
+        if self.pos_weight is not None:
+            _check_pos_weight_fits("BCEWithLogitsLoss", self.pos_weight, input)
         return _bce_with_logits(input, target, self.reduction, self.pos_weight)
