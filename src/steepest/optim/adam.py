@@ -12,6 +12,7 @@ from .base import (
     LR,
     Optimizer,
     ParamsT,
+    blockwise,
     check_betas,
     check_flags,
     check_lr,
@@ -91,20 +92,28 @@ class Adam(Optimizer):
         if group["weight_decay"] != 0 and group["decoupled_weight_decay"]:
             p.data *= 1.0 - lr * group["weight_decay"]
         g = self._grad_with_decay(p, grad, group)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, g, 1.0 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * g * g
+        exp_avg_sq = state["exp_avg_sq"]
+        amsgrad = group["amsgrad"]
+        second_moment = state["max_exp_avg_sq"] if amsgrad else exp_avg_sq
         step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-        if group["amsgrad"]:
-            second_moment = state["max_exp_avg_sq"]
-            np.maximum(second_moment, exp_avg_sq, out=second_moment)
-        else:
-            second_moment = exp_avg_sq
-        denom = np.sqrt(second_moment) / bias_correction2_sqrt
-        denom += group["eps"]
-        p.data += (-step_size * exp_avg) / denom
+        blockwise(_adam_update, (p.data, g, state["exp_avg"], exp_avg_sq, second_moment),
+                  beta1, beta2, group["eps"], step_size, bias_correction2_sqrt, amsgrad)
+
+
+def _adam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                 second_moment: np.ndarray, beta1: float, beta2: float, eps: float,
+                 step_size: float, bias_correction2_sqrt: float, amsgrad: bool) -> None:
+    """Adam's update of ``x`` and its moments, in place, elementwise (``second_moment`` is
+    AMSGrad's running maximum of ``exp_avg_sq``, or ``exp_avg_sq`` itself)."""
+    lerp_(exp_avg, g, 1.0 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1.0 - beta2) * g * g
+    if amsgrad:
+        np.maximum(second_moment, exp_avg_sq, out=second_moment)
+    denom = np.sqrt(second_moment) / bias_correction2_sqrt
+    denom += eps
+    x += (-step_size * exp_avg) / denom
 
 
 class AdamW(Adam):

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _threads
 from .. import schedules as _schedules
 from .._validation import check_bool, check_real
 from ..autodiff.tensor import Tensor, enable_grad
@@ -217,9 +218,17 @@ class Optimizer:
         loss = self._evaluate(closure)
         for group, lr, params in self._plan():
             self._commit(group, lr)
-            for p in params:
-                self._update(p, p.grad, self._state_of(p, group), group, lr)
+            self._update_group(group, lr, params)
         return loss
+
+    def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
+        """Update the parameters of ``group`` that have a gradient (``params``), rate ``lr``.
+
+        Calls :meth:`_update` per parameter; an optimizer may override it with a loop that
+        serves its common settings with fewer Python calls (the result must be bitwise the same).
+        """
+        for p in params:
+            self._update(p, p.grad, self._state_of(p, group), group, lr)
 
     @staticmethod
     def _evaluate(closure: Callable[[], Any] | None) -> Any:
@@ -449,6 +458,23 @@ def check_flags(owner: str, group: dict[str, Any], *names: str) -> None:
     """Check that each named hyperparameter of ``group`` is a bool."""
     for name in names:
         check_bool(owner, name, group[name])
+
+
+def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any) -> None:
+    """Run the elementwise in-place ``update(*arrays, *args)`` in cache-sized blocks.
+
+    ``arrays`` (a parameter, its gradient, its buffers: all of one shape) are cut into matching
+    blocks of flat views, shared between threads when large (see :mod:`steepest._threads`);
+    ``update`` must change its arrays in place only (``x -= ...``, ``out=``), elementwise, so the
+    result is bitwise that of one call on the whole arrays, which is what small or
+    non-contiguous arrays get.
+    """
+    size = arrays[0].size
+    if size < _threads.MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
+        update(*arrays, *args)
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    _threads.split(lambda block: update(*[f[block] for f in flats], *args), size)
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:

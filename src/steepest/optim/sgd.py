@@ -11,7 +11,7 @@ import numpy as np
 from .._validation import check_choice, check_real
 from ..autodiff.tensor import Tensor
 from . import line_search as _line_search
-from .base import LR, Optimizer, ParamsT, check_flags, check_lr, check_nonnegative
+from .base import LR, Optimizer, ParamsT, blockwise, check_flags, check_lr, check_nonnegative
 
 __all__ = ["SGD"]
 
@@ -159,20 +159,35 @@ class SGD(Optimizer):
         # The buffer is created from the first gradient (as torch does), hence None until then.
         return {"momentum_buffer": None} if group["momentum"] != 0 else {}
 
+    def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
+        if group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"]:
+            super()._update_group(group, lr, params)
+            return
+        # Plain gradient descent, the most common step of all: one loop, no buffers (each
+        # parameter still gets its empty state entry, as through _state_of).
+        state = self.state
+        for p in params:
+            if p not in state:
+                state[p] = {}
+            data, grad = p.data, p.grad
+            if grad.dtype != data.dtype:
+                grad = grad.astype(data.dtype)
+            blockwise(_descend, (data, grad), lr)
+
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         g = self._grad_with_decay(p, grad, group)
         momentum = group["momentum"]
         if momentum == 0:
-            p.data -= lr * g
+            blockwise(_descend, (p.data, g), lr)
         elif group["momentum_form"] == "pytorch":
             buffer = state["momentum_buffer"]
             if buffer is None:
                 buffer = state["momentum_buffer"] = g.copy()
+                blockwise(_descend_along, (p.data, g, buffer), lr, momentum, group["nesterov"])
             else:
-                buffer *= momentum
-                buffer += (1.0 - group["dampening"]) * g
-            p.data -= lr * (g + momentum * buffer if group["nesterov"] else buffer)
+                blockwise(_heavy_ball, (p.data, g, buffer), lr, momentum,
+                          1.0 - group["dampening"], group["nesterov"])
         else:
             buffer = state["momentum_buffer"]
             if buffer is None:
@@ -234,6 +249,25 @@ class SGD(Optimizer):
         if self.on_line_search_failure == "raise":
             raise _line_search.LineSearchError(message, result)
         warnings.warn(message, _line_search.LineSearchWarning, stacklevel=3)
+
+
+def _descend(x: np.ndarray, g: np.ndarray, lr: float) -> None:
+    r""":math:`x \leftarrow x - \alpha g` in place."""
+    x -= lr * g
+
+
+def _descend_along(x: np.ndarray, g: np.ndarray, buffer: np.ndarray, lr: float, momentum: float,
+                   nesterov: bool) -> None:
+    """The step along the momentum buffer (or Nesterov's look-ahead), in place."""
+    x -= lr * (g + momentum * buffer if nesterov else buffer)
+
+
+def _heavy_ball(x: np.ndarray, g: np.ndarray, buffer: np.ndarray, lr: float, momentum: float,
+                gradient_weight: float, nesterov: bool) -> None:
+    """PyTorch's momentum update of ``buffer`` and ``x`` in place, elementwise."""
+    buffer *= momentum
+    buffer += gradient_weight * g
+    _descend_along(x, g, buffer, lr, momentum, nesterov)
 
 
 class _Objective:
