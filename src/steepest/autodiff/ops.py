@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _threads
 from . import tensor as _tensor_module
 from .tensor import Tensor, as_array
 
@@ -42,16 +43,17 @@ Sampler = Callable[[np.random.Generator, tuple[int, ...]], tuple[list[Any], dict
 class Op:
     """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
 
-    __slots__ = ("name", "forward", "rules", "argnum_rule", "broadcasts", "sample")
+    __slots__ = ("name", "forward", "rules", "argnum_rule", "broadcasts", "sample", "residual")
 
     def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
-                 sample: Sampler | None) -> None:
+                 sample: Sampler | None, residual: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.rules: tuple[Rule | None, ...] = ()
         self.argnum_rule: Callable[..., np.ndarray] | None = None
         self.broadcasts = broadcasts
         self.sample = sample
+        self.residual = residual
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return apply(self, args, kwargs)
@@ -83,11 +85,16 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
-          sample: Sampler | None = None) -> Op:
-    """Register a primitive op computed by ``forward`` on NumPy arrays."""
+          sample: Sampler | None = None, residual: bool = False) -> Op:
+    """Register a primitive op computed by ``forward`` on NumPy arrays.
+
+    With ``residual=True`` the forward returns ``(output, residual)``: intermediate results that
+    the backward pass needs (a loss's softmax, say), handed to every rule of the op as the
+    keyword argument ``residual`` instead of being computed a second time.
+    """
     if name in OPS:
         raise ValueError(f"op '{name}' is already registered")
-    op = Op(name, forward, broadcasts, sample)
+    op = Op(name, forward, broadcasts, sample, residual)
     OPS[name] = op
     return op
 
@@ -146,6 +153,8 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         out = op.forward(*arrays, **kwargs)
     except ValueError as error:
         raise ValueError(f"{op.name}: {error}") from None
+    if op.residual:
+        out, residual = out
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _tensor_module._grad_enabled:
@@ -153,6 +162,8 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         if op.argnum_rule is None and (None in rules or len(rules) < len(parents)):
             record = _drop_undifferentiable(parents, rules)
         if record:
+            if op.residual:
+                kwargs = {**kwargs, "residual": residual}
             return _from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
     return _constant(out)
 
@@ -171,6 +182,33 @@ def _drop_undifferentiable(parents: list[Tensor | None], rules: tuple[Rule | Non
             else:
                 parents[i] = None
     return remaining
+
+
+# --------------------------------------------------------------------------- large elementwise work
+
+
+def _splittable(*arrays: np.ndarray) -> bool:
+    """Whether an elementwise op on ``arrays`` is worth sharing between threads: large, all of
+    one shape, C-contiguous, floating point (so that the output dtype is the input's)."""
+    first = arrays[0]
+    if first.size < _threads.MIN_ELEMENTS or _threads.get_num_threads() < 2:
+        return False
+    return all(a.shape == first.shape and a.flags.c_contiguous and a.dtype == first.dtype
+               and a.dtype.kind == "f" for a in arrays)
+
+
+def _blockwise(function: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
+    """``function(*arrays)`` computed block by block into one new array, in several threads:
+    ``function`` must be elementwise and return the dtype of ``arrays[0]``."""
+    out = np.empty_like(arrays[0])
+    flat_out = out.reshape(-1)
+    flats = [a.reshape(-1) for a in arrays]
+
+    def kernel(block: slice) -> None:
+        flat_out[block] = function(*[f[block] for f in flats])
+
+    _threads.split(kernel, out.size)
+    return out
 
 
 # --------------------------------------------------------------------------- input samplers
@@ -355,11 +393,19 @@ defvjp(sigmoid, lambda g, ans, x: g * ans * (1 - ans))
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
+    if _splittable(x):
+        return _blockwise(lambda x: np.maximum(x, 0), x)
     return np.maximum(x, 0)
 
 
+def _relu_rule(g: np.ndarray, ans: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if _splittable(g, ans):
+        return _blockwise(lambda g, ans: g * (ans > 0), g, ans)
+    return g * (ans > 0)  # 0 at the kink, as PyTorch
+
+
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
-defvjp(relu, lambda g, ans, x: g * (ans > 0))  # 0 at the kink, as PyTorch
+defvjp(relu, _relu_rule)
 
 
 def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -729,19 +775,28 @@ def _class_targets(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     return target
 
 
-def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
-    """Softmax cross-entropy of logits ``(..., C)`` against integer classes ``(...)`` or against
-    class probabilities of the logits' shape, through a stable log-softmax."""
+def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean"
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    r"""Softmax cross-entropy of logits ``(..., C)`` against integer classes ``(...)`` or against
+    class probabilities of the logits' shape.
+
+    Stable for logits of any size: with :math:`s = x - \max_c x_c`,
+    :math:`\ell = \log\sum_c e^{s_c} - s_y`. The residual is :math:`e^{s}` and its sums over
+    classes, from which the backward pass gets the softmax with one division.
+    """
     if logits.ndim == 0:
         raise ValueError("cross_entropy needs logits with a class axis, got a scalar")
-    log_p = _log_softmax(logits, axis=-1)
     target = np.asarray(target)
+    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    total = np.add.reduce(exp, axis=-1, keepdims=True)
+    log_total = np.log(total)
     if target.shape == logits.shape and target.dtype.kind == "f":
-        losses = -np.sum(target * log_p, axis=-1)
+        losses = -np.add.reduce(target * (shifted - log_total), axis=-1)
     else:
         target = _class_targets(logits, target)
-        losses = -_pick_classes(log_p, target)
-    return _reduce_loss(losses, reduction)
+        losses = log_total[..., 0] - _pick_classes(shifted, target)
+    return _reduce_loss(losses, reduction), (exp, total)
 
 
 def _pick_classes(values: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -751,8 +806,11 @@ def _pick_classes(values: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.take_along_axis(values, target[..., None], axis=-1)[..., 0]
 
 
-def _cross_entropy_rule(g, ans, logits, target, reduction="mean"):
-    p = _softmax(logits, axis=-1)
+def _cross_entropy_rule(g, ans, logits, target, reduction="mean", residual=None):
+    if residual is None:  # called outside a recorded graph: recompute what the forward kept
+        residual = _cross_entropy(logits, target, reduction)[1]
+    exp, total = residual
+    p = exp / total
     target = np.asarray(target)
     n = math.prod(logits.shape[:-1])
     if reduction == "none":
@@ -766,7 +824,8 @@ def _cross_entropy_rule(g, ans, logits, target, reduction="mean"):
     else:
         np.put_along_axis(p, target[..., None], np.take_along_axis(p, target[..., None], -1) - 1,
                           -1)
-    return p * scale
+    p *= scale
+    return p
 
 
 def _cross_entropy_sample(rng: np.random.Generator, shape: tuple[int, ...]):
@@ -777,7 +836,8 @@ def _cross_entropy_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [logits, rng.integers(0, classes, batch)], {"reduction": reduction}
 
 
-cross_entropy = defop("cross_entropy", _cross_entropy, sample=_cross_entropy_sample)
+cross_entropy = defop("cross_entropy", _cross_entropy, sample=_cross_entropy_sample,
+                      residual=True)
 defvjp(cross_entropy, _cross_entropy_rule, None)
 
 
