@@ -10,7 +10,6 @@ import importlib
 from typing import Any
 
 from ._random import manual_seed
-from ._threads import get_num_threads, set_num_threads
 from .autodiff import (
     GradcheckError,
     Tensor,
@@ -61,7 +60,6 @@ _LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "O
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
     "gradcheck", "GradcheckError", "minimize", "OptimizeResult", "manual_seed", "save", "load",
-    "get_num_threads", "set_num_threads",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",

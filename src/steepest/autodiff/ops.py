@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import _threads
 from . import tensor as _tensor_module
 from .tensor import Tensor, as_array
 
@@ -182,33 +181,6 @@ def _drop_undifferentiable(parents: list[Tensor | None], rules: tuple[Rule | Non
             else:
                 parents[i] = None
     return remaining
-
-
-# --------------------------------------------------------------------------- large elementwise work
-
-
-def _splittable(*arrays: np.ndarray) -> bool:
-    """Whether an elementwise op on ``arrays`` is worth sharing between threads: large, all of
-    one shape, C-contiguous, floating point (so that the output dtype is the input's)."""
-    first = arrays[0]
-    if first.size < _threads.MIN_ELEMENTS or _threads.get_num_threads() < 2:
-        return False
-    return all(a.shape == first.shape and a.flags.c_contiguous and a.dtype == first.dtype
-               and a.dtype.kind == "f" for a in arrays)
-
-
-def _blockwise(function: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
-    """``function(*arrays)`` computed block by block into one new array, in several threads:
-    ``function`` must be elementwise and return the dtype of ``arrays[0]``."""
-    out = np.empty_like(arrays[0])
-    flat_out = out.reshape(-1)
-    flats = [a.reshape(-1) for a in arrays]
-
-    def kernel(block: slice) -> None:
-        flat_out[block] = function(*[f[block] for f in flats])
-
-    _threads.split(kernel, out.size)
-    return out
 
 
 # --------------------------------------------------------------------------- input samplers
@@ -393,19 +365,11 @@ defvjp(sigmoid, lambda g, ans, x: g * ans * (1 - ans))
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
-    if _splittable(x):
-        return _blockwise(lambda x: np.maximum(x, 0), x)
     return np.maximum(x, 0)
 
 
-def _relu_rule(g: np.ndarray, ans: np.ndarray, x: np.ndarray) -> np.ndarray:
-    if _splittable(g, ans):
-        return _blockwise(lambda g, ans: g * (ans > 0), g, ans)
-    return g * (ans > 0)  # 0 at the kink, as PyTorch
-
-
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
-defvjp(relu, _relu_rule)
+defvjp(relu, lambda g, ans, x: g * (ans > 0))  # 0 at the kink, as PyTorch
 
 
 def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:

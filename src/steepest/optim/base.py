@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import _threads
 from .. import schedules as _schedules
 from .._validation import check_bool, check_real
 from ..autodiff.tensor import Tensor, enable_grad
@@ -460,21 +459,31 @@ def check_flags(owner: str, group: dict[str, Any], *names: str) -> None:
         check_bool(owner, name, group[name])
 
 
-def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any) -> None:
-    """Run the elementwise in-place ``update(*arrays, *args)`` in cache-sized blocks.
+#: Elements per block of :func:`blockwise`: the four or five float32 arrays of an Adam update
+#: (256 KiB each) stay in a 2 MiB L2 cache between passes.
+BLOCK = 1 << 16
 
-    ``arrays`` (a parameter, its gradient, its buffers: all of one shape) are cut into matching
-    blocks of flat views, shared between threads when large (see :mod:`steepest._threads`);
-    ``update`` must change its arrays in place only (``x -= ...``, ``out=``), elementwise, so the
-    result is bitwise that of one call on the whole arrays, which is what small or
-    non-contiguous arrays get.
+
+def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any) -> None:
+    """Run the elementwise in-place ``update(*arrays, *args)`` block by block.
+
+    An update of several passes (Adam's is thirteen NumPy calls) over arrays of millions of
+    elements streams every array through memory once per pass; on blocks of :data:`BLOCK`
+    elements each pass finds the block still in cache, which makes a one-million-element Adam
+    update about 1.35x faster (benchmarks/README.md). ``arrays`` (a parameter, its gradient, its
+    buffers: all of one shape) are cut into matching blocks of flat views; ``update`` must change
+    them in place only (``x -= ...``, ``out=``) and elementwise, so the result is bitwise that of
+    one call on the whole arrays, which is what arrays under two blocks or non-contiguous ones
+    get.
     """
     size = arrays[0].size
-    if size < _threads.MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
+    if size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
         update(*arrays, *args)
         return
     flats = [a.reshape(-1) for a in arrays]
-    _threads.split(lambda block: update(*[f[block] for f in flats], *args), size)
+    for start in range(0, size, BLOCK):
+        block = slice(start, start + BLOCK)
+        update(*[f[block] for f in flats], *args)
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
