@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_real
 from .tensor import Tensor, as_array
 
 __all__ = ["grad", "value_and_grad", "gradcheck", "GradcheckError"]
@@ -51,6 +52,9 @@ def value_and_grad(f: Callable[[Tensor], Tensor]) -> Callable[[Any], tuple[float
     >>> st.value_and_grad(lambda x: (x ** 2).sum())([1.0, 2.0])
     (5.0, array([2., 4.]))
     """
+    if not callable(f):
+        raise TypeError(f"value_and_grad: f must be callable, got {type(f).__name__}")
+
     def value_and_grad_f(x: Any) -> tuple[float, np.ndarray]:
         xt = Tensor(_float_input(x), requires_grad=True)
         out = _scalar_output(f(xt), "value_and_grad")
@@ -70,6 +74,8 @@ def grad(f: Callable[[Tensor], Tensor]) -> Callable[[Any], np.ndarray]:
     >>> st.grad(lambda x: (x ** 3).sum())(2.0)
     array(12.)
     """
+    if not callable(f):
+        raise TypeError(f"grad: f must be callable, got {type(f).__name__}")
     value_and_grad_f = value_and_grad(f)
     return lambda x: value_and_grad_f(x)[1]
 
@@ -104,6 +110,11 @@ def gradcheck(f: Callable[..., Tensor], x: Any, eps: float = 1e-6, atol: float =
     GradcheckError
         With the largest absolute and relative error and the index where each occurs.
     """
+    if not callable(f):
+        raise TypeError(f"gradcheck: f must be callable, got {type(f).__name__}")
+    eps = check_real("gradcheck", "eps", eps, 0.0, low_open=True)
+    atol = check_real("gradcheck", "atol", atol, 0.0)
+    rtol = check_real("gradcheck", "rtol", rtol, 0.0)
     inputs = [_float_input(a).astype(np.float64) for a in (x if isinstance(x, tuple) else (x,))]
     tensors = [Tensor(a.copy(), requires_grad=True) for a in inputs]
     out = f(*tensors)

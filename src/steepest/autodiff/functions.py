@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import ops
 from .ops import abs, cos, exp, log, matmul, maximum, minimum, relu, sigmoid, sin, sqrt, tanh
 from .tensor import Tensor
@@ -52,13 +54,25 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
-    r""":math:`e^{x_i} / \sum_j e^{x_j}` along ``axis``."""
-    return ops.softmax(x, axis=axis)
+    r""":math:`e^{x_i} / \sum_j e^{x_j}` along ``axis`` (an int, as torch's ``dim``)."""
+    return ops.softmax(x, axis=_check_axis("softmax", axis))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     r""":math:`x_i - \log \sum_j e^{x_j}` along ``axis``, stable for inputs of any magnitude."""
-    return ops.log_softmax(x, axis=axis)
+    return ops.log_softmax(x, axis=_check_axis("log_softmax", axis))
+
+
+def _check_axis(who: str, axis: Any) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{who}: axis must be an int, got {axis!r}")
+    return int(axis)
+
+
+def _check_sequence(who: str, tensors: Any) -> None:
+    if isinstance(tensors, Tensor | np.ndarray) or not hasattr(tensors, "__len__"):
+        raise TypeError(f"{who}: tensors must be a sequence (list or tuple) of tensors, got "
+                        f"{type(tensors).__name__}")
 
 
 def reshape(x: Any, shape: int | Sequence[int]) -> Tensor:
@@ -89,6 +103,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
+    _check_sequence("concatenate", tensors)
     if len(tensors) == 0:
         raise ValueError("concatenate needs at least one tensor")
     return ops.concatenate(*tensors, axis=axis)
@@ -96,6 +111,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
+    _check_sequence("stack", tensors)
     if len(tensors) == 0:
         raise ValueError("stack needs at least one tensor")
     return ops.stack(*tensors, axis=axis)

@@ -152,6 +152,8 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         out = op.forward(*arrays, **kwargs)
     except ValueError as error:
         raise ValueError(f"{op.name}: {error}") from None
+    except (TypeError, AttributeError, IndexError) as error:
+        raise TypeError(f"{op.name}: cannot apply to {_describe(arrays, kwargs)}: {error}") from None
     if op.residual:
         out, residual = out
     if type(out) is not np.ndarray:
@@ -165,6 +167,14 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
                 kwargs = {**kwargs, "residual": residual}
             return _from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
     return _constant(out)
+
+
+def _describe(arrays: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """The operands of a failed op, for its error message."""
+    parts = [f"array of shape {a.shape} and dtype {a.dtype}" if isinstance(a, np.ndarray)
+             else repr(a) for a in arrays]
+    parts += [f"{key}={value!r}" for key, value in kwargs.items()]
+    return "(" + ", ".join(parts) + ")"
 
 
 _from_op = Tensor._from_op  # bound once: saves an attribute lookup on every op
@@ -262,9 +272,15 @@ defvjp(div, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 
 
 def _pow_base_rule(g, ans, x, y):
-    if (type(y) is int or type(y) is float) and y == 2:  # squares: (g * 2) * x, same numbers
-        return g * 2 * x
-    return g * y * np.power(x, y - 1)
+    if type(y) is int or type(y) is float:
+        if y == 2:  # squares: (g * 2) * x, same numbers
+            return g * 2 * x
+        if y == 0:  # x^0 = 1 everywhere, also at x = 0 where y * x^(y-1) would be 0 * inf
+            return np.zeros_like(g * x)
+        return g * y * np.power(x, y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = g * y * np.power(x, y - 1)
+    return np.where(y == 0, 0, grad)  # as PyTorch: no gradient through a zero exponent
 
 
 def _pow_exponent_rule(g, ans, x, y):
@@ -666,6 +682,9 @@ defvjp(stack, argnum=_stack_rule)
 
 def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``x @ weight.T + bias`` in one op; ``weight.T`` is a view, so BLAS sees no copy."""
+    if x.ndim == 0 or weight.ndim != 2:
+        raise ValueError(f"needs an input with a feature axis and a 2-D weight, got shapes "
+                         f"{x.shape} and {weight.shape}")
     if x.shape[-1] != weight.shape[-1]:
         raise ValueError(
             f"input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "

@@ -115,8 +115,8 @@ class Tensor:
         self._parents: tuple[Tensor | None, ...] = ()
         self._saved: tuple | None = None
         self._retain = False
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:
+            self.requires_grad_(requires_grad)
 
     @classmethod
     def _from_op(cls, data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
@@ -152,6 +152,8 @@ class Tensor:
     # ----------------------------------------------------------------- attributes
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set :attr:`requires_grad` in place and return ``self``."""
+        if not isinstance(requires_grad, bool | np.bool_):
+            raise TypeError(f"requires_grad must be a bool, got {requires_grad!r}")
         if requires_grad and self.data.dtype.kind not in "fc":
             raise TypeError(
                 f"only floating-point tensors can require gradients; this tensor has dtype "
@@ -231,10 +233,10 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self.item())  # any one-element tensor, as in PyTorch
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.item())
 
     def __hash__(self) -> int:
         return id(self)
