@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "Network", "NETWORKS", "Trainer", "gemm_flops", "initial_weights", "batch", "numpy_step",
     "steepest_step", "steepest_engine_step", "torch_step", "torch_available", "steepest_has_nn",
+    "gemm_operands", "numpy_gemms", "torch_gemms",
 ]
 
 LR_SGD = 0.01
@@ -75,6 +76,48 @@ def gemm_flops(net: Network) -> int:
         per_gemm = 2 * net.batch * n_in * n_out
         total += per_gemm * (2 if index == 0 else 3)
     return total
+
+
+def gemm_operands(net: Network, seed: int = 2) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """The matrix products of one training step as ``(a, b, transpose_a)`` float32 pairs:
+    per layer ``h @ W.T`` forward and ``g.T @ h`` for the weight gradient, and ``g @ W`` for the
+    gradient of every layer's input but the first (the operands the hand-written step uses)."""
+    rng = np.random.default_rng(seed)
+    products = []
+    for index, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:], strict=True)):
+        h = rng.standard_normal((net.batch, n_in)).astype(np.float32)
+        weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
+        g = rng.standard_normal((net.batch, n_out)).astype(np.float32)
+        products += [(h, weight.T, False), (g, h, True)]
+        if index > 0:
+            products.append((g, weight, False))
+    return products
+
+
+def numpy_gemms(net: Network) -> Callable[[], None]:
+    """Only the matrix products of a step, in NumPy: the floor of any engine built on NumPy."""
+    products = gemm_operands(net)
+
+    def run() -> None:
+        for a, b, transpose_a in products:
+            (a.T if transpose_a else a) @ b
+
+    return run
+
+
+def torch_gemms(net: Network) -> Callable[[], None]:
+    """The same products in PyTorch (the caller sets the thread count)."""
+    import torch
+
+    # from_numpy keeps the strides: a transposed weight stays a transposed view, as in torch.nn
+    products = [(torch.from_numpy(a), torch.from_numpy(b), transpose_a)
+                for a, b, transpose_a in gemm_operands(net)]
+
+    def run() -> None:
+        for a, b, transpose_a in products:
+            (a.T if transpose_a else a) @ b
+
+    return run
 
 
 def initial_weights(net: Network, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -18,11 +18,13 @@ from _models import (
     Network,
     Trainer,
     gemm_flops,
+    numpy_gemms,
     numpy_step,
     steepest_engine_step,
     steepest_has_nn,
     steepest_step,
     torch_available,
+    torch_gemms,
     torch_step,
 )
 
@@ -122,6 +124,7 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
                                  "median_s": medians, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
                                  "gemm_flops": flops, "agreement": errors})
             targets += _targets(net, optimizer, main, vs_torch, vs_numpy)
+    floor_text, data["gemm_floor"] = gemm_floor(settings, networks)
     text = "\n".join([
         f"float32 GEMM peak of NumPy: {peak:.1f} GFLOP/s ({peak_where}).",
         "Ratios are medians over rounds of the per-round ratio of steepest "
@@ -134,8 +137,42 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
         "",
         "diff: largest difference of the weights to NumPy's after 3 steps from the same start, "
         "relative to the largest weight (0 means bitwise equal).",
+        *floor_text,
     ])
     return text, targets, data
+
+
+def gemm_floor(settings: Settings, networks: tuple[Network, ...]) -> tuple[list[str], list[dict]]:
+    """The matrix products of each network's step alone, NumPy against PyTorch, interleaved with
+    PyTorch's whole SGD step.
+
+    ``NumPy GEMMs / PyTorch step`` is the lowest ratio to PyTorch that any engine calling NumPy's
+    BLAS can reach: the products are work no engine can skip. Where it is above a target, the
+    target is out of reach of this design on this machine, whatever the engine does.
+    """
+    if not torch_available():
+        return [], []
+    rows, data = [], []
+    for net in networks:
+        contestants = {"numpy gemms": numpy_gemms(net), "pytorch gemms": torch_gemms(net),
+                       "pytorch step": torch_step(net, "sgd").step}
+        timings = time_interleaved(contestants, settings)
+        floor = timings.ratio("numpy gemms", "pytorch step")
+        blas = timings.ratio("numpy gemms", "pytorch gemms")
+        target = TARGETS.get(net.sizes, (None,))[0]
+        rows.append([net.label, fmt_time(timings.median("numpy gemms")),
+                     fmt_time(timings.median("pytorch gemms")),
+                     fmt_time(timings.median("pytorch step")), fmt_ratio(blas),
+                     fmt_ratio(floor), "n/a" if target is None else f"{target:g}x"])
+        data.append({"network": net.label, "numpy_gemms_vs_torch_gemms": blas,
+                     "numpy_gemms_vs_torch_step": floor,
+                     "median_s": {name: timings.median(name) for name in contestants}})
+    return ["", "The floor set by the matrix products (same shapes, same threads; PyTorch step "
+            "with SGD):", "",
+            table(["network", "NumPy GEMMs", "PyTorch GEMMs", "PyTorch step", "NumPy / PyTorch "
+                   "GEMMs", "NumPy GEMMs / PyTorch step", "target vs PyTorch"], rows), "",
+            "A network whose `NumPy GEMMs / PyTorch step` is above its target cannot meet the "
+            "target with NumPy's BLAS, however small the engine's own overhead."], data
 
 
 def _targets(net: Network, optimizer: str, main: str, vs_torch: float | None,

@@ -87,3 +87,19 @@ def test_python_numbers_from_one_element_tensors():
     assert int(st.tensor([[3.0]])) == 3
     with pytest.raises(ValueError, match="one element"):
         float(st.tensor([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("shape", [(16, 1), (128, 10), (17, 32), (64, 33), (15, 10), (3, 4, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_maximum_fast_path_is_numpys_maximum(shape, dtype):
+    from steepest.autodiff.ops import _max_over_classes
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[::7] = np.inf
+    x.flat[::11] = -np.inf
+    x.flat[5] = np.nan
+    fast = _max_over_classes(x)
+    plain = np.maximum.reduce(x, axis=-1, keepdims=True)
+    assert fast.shape == plain.shape and fast.dtype == plain.dtype
+    np.testing.assert_array_equal(fast, plain)

@@ -11,7 +11,10 @@ import numpy as np
 from .._validation import check_choice, check_real
 from ..autodiff.tensor import Tensor
 from . import line_search as _line_search
-from .base import LR, Optimizer, ParamsT, blockwise, check_flags, check_lr, check_nonnegative
+from .base import BLOCK, LR, Optimizer, ParamsT, blockwise, check_flags, check_lr, check_nonnegative
+
+#: Parameters below this size are updated in one call (see optim.base.blockwise).
+_ONE_BLOCK = 2 * BLOCK
 
 __all__ = ["SGD"]
 
@@ -170,9 +173,12 @@ class SGD(Optimizer):
             if p not in state:
                 state[p] = {}
             data, grad = p.data, p.grad
-            if grad.dtype != data.dtype:
+            if grad.dtype is not data.dtype and grad.dtype != data.dtype:
                 grad = grad.astype(data.dtype)
-            blockwise(_descend, (data, grad), lr)
+            if data.size < _ONE_BLOCK:
+                data -= lr * grad  # _descend, inlined: most parameters are small
+            else:
+                blockwise(_descend, (data, grad), lr)
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
