@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from . import ops
 from .ops import abs, cos, exp, log, matmul, maximum, minimum, relu, sigmoid, sin, sqrt, tanh
 from .tensor import Tensor
@@ -55,18 +56,12 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     r""":math:`e^{x_i} / \sum_j e^{x_j}` along ``axis`` (an int, as torch's ``dim``)."""
-    return ops.softmax(x, axis=_check_axis("softmax", axis))
+    return ops.softmax(x, axis=check_int("softmax", "axis", axis))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     r""":math:`x_i - \log \sum_j e^{x_j}` along ``axis``, stable for inputs of any magnitude."""
-    return ops.log_softmax(x, axis=_check_axis("log_softmax", axis))
-
-
-def _check_axis(who: str, axis: Any) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise TypeError(f"{who}: axis must be an int, got {axis!r}")
-    return int(axis)
+    return ops.log_softmax(x, axis=check_int("log_softmax", "axis", axis))
 
 
 def _check_sequence(who: str, tensors: Any) -> None:

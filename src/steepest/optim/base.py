@@ -462,6 +462,8 @@ def check_flags(owner: str, group: dict[str, Any], *names: str) -> None:
 #: Elements per block of :func:`blockwise`: the four or five float32 arrays of an Adam update
 #: (256 KiB each) stay in a 2 MiB L2 cache between passes.
 BLOCK = 1 << 16
+#: Arrays below this size are updated in one call (two blocks or more are worth cutting).
+MIN_BLOCKED = 2 * BLOCK
 
 
 def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any) -> None:
@@ -477,7 +479,7 @@ def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args
     get.
     """
     size = arrays[0].size
-    if size < 2 * BLOCK or not all(a.flags.c_contiguous for a in arrays):
+    if size < MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
         update(*arrays, *args)
         return
     flats = [a.reshape(-1) for a in arrays]

@@ -11,10 +11,16 @@ import numpy as np
 from .._validation import check_choice, check_real
 from ..autodiff.tensor import Tensor
 from . import line_search as _line_search
-from .base import BLOCK, LR, Optimizer, ParamsT, blockwise, check_flags, check_lr, check_nonnegative
-
-#: Parameters below this size are updated in one call (see optim.base.blockwise).
-_ONE_BLOCK = 2 * BLOCK
+from .base import (
+    LR,
+    MIN_BLOCKED,
+    Optimizer,
+    ParamsT,
+    blockwise,
+    check_flags,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["SGD"]
 
@@ -175,7 +181,7 @@ class SGD(Optimizer):
             data, grad = p.data, p.grad
             if grad.dtype is not data.dtype and grad.dtype != data.dtype:
                 grad = grad.astype(data.dtype)
-            if data.size < _ONE_BLOCK:
+            if data.size < MIN_BLOCKED:
                 data -= lr * grad  # _descend, inlined: most parameters are small
             else:
                 blockwise(_descend, (data, grad), lr)
