@@ -42,32 +42,34 @@ Sampler = Callable[[np.random.Generator, tuple[int, ...]], tuple[list[Any], dict
 class Op:
     """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
 
-    __slots__ = ("name", "forward", "rules", "argnum_rule", "broadcasts", "sample", "residual")
+    __slots__ = ("name", "forward", "rules", "multi_rule", "broadcasts", "sample", "residual", "view")
 
     def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
-                 sample: Sampler | None, residual: bool = False) -> None:
+                 sample: Sampler | None, residual: bool = False, view: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.rules: tuple[Rule | None, ...] = ()
-        self.argnum_rule: Callable[..., np.ndarray] | None = None
+        self.multi_rule: Callable[..., list] | None = None
         self.broadcasts = broadcasts
         self.sample = sample
         self.residual = residual
+        self.view = view
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return apply(self, args, kwargs)
 
     def differentiable(self, i: int) -> bool:
-        if self.argnum_rule is not None:
+        if self.multi_rule is not None:
             return True
         return i < len(self.rules) and self.rules[i] is not None
 
     def vjp(self, i: int, g: np.ndarray, ans: np.ndarray, args: tuple, kwargs: dict) -> np.ndarray:
         """The gradient for input ``i``, summed back to that input's shape."""
-        if self.argnum_rule is None:
+        if self.multi_rule is None:
             gi = self.rules[i](g, ans, *args, **kwargs)
         else:
-            gi = self.argnum_rule(i, g, ans, *args, **kwargs)
+            needed = [j == i for j in range(len(args))]
+            gi = self.multi_rule(needed, g, ans, args, **kwargs)[i]
         if self.broadcasts:
             # Input i required grad, so args[i] is an ndarray; a rule may return a NumPy scalar.
             shape = args[i].shape
@@ -84,8 +86,12 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
-          sample: Sampler | None = None, residual: bool = False) -> Op:
+          sample: Sampler | None = None, residual: bool = False, view: bool = False) -> Op:
     """Register a primitive op computed by ``forward`` on NumPy arrays.
+
+    ``view=True`` marks an op whose output may be a view of its first input's array (reshape,
+    transpose, basic indexing): the output shares that input's version counter, so that an
+    in-place update of either is seen by every graph that saved the other.
 
     With ``residual=True`` the forward returns ``(output, residual)``: intermediate results that
     the backward pass needs (a loss's softmax, say), handed to every rule of the op as the
@@ -93,16 +99,21 @@ def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
     """
     if name in OPS:
         raise ValueError(f"op '{name}' is already registered")
-    op = Op(name, forward, broadcasts, sample, residual)
+    op = Op(name, forward, broadcasts, sample, residual, view)
     OPS[name] = op
     return op
 
 
-def defvjp(op: Op, *rules: Rule | None, argnum: Callable[..., np.ndarray] | None = None) -> None:
-    """Attach VJP rules: one per positional input (``None`` = not differentiable), or one
-    ``argnum(i, g, ans, *inputs, **params)`` rule for ops with a variable number of inputs."""
+def defvjp(op: Op, *rules: Rule | None, multi: Callable[..., list] | None = None) -> None:
+    """Attach VJP rules: one per positional input (``None`` = not differentiable), or, for ops
+    with any number of inputs, one ``multi(needed, g, ans, inputs, **params)`` rule that returns
+    the list of all the inputs' gradients (``None`` where ``needed[i]`` is false) in one call.
+
+    One call per node keeps the backward pass of an op over n inputs O(n): a rule called once
+    per input with all n inputs (``rule(i, g, ans, *inputs)``) would cost O(n^2).
+    """
     op.rules = rules
-    op.argnum_rule = argnum
+    op.multi_rule = multi
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -160,13 +171,49 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         out = np.asarray(out)
     if record and _tensor_module._grad_enabled:
         rules = op.rules
-        if op.argnum_rule is None and (None in rules or len(rules) < len(parents)):
+        if op.multi_rule is None and (None in rules or len(rules) < len(parents)):
             record = _drop_undifferentiable(parents, rules)
         if record:
             if op.residual:
                 kwargs = {**kwargs, "residual": residual}
-            return _from_op(out, op, tuple(parents), (tuple(arrays), kwargs))
-    return _constant(out)
+            node = _from_op(out, op, tuple(parents), None)
+            if op.view and isinstance(args[0], Tensor):
+                node._vc = args[0]._vc
+            node._saved = _saved(args, arrays, kwargs, node._vc)
+            return node
+    node = _constant(out)
+    if op.view and isinstance(args[0], Tensor):
+        node._vc = args[0]._vc
+    return node
+
+
+def _saved(args: Sequence[Any], arrays: list, kwargs: dict[str, Any], out_counter: list) -> tuple:
+    """What a recorded node keeps for backward: ``(arrays, kwargs, checks)``.
+
+    ``checks`` holds ``(position, counter, version)`` for the output (position -1) and for every
+    Tensor input: backward refuses the node when a version has moved since. Arrays steepest does
+    not own, whose writes no counter can see, are copied here, so backward uses the values the
+    forward saw: NumPy operands (the input batch of a training step, say) and the arrays of
+    tensors that share a caller's buffer (``Tensor(ndarray)``, :func:`from_numpy`). A copy is
+    never silently wrong, unlike a fingerprint, and unlike a read-only view it does not stop the
+    caller from writing to their own array; benchmarks/README.md records its cost.
+    """
+    checks = [(-1, out_counter, out_counter[0])]
+    i = -1
+    for a in args:
+        i += 1
+        if isinstance(a, Tensor):
+            counter = a._vc
+            checks.append((i, counter, counter[0]))
+            if type(counter) is not list:  # a _Shared counter: the caller can write the array
+                arrays[i] = arrays[i].copy()
+        elif type(arrays[i]) is np.ndarray:
+            arrays[i] = arrays[i].copy()
+    if kwargs:
+        for key, value in kwargs.items():
+            if type(value) is np.ndarray:
+                kwargs = {**kwargs, key: value.copy()}
+    return tuple(arrays), kwargs, tuple(checks)
 
 
 def _describe(arrays: Sequence[Any], kwargs: dict[str, Any]) -> str:
@@ -576,7 +623,7 @@ def _reshape_sample(rng: np.random.Generator, shape: tuple[int, ...]):
                                    if int(np.prod(shape)) == int(np.prod(shape[::-1])) else (-1,)}
 
 
-reshape = defop("reshape", _reshape, sample=_reshape_sample)
+reshape = defop("reshape", _reshape, sample=_reshape_sample, view=True)
 defvjp(reshape, lambda g, ans, x, shape: np.reshape(g, x.shape))
 
 
@@ -593,7 +640,7 @@ def _transpose_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [_normal(rng, shape)], {"axes": axes}
 
 
-transpose = defop("transpose", _transpose, sample=_transpose_sample)
+transpose = defop("transpose", _transpose, sample=_transpose_sample, view=True)
 defvjp(transpose, _transpose_rule)
 
 
@@ -631,7 +678,7 @@ def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [_normal(rng, shape)], {"index": index}
 
 
-getitem = defop("getitem", _getitem, sample=_getitem_sample)
+getitem = defop("getitem", _getitem, sample=_getitem_sample, view=True)
 defvjp(getitem, _getitem_rule)
 
 
@@ -639,11 +686,20 @@ def _concatenate(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.concatenate(xs, axis=axis)
 
 
-def _concatenate_rule(i, g, ans, *xs, axis=0):
-    start = int(np.sum([x.shape[axis] for x in xs[:i]], dtype=np.int64))
+def _concatenate_rule(needed, g, ans, xs, axis=0):
+    # One pass over the inputs: each gradient is a slice (a view) of g at a running offset.
     index = [slice(None)] * g.ndim
-    index[axis] = slice(start, start + xs[i].shape[axis])
-    return g[tuple(index)]
+    grads = []
+    start = 0
+    for x, need in zip(xs, needed, strict=True):
+        stop = start + x.shape[axis]
+        if need:
+            index[axis] = slice(start, stop)
+            grads.append(g[tuple(index)])
+        else:
+            grads.append(None)
+        start = stop
+    return grads
 
 
 def _concatenate_sample(rng: np.random.Generator, shape: tuple[int, ...]):
@@ -658,15 +714,16 @@ def _concatenate_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 
 concatenate = defop("concatenate", _concatenate, sample=_concatenate_sample)
-defvjp(concatenate, argnum=_concatenate_rule)
+defvjp(concatenate, multi=_concatenate_rule)
 
 
 def _stack(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.stack(xs, axis=axis)
 
 
-def _stack_rule(i, g, ans, *xs, axis=0):
-    return np.take(g, i, axis=axis)
+def _stack_rule(needed, g, ans, xs, axis=0):
+    moved = np.moveaxis(g, axis, 0)  # once; each input's gradient is then a view moved[i]
+    return [moved[i] if need else None for i, need in enumerate(needed)]
 
 
 def _stack_sample(rng: np.random.Generator, shape: tuple[int, ...]):
@@ -675,7 +732,7 @@ def _stack_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 
 stack = defop("stack", _stack, sample=_stack_sample)
-defvjp(stack, argnum=_stack_rule)
+defvjp(stack, multi=_stack_rule)
 
 # --------------------------------------------------------------------------- fused layers and losses
 
@@ -1055,9 +1112,11 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(part) for part in index)
     if isinstance(index, Tensor):
-        return index.data
+        index = index.data
     if isinstance(index, list):
         return np.asarray(index)
+    if isinstance(index, np.ndarray):  # a private copy: backward must see the forward's index
+        return index.copy()
     return index
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "as_array"]
+__all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "enable_grad", "is_grad_enabled", "as_array"]
 
 _grad_enabled = True
 
@@ -81,6 +81,24 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+class _Shared(list):
+    """The version counter of a tensor whose array is shared with the caller (see :class:`Tensor`).
+
+    A plain ``list`` of one int is the counter of a tensor that owns its array. Ops that record a
+    graph copy the arrays of tensors with this kind of counter (see ``ops.apply``), because writes
+    to the caller's array bypass steepest and cannot bump a version.
+    """
+
+    __slots__ = ()
+
+
+def _new_counter(array: np.ndarray, source: Any) -> list:
+    """A fresh counter: :class:`_Shared` when ``array`` may share memory with ``source``."""
+    if array is source or array.base is not None:
+        return _Shared([0])
+    return [0]
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -94,6 +112,25 @@ class Tensor:
     dtype : numpy dtype, optional
         Convert the data to this dtype.
 
+    Notes
+    -----
+    **Memory.** ``Tensor(ndarray)`` shares memory with the array when no conversion is needed, as
+    ``torch.from_numpy`` does (:func:`from_numpy` is the same constructor); :func:`tensor` always
+    copies, as ``torch.tensor`` does. Writes to a shared array show in the tensor. They never
+    corrupt a gradient: an op that records a graph keeps a private copy of every input array
+    that steepest does not own (a shared array, a NumPy operand), so backward uses the values
+    the forward saw.
+
+    **Versions.** Every tensor has a version counter (``_version``), bumped by each in-place
+    update made through steepest: an optimizer step, the in-place methods (``add_``, ``mul_``,
+    ``zero_``, ``copy_``, ...) and ``t[index] = value``. An op records the version of each tensor
+    whose array it saves; backward raises ``RuntimeError`` naming the op when one has moved, as
+    PyTorch does. Views (``reshape``, ``transpose``, basic indexing, ``detach``) share the counter
+    of the tensor they view. Assigning ``t.data = array`` rebinds the attribute without touching
+    the old array, which the graph still holds, so it needs no bump (and ``data`` stays a plain
+    slot, the cheapest attribute on the hot path of every op). Writes into ``t.data`` or
+    ``t.numpy()`` by NumPy bypass steepest, as in PyTorch.
+
     Attributes
     ----------
     data : numpy.ndarray
@@ -104,11 +141,15 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_saved", "_retain", "_seq",
-                 "__weakref__")
+                 "_vc", "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = as_array(data, dtype)
+        if isinstance(data, Tensor) and self.data is data.data:
+            self._vc = data._vc  # the same array: the same counter
+        else:
+            self._vc = _new_counter(self.data, data)
         self.grad: np.ndarray | None = None
         self.requires_grad = False
         self._op = None
@@ -135,6 +176,7 @@ class Tensor:
         out._saved = saved
         out._retain = False
         out._seq = _next_seq()
+        out._vc = [0]
         return out
 
     @classmethod
@@ -147,6 +189,7 @@ class Tensor:
         out._parents = ()
         out._saved = None
         out._retain = False
+        out._vc = [0]
         return out
 
     # ----------------------------------------------------------------- attributes
@@ -163,6 +206,14 @@ class Tensor:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
         self.requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def _version(self) -> int:
+        """How many in-place updates through steepest this tensor's array has had."""
+        return self._vc[0]
+
+    def _bump(self) -> None:
+        self._vc[0] += 1
 
     @property
     def is_leaf(self) -> bool:
@@ -204,8 +255,10 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph."""
-        return Tensor._constant(self.data)
+        """A tensor sharing this one's data (and version counter), cut from the graph."""
+        out = Tensor._constant(self.data)
+        out._vc = self._vc
+        return out
 
     def retain_grad(self) -> None:
         """Keep :attr:`grad` on this non-leaf tensor during backward."""
@@ -241,6 +294,78 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    # ----------------------------------------------------------------- in-place updates
+    # Not differentiable (they record nothing): refused on a tensor that requires grad while
+    # graphs are being recorded, as PyTorch refuses them on leaves. Each bumps the version.
+    def _writable(self, name: str, value: Any = None) -> Any:
+        if self.requires_grad and _grad_enabled:
+            raise RuntimeError(
+                f"{name}: this tensor (shape {self.shape}) requires grad, and an in-place update "
+                "is not recorded in the graph; use the out-of-place op, or update it inside "
+                "st.no_grad() (as an optimizer does)"
+            )
+        if isinstance(value, Tensor):
+            value = value.data
+        if value is not None and not isinstance(value, bool | int | float):
+            value = as_array(value)
+            if value.dtype.kind == "c" and self.data.dtype.kind != "c":
+                raise TypeError(f"{name}: cannot write complex values into a tensor of dtype "
+                                f"{self.data.dtype}")
+        return value
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        """``self += alpha * other`` in place (bumps the version); returns ``self``."""
+        other = self._writable("add_", other)
+        np.add(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data,
+               casting="same_kind")
+        self._bump()
+        return self
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        """``self -= alpha * other`` in place (bumps the version); returns ``self``."""
+        other = self._writable("sub_", other)
+        np.subtract(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data,
+                    casting="same_kind")
+        self._bump()
+        return self
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place (bumps the version); returns ``self``."""
+        np.multiply(self.data, self._writable("mul_", other), out=self.data, casting="same_kind")
+        self._bump()
+        return self
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place (bumps the version); returns ``self``."""
+        np.true_divide(self.data, self._writable("div_", other), out=self.data,
+                       casting="same_kind")
+        self._bump()
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` in place (bumps the version); returns ``self``."""
+        value = self._writable("fill_", value)
+        self.data[...] = value
+        self._bump()
+        return self
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0 in place (bumps the version); returns ``self``."""
+        return self.fill_(0)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast to this shape) into this tensor in place; returns ``self``."""
+        np.copyto(self.data, self._writable("copy_", src), casting="same_kind")
+        self._bump()
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        value = self._writable("__setitem__", value)
+        from .ops import _index  # the index conversion of __getitem__
+
+        self.data[_index(index)] = value
+        self._bump()
+
     # ----------------------------------------------------------------- backward
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into every leaf that requires one.
@@ -274,6 +399,9 @@ class Tensor:
                 raise ValueError(
                     f"backward(): gradient has shape {seed.shape} but the tensor has shape {self.shape}"
                 )
+            if seed.dtype.kind == "c" and self.data.dtype.kind != "c":
+                raise TypeError(f"backward(): gradient is complex ({seed.dtype}) but the tensor is "
+                                f"real ({self.data.dtype}); a complex gradient is never cast")
             seed = seed.astype(self.data.dtype, copy=True)  # never hand the caller's array out
         _run_backward(self, seed, retain_graph)
 
@@ -284,6 +412,12 @@ def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
     if type(g) is not np.ndarray:
         g = np.asarray(g)
     if g.dtype is not data.dtype and g.dtype != data.dtype:  # builtin dtypes are singletons
+        if g.dtype.kind == "c" and data.dtype.kind != "c":
+            raise TypeError(
+                f"backward: the gradient reaching a real tensor of shape {data.shape} and dtype "
+                f"{data.dtype} is complex ({g.dtype}); a complex gradient is never cast to real "
+                "(the computation mixed a complex operand into real tensors)"
+            )
         g = g.astype(data.dtype)
     if g.shape != data.shape:
         g = np.broadcast_to(g, data.shape)
@@ -330,19 +464,26 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 f"backward through the graph a second time: the arrays saved by '{op.name}' were "
                 f"freed after the first backward. Pass retain_graph=True to the first call"
             )
-        args, kwargs = saved
+        args, kwargs, checks = saved
+        for i, counter, version in checks:  # (input position or -1 for the output, counter, version)
+            if counter[0] != version:
+                _raise_modified(node, i, version, counter[0])
         ans = node.data
         # Op.vjp, inlined for ops with one rule per input (all but concatenate and stack): this
         # loop runs for every edge of every graph, and a method call is a fair part of its cost.
-        rules = op.rules if op.argnum_rule is None else None
+        # Ops with any number of inputs give all their gradients in one call (linear in n).
+        rules = op.rules if op.multi_rule is None else None
         broadcasts = op.broadcasts
+        if rules is None:
+            needed = [parent is not None for parent in node._parents]
+            all_grads = op.multi_rule(needed, g, ans, args, **kwargs)
         i = -1
         for parent in node._parents:
             i += 1
             if parent is None:
                 continue
             if rules is None:
-                gi = op.vjp(i, g, ans, args, kwargs)
+                gi = all_grads[i]
             else:
                 gi = rules[i](g, ans, *args, **kwargs) if kwargs else rules[i](g, ans, *args)
                 if broadcasts and getattr(gi, "shape", None) != args[i].shape:
@@ -361,6 +502,18 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             node._saved = None
     for leaf in leaves:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
+
+
+def _raise_modified(node: Tensor, i: int, recorded: int, now: int) -> None:
+    args = node._saved[0]
+    which = "its output" if i < 0 else f"input {i}"
+    shape = node.data.shape if i < 0 else getattr(args[i], "shape", ())
+    raise RuntimeError(
+        f"one of the tensors saved by '{node._op.name}' ({which}, shape {tuple(shape)}) was "
+        f"modified in place after it was recorded (version {recorded} -> {now}), so its gradient "
+        "would use the new values. Recompute the forward pass after the update (an optimizer "
+        "step, an in-place method or t[...] = v), or update a copy"
+    )
 
 
 def _unbroadcast(g: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -393,6 +546,37 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     if isinstance(data, Tensor):
         data = data.data
     array = as_array(data, dtype)
-    if array is data:  # like torch.tensor, never share memory with the caller's array
+    if array is data or array.base is not None:  # like torch.tensor, never share the caller's memory
         array = array.copy()
-    return Tensor(array, requires_grad=requires_grad)
+    out = Tensor(array, requires_grad=requires_grad)
+    out._vc = [0]  # it owns its array
+    return out
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A :class:`Tensor` sharing memory with a NumPy array (the analogue of ``torch.from_numpy``).
+
+    Writes to ``array`` show in the tensor and the other way round. A graph recorded from it
+    keeps a private copy of the values it used, so that writing to ``array`` afterwards never
+    changes a gradient (see :class:`Tensor`); use :func:`tensor` for a copy from the start.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        A numeric array; it is not converted, so its dtype is the tensor's.
+    requires_grad : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np, steepest as st
+    >>> a = np.zeros(2)
+    >>> t = st.from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t.data[0]
+    np.float64(5.0)
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    out = Tensor(array, requires_grad=requires_grad)
+    out._vc = _Shared([0])
+    return out

@@ -218,6 +218,7 @@ class Optimizer:
         for group, lr, params in self._plan():
             self._commit(group, lr)
             self._update_group(group, lr, params)
+            bump_versions(params)
         return loss
 
     def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
@@ -494,6 +495,14 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start += weight * (end - start)
     else:
         np.subtract(end, (end - start) * (1.0 - weight), out=start)
+
+
+def bump_versions(params: list[Tensor]) -> None:
+    """Count one in-place update of each parameter (see :class:`steepest.Tensor`): a graph that
+    saved a parameter before the step then refuses to backpropagate with the new values.
+    Every optimizer step goes through here once per updated parameter."""
+    for p in params:
+        p._vc[0] += 1
 
 
 # ---------------------------------------------------------------------- plain data

@@ -17,6 +17,7 @@ from .base import (
     Optimizer,
     ParamsT,
     blockwise,
+    bump_versions,
     check_flags,
     check_lr,
     check_nonnegative,
@@ -336,6 +337,7 @@ class _Objective:
         for p in self.params:
             p.data[...] = x[offset:offset + p.size].reshape(p.shape)
             offset += p.size
+        bump_versions(self.params)
 
     def _value_and_grad(self, x: np.ndarray, loss: Any) -> tuple[float, np.ndarray]:
         grads = [p.grad if p.grad is not None else np.zeros_like(p.data) for p in self.params]
