@@ -413,8 +413,8 @@ class Optimizer:
                 raise ValueError(f"{owner}: state[{i}] has the buffers {sorted(saved)}; with "
                                  f"these hyperparameters {type(self).__name__} keeps "
                                  f"{sorted(fresh)}")
-            state[p] = {key: _restored_buffer(f"{owner}: state[{i}][{key!r}]", value, fresh[key],
-                                              p)
+            state[p] = {key: _loaded_buffer(key, f"{owner}: state[{i}][{key!r}]", value,
+                                            fresh[key], p)
                         for key, value in saved.items()}
         return state
 
@@ -535,6 +535,28 @@ def _copy_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return copy.deepcopy(value)
+
+
+#: Buffers that are sums or averages of squares (or maxima of magnitudes): never negative.
+NONNEGATIVE_BUFFERS = frozenset({"exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta",
+                                 "exp_inf"})
+
+
+def _loaded_buffer(key: str, where: str, value: Any, fresh: Any, p: Tensor) -> Any:
+    """A saved buffer restored, refusing state no run can produce: a step count that is not a
+    whole number >= 0, a negative second moment. (``load_state_dict`` checks everything before
+    it changes anything, so a refusal leaves the optimizer as it was.)"""
+    if key == "step" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not (np.isfinite(value) and value >= 0 and float(value).is_integer()):
+            raise ValueError(f"{where} must be a whole number >= 0 (the updates taken), "
+                             f"got {value!r}")
+    restored = _restored_buffer(where, value, fresh, p)
+    if key in NONNEGATIVE_BUFFERS and isinstance(restored, np.ndarray) and restored.size:
+        low = np.min(restored)
+        if not low >= 0:  # NaN fails too
+            raise ValueError(f"{where} holds {float(low)!r}; it accumulates squares (or magnitudes), so "
+                             "every entry must be a number >= 0")
+    return restored
 
 
 def _restored_buffer(where: str, value: Any, fresh: Any, p: Tensor) -> Any:
