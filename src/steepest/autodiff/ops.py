@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import tensor as _tensor_module
-from .tensor import Tensor, as_array
+from .tensor import Tensor, _Shared, as_array
 
 __all__ = [
     "Op", "OPS", "defop", "defvjp", "apply",
@@ -42,10 +42,12 @@ Sampler = Callable[[np.random.Generator, tuple[int, ...]], tuple[list[Any], dict
 class Op:
     """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
 
-    __slots__ = ("name", "forward", "rules", "multi_rule", "broadcasts", "sample", "residual", "view")
+    __slots__ = ("name", "forward", "rules", "multi_rule", "broadcasts", "sample", "residual", "view",
+                 "array_params")
 
     def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
-                 sample: Sampler | None, residual: bool = False, view: bool = False) -> None:
+                 sample: Sampler | None, residual: bool = False, view: bool = False,
+                 array_params: tuple[str, ...] = ()) -> None:
         self.name = name
         self.forward = forward
         self.rules: tuple[Rule | None, ...] = ()
@@ -54,6 +56,7 @@ class Op:
         self.sample = sample
         self.residual = residual
         self.view = view
+        self.array_params = array_params
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return apply(self, args, kwargs)
@@ -86,12 +89,15 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
-          sample: Sampler | None = None, residual: bool = False, view: bool = False) -> Op:
+          sample: Sampler | None = None, residual: bool = False, view: bool = False,
+          array_params: tuple[str, ...] = ()) -> Op:
     """Register a primitive op computed by ``forward`` on NumPy arrays.
 
     ``view=True`` marks an op whose output may be a view of its first input's array (reshape,
     transpose, basic indexing): the output shares that input's version counter, so that an
-    in-place update of either is seen by every graph that saved the other.
+    in-place update of either is seen by every graph that saved the other. ``array_params``
+    names keyword parameters that may be arrays (``clip``'s bounds, ``getitem``'s index): a
+    recorded node keeps private copies of them.
 
     With ``residual=True`` the forward returns ``(output, residual)``: intermediate results that
     the backward pass needs (a loss's softmax, say), handed to every rule of the op as the
@@ -99,7 +105,7 @@ def defop(name: str, forward: Callable[..., Any], *, broadcasts: bool = False,
     """
     if name in OPS:
         raise ValueError(f"op '{name}' is already registered")
-    op = Op(name, forward, broadcasts, sample, residual, view)
+    op = Op(name, forward, broadcasts, sample, residual, view, array_params)
     OPS[name] = op
     return op
 
@@ -147,9 +153,12 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
     arrays = []
     parents = []
     record = False
+    foreign = False  # an input array steepest does not own (see _private)
     for a in args:
         if isinstance(a, Tensor):
             arrays.append(a.data)
+            if type(a._vc) is _Shared:
+                foreign = True
             if a.requires_grad:
                 parents.append(a)
                 record = True
@@ -158,6 +167,7 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
             arrays.append(a)  # Python numbers stay weakly typed (see _operand)
         else:
             arrays.append(_operand(a))
+            foreign = True
         parents.append(None)
     try:
         out = op.forward(*arrays, **kwargs)
@@ -176,44 +186,60 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         if record:
             if op.residual:
                 kwargs = {**kwargs, "residual": residual}
-            node = _from_op(out, op, tuple(parents), None)
-            if op.view and isinstance(args[0], Tensor):
-                node._vc = args[0]._vc
-            node._saved = _saved(args, arrays, kwargs, node._vc)
+            if foreign:
+                arrays = _private(args, arrays)
+            if op.array_params:
+                kwargs = _private_params(kwargs, op.array_params)
+            # The inputs themselves and the modification clock: backward checks their versions.
+            node = _from_op(out, op, tuple(parents),
+                            (tuple(arrays), kwargs, args, _tensor_module._EPOCH[0]))
+            if op.view:
+                _share_counter(node, args[0])
             return node
     node = _constant(out)
-    if op.view and isinstance(args[0], Tensor):
-        node._vc = args[0]._vc
+    if op.view:
+        _share_counter(node, args[0])
     return node
 
 
-def _saved(args: Sequence[Any], arrays: list, kwargs: dict[str, Any], out_counter: list) -> tuple:
-    """What a recorded node keeps for backward: ``(arrays, kwargs, checks)``.
+def _share_counter(view: Tensor, base: Any) -> None:
+    """Give the output of a view op the version counter of the tensor it views."""
+    if isinstance(base, Tensor):
+        if base._vc is None:
+            base._vc = [0, 0]
+        view._vc = base._vc
 
-    ``checks`` holds ``(position, counter, version)`` for the output (position -1) and for every
-    Tensor input: backward refuses the node when a version has moved since. Arrays steepest does
-    not own, whose writes no counter can see, are copied here, so backward uses the values the
-    forward saw: NumPy operands (the input batch of a training step, say) and the arrays of
-    tensors that share a caller's buffer (``Tensor(ndarray)``, :func:`from_numpy`). A copy is
-    never silently wrong, unlike a fingerprint, and unlike a read-only view it does not stop the
-    caller from writing to their own array; benchmarks/README.md records its cost.
+
+def _private(args: Sequence[Any], arrays: list) -> list:
+    """Copies of the input arrays steepest does not own, for a recorded node to keep.
+
+    A write to such an array bypasses every version counter: NumPy operands (the input batch of
+    a training step, say) and the arrays of tensors that share a caller's buffer
+    (``Tensor(ndarray)``, :func:`from_numpy`). A copy is never silently wrong, unlike a
+    fingerprint, and unlike a read-only view it does not stop the caller from writing to their
+    own array; benchmarks/README.md records its cost.
     """
-    checks = [(-1, out_counter, out_counter[0])]
     i = -1
     for a in args:
         i += 1
         if isinstance(a, Tensor):
-            counter = a._vc
-            checks.append((i, counter, counter[0]))
-            if type(counter) is not list:  # a _Shared counter: the caller can write the array
+            if type(a._vc) is _Shared:
                 arrays[i] = arrays[i].copy()
         elif type(arrays[i]) is np.ndarray:
             arrays[i] = arrays[i].copy()
-    if kwargs:
-        for key, value in kwargs.items():
-            if type(value) is np.ndarray:
-                kwargs = {**kwargs, key: value.copy()}
-    return tuple(arrays), kwargs, tuple(checks)
+    return arrays
+
+
+def _private_params(kwargs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """``kwargs`` with private copies of the arrays among the parameters ``names``."""
+    copied = dict(kwargs)
+    for name in names:
+        value = kwargs.get(name)
+        if isinstance(value, np.ndarray):
+            copied[name] = value.copy()
+        elif isinstance(value, tuple):
+            copied[name] = tuple(v.copy() if isinstance(v, np.ndarray) else v for v in value)
+    return copied
 
 
 def _describe(arrays: Sequence[Any], kwargs: dict[str, Any]) -> str:
@@ -470,7 +496,7 @@ def _clip_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [x], {"min": -1.0, "max": 1.0}
 
 
-clip = defop("clip", _clip, sample=_clip_sample)
+clip = defop("clip", _clip, sample=_clip_sample, array_params=("min", "max"))
 defvjp(clip, _clip_rule)
 
 
@@ -678,7 +704,7 @@ def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [_normal(rng, shape)], {"index": index}
 
 
-getitem = defop("getitem", _getitem, sample=_getitem_sample, view=True)
+getitem = defop("getitem", _getitem, sample=_getitem_sample, view=True, array_params=("index",))
 defvjp(getitem, _getitem_rule)
 
 
@@ -1115,8 +1141,6 @@ def _index(index: Any) -> Any:
         index = index.data
     if isinstance(index, list):
         return np.asarray(index)
-    if isinstance(index, np.ndarray):  # a private copy: backward must see the forward's index
-        return index.copy()
     return index
 
 

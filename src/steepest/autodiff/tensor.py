@@ -22,8 +22,20 @@ __all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "enable_grad", "is_grad_
 
 _grad_enabled = True
 
+#: The modification clock: every in-place update through steepest advances it by one and stamps
+#: the tensor's counter with it. A recorded node keeps the clock's value at recording; backward
+#: refuses it if a saved tensor carries a later stamp. (One int per node, read in O(1).)
+_EPOCH = [0]
+
 _new_object = object.__new__
 _next_seq = itertools.count().__next__  # creation number of recorded nodes (see Tensor._from_op)
+
+
+def bump(counter: list) -> None:
+    """Count one in-place update on a tensor's version ``counter`` and stamp it with the clock."""
+    _EPOCH[0] += 1
+    counter[0] += 1
+    counter[1] = _EPOCH[0]
 
 
 def is_grad_enabled() -> bool:
@@ -82,21 +94,16 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 
 class _Shared(list):
-    """The version counter of a tensor whose array is shared with the caller (see :class:`Tensor`).
+    """The version counter ``[version, stamp]`` of a tensor whose array is shared with the caller (see :class:`Tensor`).
 
-    A plain ``list`` of one int is the counter of a tensor that owns its array. Ops that record a
+    A plain ``list`` ``[version, stamp]`` is the counter of a tensor that owns its array:
+    ``version`` counts the tensor's in-place updates, ``stamp`` is the value of ``_EPOCH`` at
+    the latest one. Ops that record a
     graph copy the arrays of tensors with this kind of counter (see ``ops.apply``), because writes
     to the caller's array bypass steepest and cannot bump a version.
     """
 
     __slots__ = ()
-
-
-def _new_counter(array: np.ndarray, source: Any) -> list:
-    """A fresh counter: :class:`_Shared` when ``array`` may share memory with ``source``."""
-    if array is source or array.base is not None:
-        return _Shared([0])
-    return [0]
 
 
 class Tensor:
@@ -114,12 +121,12 @@ class Tensor:
 
     Notes
     -----
-    **Memory.** ``Tensor(ndarray)`` shares memory with the array when no conversion is needed, as
-    ``torch.from_numpy`` does (:func:`from_numpy` is the same constructor); :func:`tensor` always
-    copies, as ``torch.tensor`` does. Writes to a shared array show in the tensor. They never
-    corrupt a gradient: an op that records a graph keeps a private copy of every input array
-    that steepest does not own (a shared array, a NumPy operand), so backward uses the values
-    the forward saw.
+    **Memory.** ``Tensor(ndarray)`` and :func:`tensor` copy the caller's array, as
+    ``torch.Tensor`` and ``torch.tensor`` do (``Tensor(other_tensor)`` shares the other tensor's
+    array and version counter); :func:`from_numpy` shares it, as ``torch.from_numpy`` does.
+    Writes to a shared array show in the tensor. They never corrupt a gradient: an op that
+    records a graph keeps a private copy of every input array steepest does not own (a
+    :func:`from_numpy` array, a NumPy operand), so backward uses the values the forward saw.
 
     **Versions.** Every tensor has a version counter (``_version``), bumped by each in-place
     update made through steepest: an optimizer step, the in-place methods (``add_``, ``mul_``,
@@ -145,11 +152,16 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = as_array(data, dtype)
-        if isinstance(data, Tensor) and self.data is data.data:
+        array = as_array(data, dtype)
+        if isinstance(data, Tensor) and array is data.data:
+            if data._vc is None:
+                data._vc = [0, 0]
             self._vc = data._vc  # the same array: the same counter
         else:
-            self._vc = _new_counter(self.data, data)
+            if array is data or array.base is not None:  # never the caller's memory (see Notes)
+                array = array.copy()
+            self._vc = [0, 0]
+        self.data = array
         self.grad: np.ndarray | None = None
         self.requires_grad = False
         self._op = None
@@ -176,7 +188,7 @@ class Tensor:
         out._saved = saved
         out._retain = False
         out._seq = _next_seq()
-        out._vc = [0]
+        out._vc = None
         return out
 
     @classmethod
@@ -189,7 +201,7 @@ class Tensor:
         out._parents = ()
         out._saved = None
         out._retain = False
-        out._vc = [0]
+        out._vc = None
         return out
 
     # ----------------------------------------------------------------- attributes
@@ -210,10 +222,12 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place updates through steepest this tensor's array has had."""
-        return self._vc[0]
+        return 0 if self._vc is None else self._vc[0]
 
     def _bump(self) -> None:
-        self._vc[0] += 1
+        if self._vc is None:  # op outputs get their counter on their first in-place update
+            self._vc = [0, 0]
+        bump(self._vc)
 
     @property
     def is_leaf(self) -> bool:
@@ -257,6 +271,8 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter), cut from the graph."""
         out = Tensor._constant(self.data)
+        if self._vc is None:
+            self._vc = [0, 0]
         out._vc = self._vc
         return out
 
@@ -464,10 +480,9 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 f"backward through the graph a second time: the arrays saved by '{op.name}' were "
                 f"freed after the first backward. Pass retain_graph=True to the first call"
             )
-        args, kwargs, checks = saved
-        for i, counter, version in checks:  # (input position or -1 for the output, counter, version)
-            if counter[0] != version:
-                _raise_modified(node, i, version, counter[0])
+        args, kwargs, inputs, epoch = saved
+        if _EPOCH[0] != epoch:  # something was updated in place since this node was recorded
+            _check_versions(node, inputs, epoch)
         ans = node.data
         # Op.vjp, inlined for ops with one rule per input (all but concatenate and stack): this
         # loop runs for every edge of every graph, and a method call is a fair part of its cost.
@@ -504,16 +519,19 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
 
 
-def _raise_modified(node: Tensor, i: int, recorded: int, now: int) -> None:
-    args = node._saved[0]
-    which = "its output" if i < 0 else f"input {i}"
-    shape = node.data.shape if i < 0 else getattr(args[i], "shape", ())
-    raise RuntimeError(
-        f"one of the tensors saved by '{node._op.name}' ({which}, shape {tuple(shape)}) was "
-        f"modified in place after it was recorded (version {recorded} -> {now}), so its gradient "
-        "would use the new values. Recompute the forward pass after the update (an optimizer "
-        "step, an in-place method or t[...] = v), or update a copy"
-    )
+def _check_versions(node: Tensor, inputs: tuple, epoch: int) -> None:
+    """Raise if the output or a Tensor input of ``node`` was updated in place after ``epoch``."""
+    checked = [(-1, node)] + [(i, a) for i, a in enumerate(inputs) if isinstance(a, Tensor)]
+    for i, t in checked:
+        counter = t._vc
+        if counter is not None and counter[1] > epoch:
+            which = "its output" if i < 0 else f"input {i}"
+            raise RuntimeError(
+                f"one of the tensors saved by '{node._op.name}' ({which}, shape {t.shape}) was "
+                f"modified in place after it was recorded (it is now at version {counter[0]}), "
+                "so its gradient would use the new values. Recompute the forward pass after the "
+                "update (an optimizer step, an in-place method or t[...] = v), or update a copy"
+            )
 
 
 def _unbroadcast(g: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -545,12 +563,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """
     if isinstance(data, Tensor):
         data = data.data
-    array = as_array(data, dtype)
-    if array is data or array.base is not None:  # like torch.tensor, never share the caller's memory
-        array = array.copy()
-    out = Tensor(array, requires_grad=requires_grad)
-    out._vc = [0]  # it owns its array
-    return out
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)  # copies, as torch.tensor
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -577,6 +590,8 @@ def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    out = Tensor(array, requires_grad=requires_grad)
-    out._vc = _Shared([0])
+    out = Tensor._constant(as_array(array))  # as_array refuses non-numbers, never copies here
+    out._vc = _Shared([0, 0])
+    if requires_grad is not False:
+        out.requires_grad_(requires_grad)
     return out

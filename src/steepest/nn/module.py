@@ -58,6 +58,8 @@ class Parameter(Tensor):
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
             data = data.data
+        if isinstance(data, np.ndarray):  # shared, not copied (Tensor(ndarray) would copy)
+            data = Tensor._constant(data)
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import schedules as _schedules
 from .._validation import check_bool, check_real
-from ..autodiff.tensor import Tensor, enable_grad
+from ..autodiff.tensor import _EPOCH, Tensor, enable_grad
 
 __all__ = ["Optimizer", "ParamsT"]
 
@@ -501,8 +501,13 @@ def bump_versions(params: list[Tensor]) -> None:
     """Count one in-place update of each parameter (see :class:`steepest.Tensor`): a graph that
     saved a parameter before the step then refuses to backpropagate with the new values.
     Every optimizer step goes through here once per updated parameter."""
+    epoch = _EPOCH[0]  # autodiff.tensor.bump, inlined: this runs for every parameter of every step
     for p in params:
-        p._vc[0] += 1
+        epoch += 1
+        counter = p._vc
+        counter[0] += 1
+        counter[1] = epoch
+    _EPOCH[0] = epoch
 
 
 # ---------------------------------------------------------------------- plain data
