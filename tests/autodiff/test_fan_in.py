@@ -67,3 +67,25 @@ def test_fan_out_calls_each_rule_once_per_node(monkeypatch):
     total.backward()
     assert len(calls) == 500
     np.testing.assert_array_equal(w.grad, np.full(2, sum(range(500))))
+
+
+def test_rows_of_one_tensor_share_one_gradient_buffer(monkeypatch):
+    # n getitem nodes on one input: one buffer of the input's shape, not n (that was O(n^2))
+    made = []
+    real_zeros = np.zeros
+
+    def counting_zeros(shape, *args, **kwargs):
+        made.append(shape)
+        return real_zeros(shape, *args, **kwargs)
+
+    monkeypatch.setattr(np, "zeros", counting_zeros)
+    n = 300
+    x = st.tensor(np.arange(2.0 * n).reshape(n, 2), requires_grad=True)
+    total = x[0] * 0.0
+    for i in range(n):
+        total = total + x[i] * float(i)
+    (total.sum() + (x * 2.0).sum() + x[np.array([0, 0])].sum()).backward()
+    assert sum(1 for shape in made if shape == (n, 2)) == 1
+    expected = np.arange(n, dtype=float)[:, None] * np.ones((1, 2)) + 2.0
+    expected[0] += 2.0
+    np.testing.assert_array_equal(x.grad, expected)

@@ -43,7 +43,7 @@ class Op:
     """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
 
     __slots__ = ("name", "forward", "rules", "multi_rule", "broadcasts", "sample", "residual", "view",
-                 "array_params")
+                 "array_params", "scatter")
 
     def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
                  sample: Sampler | None, residual: bool = False, view: bool = False,
@@ -57,6 +57,9 @@ class Op:
         self.residual = residual
         self.view = view
         self.array_params = array_params
+        #: optional ``scatter(buffer, g, **params)``: add ``g`` into the input's gradient buffer
+        #: in place (indexing); backward then shares one buffer among the nodes of one input
+        self.scatter: Callable[..., None] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return apply(self, args, kwargs)
@@ -692,6 +695,13 @@ def _getitem_rule(g, ans, x, index):
     return grad
 
 
+def _getitem_scatter(buffer, g, index):
+    if _is_basic_index(index):
+        buffer[index] += g
+    else:
+        np.add.at(buffer, index, g)
+
+
 def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     shape = shape or (3,)
     choice = rng.random()
@@ -706,6 +716,7 @@ def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 getitem = defop("getitem", _getitem, sample=_getitem_sample, view=True, array_params=("index",))
 defvjp(getitem, _getitem_rule)
+getitem.scatter = _getitem_scatter
 
 
 def _concatenate(*xs: np.ndarray, axis: int = 0) -> np.ndarray:

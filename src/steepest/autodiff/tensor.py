@@ -94,7 +94,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 
 class _Shared(list):
-    """The version counter ``[version, stamp]`` of a tensor whose array is shared with the caller (see :class:`Tensor`).
+    """The version counter ``[version, stamp]`` of a tensor sharing the caller's array.
 
     A plain ``list`` ``[version, stamp]`` is the counter of a tensor that owns its array:
     ``version`` counts the tensor's in-place updates, ``stamp`` is the value of ``_EPOCH`` at
@@ -463,6 +463,7 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
     grads: dict[int, np.ndarray] = {id(root): seed}
     leaves: list[Tensor] = []
     handed_out: set[int] = set()
+    owned: dict[int, np.ndarray] = {}  # gradient buffers made here for scatters (see _scatter)
     if root._op is None:
         leaves.append(root)
         heap = []
@@ -483,6 +484,16 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
         args, kwargs, inputs, epoch = saved
         if _EPOCH[0] != epoch:  # something was updated in place since this node was recorded
             _check_versions(node, inputs, epoch)
+        if op.scatter is not None:  # indexing: add g into one gradient buffer of the parent
+            parent = node._parents[0]
+            if _scatter(grads, owned, parent, op, g, kwargs):
+                if parent._op is None:
+                    leaves.append(parent)
+                else:
+                    _heappush(heap, (-parent._seq, parent))
+            if not retain_graph:
+                node._saved = None
+            continue
         ans = node.data
         # Op.vjp, inlined for ops with one rule per input (all but concatenate and stack): this
         # loop runs for every edge of every graph, and a method call is a fair part of its cost.
@@ -506,7 +517,10 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             key = id(parent)
             previous = grads.get(key)
             if previous is not None:
-                grads[key] = previous + gi
+                if owned and owned.get(key) is previous and getattr(gi, "dtype", None) == previous.dtype:
+                    np.add(previous, gi, out=previous)  # a buffer made here by _scatter: ours
+                else:
+                    grads[key] = previous + gi
                 continue
             grads[key] = gi
             if parent._op is None:
@@ -517,6 +531,31 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             node._saved = None
     for leaf in leaves:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
+
+
+def _scatter(grads: dict, owned: dict, parent: Tensor, op: Any, g: np.ndarray,
+             kwargs: dict) -> bool:
+    """Add the gradient of an indexing node into its parent's gradient buffer, in place.
+
+    The rule of ``x[i]`` alone would make a zero array of ``x``'s shape per node, so that
+    iterating over the n rows of ``x`` (``for row in x``) cost O(n) full arrays: O(n^2). Here the
+    first such node makes one buffer for the parent (``owned`` keeps it, so that no other
+    array is ever written), and the others add their rows into it. Returns whether ``parent``
+    got its first gradient contribution (and must be visited).
+    """
+    key = id(parent)
+    previous = grads.get(key)
+    if previous is not None and owned.get(key) is previous:
+        op.scatter(previous, g, **kwargs)
+        return False
+    data = parent.data
+    dtype = data.dtype if data.dtype == g.dtype else np.result_type(data.dtype, g.dtype)
+    buffer = np.zeros(data.shape, dtype=dtype)
+    if previous is not None:
+        np.add(buffer, previous, out=buffer)
+    op.scatter(buffer, g, **kwargs)
+    owned[key] = grads[key] = buffer
+    return previous is None
 
 
 def _check_versions(node: Tensor, inputs: tuple, epoch: int) -> None:
