@@ -30,7 +30,7 @@ True
 from __future__ import annotations
 
 from .callbacks import Callback, EarlyStopping, FitState, LambdaCallback, ReduceLROnPlateau
-from .errors import NonFiniteError
+from .errors import DivergenceError, NonFiniteError
 from .evaluation import evaluate, predict
 from .gradients import clip_grad_norm_
 from .history import History
@@ -39,6 +39,6 @@ from .metrics import METRICS, accuracy, mean_absolute_error, mean_squared_error
 
 __all__ = [
     "fit", "evaluate", "predict", "History", "Callback", "EarlyStopping", "ReduceLROnPlateau",
-    "LambdaCallback", "NonFiniteError", "FitState", "clip_grad_norm_", "current_lr", "METRICS",
-    "accuracy", "mean_squared_error", "mean_absolute_error",
+    "LambdaCallback", "NonFiniteError", "DivergenceError", "FitState", "clip_grad_norm_",
+    "current_lr", "METRICS", "accuracy", "mean_squared_error", "mean_absolute_error",
 ]

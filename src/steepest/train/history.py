@@ -26,6 +26,8 @@ class History:
         The epoch after which a callback stopped training early.
     skipped_steps : int
         Updates skipped under ``nonfinite="skip"``.
+    interrupted : bool
+        Whether Ctrl-C ended the run (the history then holds the epochs finished before it).
     """
 
     def __init__(self, history: dict[str, list] | None = None) -> None:
@@ -34,6 +36,7 @@ class History:
         self.best_epoch: int | None = None
         self.stopped_epoch: int | None = None
         self.skipped_steps = 0
+        self.interrupted = False
 
     def append(self, logs: dict[str, float]) -> None:
         """Add one epoch's values."""
@@ -68,7 +71,7 @@ class History:
         """Plain data (lists of floats) for :func:`steepest.save` or JSON."""
         return {"history": {k: list(v) for k, v in self.history.items()},
                 "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch,
-                "skipped_steps": self.skipped_steps}
+                "skipped_steps": self.skipped_steps, "interrupted": self.interrupted}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> History:
@@ -77,6 +80,7 @@ class History:
         history.best_epoch = _optional_int(state.get("best_epoch"))
         history.stopped_epoch = _optional_int(state.get("stopped_epoch"))
         history.skipped_steps = int(state.get("skipped_steps", 0))
+        history.interrupted = bool(state.get("interrupted", False))
         return history
 
     def __repr__(self) -> str:

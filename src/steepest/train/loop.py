@@ -15,11 +15,13 @@ from ..autodiff.tensor import Tensor
 from ..data import batches
 from .callbacks import Callback, FitState, _overrides, _resolve_callbacks
 from .checkpoint import _load_checkpoint, _restore, _save_checkpoint
-from .errors import NonFiniteError
+from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, suggest_lr
+from .errors import DivergenceError, NonFiniteError
 from .evaluation import _evaluate
 from .gradients import _global_norm, clip_grad_norm_
 from .history import History
 from .inputs import Data, _match_targets, _model_dtype, _prepare, _split_xy
+from .interrupt import DeferredInterrupt
 from .metrics import Metric, _resolve_metrics
 from .progress import _make_progress, _Progress
 
@@ -49,7 +51,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         clip_grad_norm: float | None = None, nonfinite: str = "raise", max_skipped: int = 10,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
         resume: str | os.PathLike | None = None, progress: bool | str = True,
-        eval_batch_size: int | None = None) -> History:
+        eval_batch_size: int | None = None, divergence: float | None = 1e6) -> History:
     """Train ``model`` by minibatch gradient descent and return the per-epoch record.
 
     Each update is the PyTorch loop body:
@@ -106,6 +108,13 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         Show a progress bar (tqdm when installed, a plain text bar otherwise); False for none.
     eval_batch_size : int, optional
         Rows per forward pass in validation; all at once by default.
+    divergence : float or None, default 1e6
+        A batch loss above :math:`\\ell_0 + c\\max(|\\ell_0|, 1)` (:math:`\\ell_0` the run's first
+        batch loss, :math:`c` this factor) raises :class:`DivergenceError`, and so does an epoch
+        loss that rose for 5 epochs in a row together with the gradient norm, doubling over
+        them to above the first epoch's loss. None turns both tests off. A parameter that is
+        NaN or infinite after an update always raises (:class:`NonFiniteError`): such an update
+        cannot be skipped after the fact.
 
     Returns
     -------
@@ -114,7 +123,24 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     Raises
     ------
     NonFiniteError
-        Under ``nonfinite="raise"``, or when more than ``max_skipped`` updates were skipped.
+        Under ``nonfinite="raise"``, or when more than ``max_skipped`` updates were skipped, or
+        when an update made a parameter non-finite.
+    DivergenceError
+        When the loss grew as described under ``divergence``. Every such error names the epoch,
+        the batch, the learning rate in force and a suggested one (from a curvature estimate on
+        the batch); a diverged run is never returned.
+    KeyboardInterrupt
+        On Ctrl-C, after the current batch: the weights of that moment are checkpointed (when
+        ``checkpoint`` is set; the saved epoch is the last finished one, and resuming from it
+        repeats the interrupted epoch from those weights), callbacks finish (so
+        :class:`EarlyStopping` puts back its best weights), and the interrupt is re-raised with
+        the run's :class:`History` (finished epochs only, ``interrupted=True``) as its
+        ``history`` attribute::
+
+            try:
+                history = fit(...)
+            except KeyboardInterrupt as stop:
+                history = stop.history
     """
     owner = "fit"
     _check_parts(owner, model, loss, optimizer)
@@ -131,6 +157,8 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         check_choice(owner, "progress", progress, (True, False, "tqdm", "plain"))
     if eval_batch_size is not None:
         eval_batch_size = check_int(owner, "eval_batch_size", eval_batch_size, 1)
+    if divergence is not None:
+        divergence = check_real(owner, "divergence", divergence, 1.0)
     resolved_metrics = _resolve_metrics(metrics, owner)
     callback_list = _resolve_callbacks(callbacks)
 
@@ -152,7 +180,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     bar = _make_progress(progress, epochs, n_batches)
     loop = _Loop(state, X, y, val, batch_size, shuffle, drop_last, resolved_metrics,
                  callback_list, clip_grad_norm, nonfinite, max_skipped, bar,
-                 eval_batch_size or (val[0].shape[0] if val is not None else 1))
+                 eval_batch_size or (val[0].shape[0] if val is not None else 1), divergence)
     try:
         loop.run(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every)
     finally:
@@ -182,7 +210,7 @@ class _Loop:
                  val: tuple[np.ndarray, np.ndarray] | None, batch_size: int, shuffle: bool,
                  drop_last: bool, metrics: dict[str, Metric], callbacks: list[Callback],
                  clip: float | None, nonfinite: str, max_skipped: int, bar: _Progress | None,
-                 eval_batch_size: int) -> None:
+                 eval_batch_size: int, divergence: float | None) -> None:
         self.state, self.X, self.y, self.val = state, X, y, val
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.metrics, self.callbacks = metrics, callbacks
@@ -191,11 +219,26 @@ class _Loop:
         self.batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_end")]
         self.params = [p for p in state.model.parameters() if p.requires_grad]
         self.names = [name for name, p in state.model.named_parameters() if p.requires_grad]
+        self.watch = DivergenceWatch(divergence)
+        self.initial = [p.data.copy() for p in self.params]
+        self.interrupt = DeferredInterrupt()
 
     def run(self, checkpoint: str | None, every: int) -> None:
         state = self.state
         for callback in self.callbacks:
             callback.on_train_begin(state)
+        with self.interrupt:
+            try:
+                self._epochs(checkpoint, every)
+            except KeyboardInterrupt as interrupt:
+                self._wind_down(checkpoint)
+                interrupt.history = state.history  # type: ignore[attr-defined]
+                raise
+        for callback in self.callbacks:
+            callback.on_train_end(state)
+
+    def _epochs(self, checkpoint: str | None, every: int) -> None:
+        state = self.state
         while state.epoch < state.epochs and not state.stop_training:
             state.epoch += 1
             for callback in self.callbacks:
@@ -211,6 +254,19 @@ class _Loop:
             last = state.stop_training or state.epoch == state.epochs
             if checkpoint is not None and (state.epoch % every == 0 or last):
                 _save_checkpoint(checkpoint, state, self.callbacks)
+            if self.interrupt.requested:
+                raise KeyboardInterrupt
+
+    def _wind_down(self, checkpoint: str | None) -> None:
+        """After Ctrl-C: the epoch counter is the last finished epoch; checkpoint the weights
+        as they are (a resumed run continues from them), then let the callbacks finish (early
+        stopping puts back its best weights)."""
+        state = self.state
+        if len(state.history) < state.epoch:
+            state.epoch = len(state.history)
+        state.history.interrupted = True
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, state, self.callbacks)
         for callback in self.callbacks:
             callback.on_train_end(state)
 
@@ -218,12 +274,12 @@ class _Loop:
         state = self.state
         model, loss_fn, optimizer = state.model, state.loss, state.optimizer
         metrics, bar, hooks = self.metrics, self.bar, self.batch_hooks
-        clip, params = self.clip, self.params
+        clip, params, watch, interrupt = self.clip, self.params, self.watch, self.interrupt
         started = time.perf_counter()
         if bar is not None:
             bar.epoch_begin(state.epoch)
         model.train()
-        total_loss, seen = 0.0, 0
+        total_loss, seen, total_norm, steps = 0.0, 0, 0.0, 0
         metric_totals = dict.fromkeys(metrics, 0.0)
         for batch, (xb, yb) in enumerate(batches(self.X, self.y, self.batch_size, self.shuffle,
                                                  self.drop_last), start=1):
@@ -235,20 +291,29 @@ class _Loop:
             norm = _global_norm([p.grad for p in params if p.grad is not None]) if clip is None \
                 else clip_grad_norm_(params, clip)
             if not (math.isfinite(value) and math.isfinite(norm)):
-                if self._bad_step(batch, value, xb):
+                if self._bad_step(batch, value, xb, yb):
                     continue
+            if watch.grown(value):
+                self._diverged("growth", batch, value, xb, yb)
             optimizer.step()
+            self._check_parameters(batch, value, xb, yb)
             n = xb.shape[0]
             total_loss += value * n
             seen += n
+            total_norm += norm
+            steps += 1
             for name, metric in metrics.items():
                 metric_totals[name] += metric(out.data, yb) * n
             if bar is not None:
                 bar.batch(batch, total_loss, metric_totals, seen)
             for callback in hooks:
                 callback.on_batch_end(state, batch, value)
+            if interrupt.requested:
+                raise KeyboardInterrupt
         logs: dict[str, float] = {"epoch": state.epoch,
                                   "loss": total_loss / seen if seen else math.nan}
+        if steps and watch.rising(logs["loss"], total_norm / steps):
+            self._diverged("rising", batch, logs["loss"], xb, yb)
         for name, total in metric_totals.items():
             logs[name] = total / seen if seen else math.nan
         if self.val is not None:
@@ -258,7 +323,48 @@ class _Loop:
         logs["time"] = time.perf_counter() - started
         return logs
 
-    def _bad_step(self, batch: int, value: float, xb: np.ndarray) -> bool:
+    def _check_parameters(self, batch: int, value: float, xb: np.ndarray, yb: Any) -> None:
+        """After every update: a parameter that overflowed is a divergence, never a result."""
+        for name, p in zip(self.names, self.params, strict=True):
+            if not np.isfinite(p.data).all():
+                self._diverged("nonfinite", batch, value, xb, yb, f"parameter {name!r}")
+
+    def _remedy(self, xb: np.ndarray, yb: Any) -> tuple[float | None, float | None, float | None]:
+        """The lr in force, the curvature estimate on this batch and the suggested lr. The
+        curvature is taken at the current parameters when they are finite and at the run's
+        initial ones, keeping the larger (the more cautious)."""
+        lr = current_lr(self.state.optimizer)
+        model, loss_fn, params = self.state.model, self.state.loss, self.params
+        estimates = [estimate_curvature(model, loss_fn, params, xb, yb)]
+        current = [p.data.copy() for p in params]
+        try:
+            for p, start in zip(params, self.initial, strict=True):
+                p.data[...] = start
+            estimates.append(estimate_curvature(model, loss_fn, params, xb, yb))
+        finally:
+            for p, now in zip(params, current, strict=True):
+                p.data[...] = now
+        known = [e for e in estimates if e is not None]
+        curvature = max(known) if known else None
+        return lr, curvature, suggest_lr(lr, curvature)
+
+    def _diverged(self, reason: str, batch: int, value: float, xb: np.ndarray, yb: Any,
+                  tensor: str | None = None) -> None:
+        state, start = self.state, self.watch.start
+        lr, curvature, suggested = self._remedy(xb, yb)
+        where = f"epoch {state.epoch}, batch {batch}"
+        what = {"growth": f"the loss grew to {value:.4g} from {start:.4g} at the start",
+                "rising": f"the epoch loss rose for {RISING_EPOCHS} epochs in a row, with the "
+                          f"gradient norm, to {value:.4g}",
+                "nonfinite": f"{tensor} is not finite after the update"}[reason]
+        message = f"fit: training diverged at {where}: {what}. {_advice(lr, curvature, suggested)}"
+        if tensor is not None:
+            raise NonFiniteError(message, state.epoch, batch, tensor, lr, suggested, curvature,
+                                 value, start)
+        raise DivergenceError(message, state.epoch, batch, reason, lr, suggested, curvature,
+                              value, start)
+
+    def _bad_step(self, batch: int, value: float, xb: np.ndarray, yb: Any) -> bool:
         """Handle a non-finite loss or gradient: raise, or skip the update (returns True)."""
         culprit = self._culprit(value, xb)
         if culprit is None:  # a finite but huge gradient overflowed the squared norm
@@ -269,6 +375,8 @@ class _Loop:
             self.state.optimizer.zero_grad()
             return True
         where = f"epoch {state.epoch}, batch {batch}"
+        lr, curvature, suggested = (None, None, None) if culprit == "input batch" \
+            else self._remedy(xb, yb)
         if self.nonfinite == "skip":
             message = (f"fit: {culprit} is not finite at {where}, and {self.max_skipped} updates "
                        f"were skipped already (max_skipped={self.max_skipped})")
@@ -276,7 +384,10 @@ class _Loop:
             message = (f"fit: {culprit} is not finite at {where}. Lower the learning rate, clip "
                        f"gradients (clip_grad_norm=...), check the data, or pass "
                        f"nonfinite='skip' to skip such updates")
-        raise NonFiniteError(message, state.epoch, batch, culprit)
+        if culprit != "input batch":
+            message += f". {_advice(lr, curvature, suggested)}"
+        raise NonFiniteError(message, state.epoch, batch, culprit, lr, suggested, curvature,
+                             value, self.watch.start)
 
     def _culprit(self, value: float, xb: np.ndarray) -> str | None:
         if not np.all(np.isfinite(xb)):
@@ -290,3 +401,13 @@ class _Loop:
             if p.grad is not None and not np.all(np.isfinite(p.grad)):
                 return f"gradient of {name!r}"
         return None
+
+
+def _advice(lr: float | None, curvature: float | None, suggested: float | None) -> str:
+    text = f"The learning rate in force was {lr:.4g}" if lr is not None else "No learning rate"
+    if curvature is not None:
+        text += (f"; the loss's largest curvature on this batch is about L = {curvature:.4g}, so "
+                 f"plain gradient descent is stable only for lr < 2/L = {2.0 / curvature:.4g}")
+    if suggested is not None:
+        text += f". Try lr={suggested:.3g}"
+    return text + (" (or clip gradients with clip_grad_norm=...)" if suggested is not None else "")
