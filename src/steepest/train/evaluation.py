@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..autodiff.tensor import Tensor, no_grad
-from .inputs import Data, _match_target, _model_dtype, _prepare, _set_training, _split_xy
+from .inputs import Data, _match_target, _model_dtype, _prepare, _refuse_complex, _set_training, _split_xy
 from .metrics import Metric, _resolve_metrics
 
 
@@ -32,6 +32,7 @@ def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim == 0:
         raise ValueError("predict: X must have at least one dimension, got a scalar")
+    _refuse_complex("predict", "X", X)
     X = np.ascontiguousarray(X, dtype=_model_dtype(model))
     n = X.shape[0]
     size = n if batch_size is None else check_int("predict", "batch_size", batch_size, 1)

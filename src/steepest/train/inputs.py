@@ -26,9 +26,19 @@ def _split_xy(data: Data, owner: str, name: str) -> tuple[np.ndarray, np.ndarray
                          f"{X.shape} and y {y.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{owner}: {name} is empty")
+    _refuse_complex(owner, f"{name} X", X)
+    _refuse_complex(owner, f"{name} y", y)
     if X.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: {name} X must be numeric, got dtype {X.dtype}")
     return X, y
+
+
+def _refuse_complex(owner: str, name: str, array: np.ndarray) -> None:
+    """A real model never sees complex data: casting would drop the imaginary part silently."""
+    if array.dtype.kind == "c":
+        raise TypeError(f"{owner}: {name} is complex ({array.dtype}); the model is real-valued. "
+                        f"Pass real features (e.g. np.real(X), or the real and imaginary parts "
+                        f"as separate columns)")
 
 
 def _model_dtype(model: Any) -> np.dtype:
