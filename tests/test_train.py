@@ -436,7 +436,7 @@ def test_nonfinite_skip_policy():
 # --------------------------------------------------------------------------- progress display
 def test_plain_progress_on_a_stream(monkeypatch):
     stream = io.StringIO()
-    bar = train._PlainProgress(epochs=2, n_batches=3, stream=stream)
+    bar = train.progress._PlainProgress(epochs=2, n_batches=3, stream=stream)
     bar.epoch_begin(1)
     for i in range(1, 4):
         bar.batch(i, 0.5 * 4 * i, {"accuracy": 3.0 * i}, 4 * i)
@@ -453,7 +453,7 @@ def test_plain_progress_on_a_terminal_redraws():
             return True
 
     stream = Terminal()
-    bar = train._PlainProgress(epochs=10, n_batches=4, stream=stream)
+    bar = train.progress._PlainProgress(epochs=10, n_batches=4, stream=stream)
     bar.epoch_begin(3)
     bar.batch(1, 9.0, {"accuracy": 2.0}, 4)
     bar.epoch_end({"epoch": 3, "loss": 2.0})

@@ -8,12 +8,14 @@ go to standard error and standard output, and ``--json`` puts nothing but JSON o
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import os
 import sys
 import textwrap
 import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -358,6 +360,7 @@ def _stderr(text: str = "") -> None:
 def _problem(args: argparse.Namespace) -> Any:
     from . import problems
     _choice("problem", args.problem, problems.NAMES)
+    _check_size(args)
     kwargs = {k: v for k, v in (("dim", args.dim), ("kappa", args.kappa)) if v is not None}
     return problems.get(args.problem, **kwargs)
 
@@ -431,6 +434,51 @@ def _creatable_dir(option: str, directory: Path) -> None:
         reason = error.strerror or type(error).__name__
         raise UsageError(f"{option} {str(directory)!r}: cannot create the directory ({reason})"
                          ) from None
+    _probe_writable(option, directory)
+
+
+def _probe_writable(option: str, directory: Path) -> None:
+    """Create and delete a file in ``directory``: permissions, a read-only file system or a
+    full disk show up now, before training, not when the results are written."""
+    probe = directory / f".steepest-write-test-{os.getpid()}"
+    try:
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, b"x")
+        finally:
+            os.close(descriptor)
+            os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(f"{option}: cannot write in {str(directory)!r} ({reason})") from None
+
+
+def _writable_checkpoint(path: str) -> None:
+    """The checkpoint's directory exists and takes files; the path is not a directory."""
+    target = Path(path.replace("{epoch}", "0"))
+    if target.is_dir():
+        raise UsageError(f"--checkpoint {path!r} is a directory; give a file name such as "
+                         f"{str(target / 'checkpoint.npz')!r}")
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"--checkpoint {path!r}: directory {str(directory)!r} does not exist")
+    _probe_writable("--checkpoint", directory)
+
+
+#: The most memory (bytes) the iterates of one run may take: minimize keeps every iterate.
+_PATH_BUDGET = 1 << 30
+
+
+def _check_size(args: argparse.Namespace) -> None:
+    """Refuse a --dim whose iterates would not fit in memory, before allocating any."""
+    if args.dim is None:
+        return
+    need = args.dim * (args.max_iter + 1) * 8
+    if need > _PATH_BUDGET:
+        raise UsageError(f"--dim {args.dim} with --max-iter {args.max_iter} would keep "
+                         f"{args.max_iter + 1} iterates of {args.dim} numbers "
+                         f"({need / 2 ** 30:.3g} GiB, the limit is {_PATH_BUDGET / 2 ** 30:g} GiB); "
+                         f"lower --dim or --max-iter")
 
 
 def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: int
@@ -534,21 +582,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {args.out!r} exists and is not a directory")
         _creatable_dir("--out", out)
-    for option in (args.checkpoint,):
-        if option:
-            _writable(option)
+    if args.checkpoint:
+        _writable_checkpoint(args.checkpoint)
     dataset = _load_data(args)
     if args.task and args.task != dataset.task and args.data in _bundled():
         raise UsageError(f"{args.data} is a {dataset.task} dataset; --task {args.task} does not "
                          "apply")
-    summary = experiments.train_network(
-        dataset, hidden=args.hidden, activation=args.activation, dropout=args.dropout,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        nesterov=args.nesterov or None, weight_decay=args.weight_decay,
-        betas=tuple(args.betas) if args.betas else None, epochs=args.epochs,
-        batch_size=args.batch_size, validation=args.validation, test=args.test,
-        patience=args.patience, seed=args.seed, checkpoint=args.checkpoint, resume=args.resume,
-        out=out, progress=not (args.quiet or args.json))
+    try:
+        summary = experiments.train_network(
+            dataset, hidden=args.hidden, activation=args.activation, dropout=args.dropout,
+            optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+            nesterov=args.nesterov or None, weight_decay=args.weight_decay,
+            betas=tuple(args.betas) if args.betas else None, epochs=args.epochs,
+            batch_size=args.batch_size, validation=args.validation, test=args.test,
+            patience=args.patience, seed=args.seed, checkpoint=args.checkpoint,
+            resume=args.resume, out=out, progress=not (args.quiet or args.json))
+    except experiments.TrainingInterrupted as stop:
+        _stderr(f"{PROG} train: interrupted; {stop.what()}")
+        return 130
     if args.json:
         _stderr(summary.text)
         _stdout(json.dumps(to_json(summary.metrics), allow_nan=False))
@@ -568,8 +619,11 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a
 # value out of range (the library's checks raise these with the allowed values in the message).
+# A run that diverged (FloatingPointError: steepest.train.DivergenceError), a size that does not
+# fit in memory and a damaged input file are reported the same way.
 _USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
-                 IsADirectoryError, NotADirectoryError, ImportError)
+                 IsADirectoryError, NotADirectoryError, ImportError, FloatingPointError,
+                 MemoryError, OverflowError, csv.Error, zipfile.BadZipFile, EOFError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -583,8 +637,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 2 for bad arguments, 1 when writing output failed,
-        130 when interrupted.
+        The exit status: 0 on success, 2 for bad arguments, bad input files, a diverged run or
+        any other failure (one line on standard error, never a traceback; set
+        ``STEEPEST_TRACEBACK=1`` to see one), 1 when writing output failed, 130 when
+        interrupted (``steepest train`` first writes what the finished epochs produced).
     """
     parser = build_parser()
     args = parser.parse_args(_glue_negative_values(list(sys.argv[1:] if argv is None else argv)))
@@ -608,6 +664,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _stderr(f"{prog}: interrupted")
         return 130
+    except Exception as error:  # noqa: BLE001 - the promise is one line, never a traceback
+        if os.environ.get("STEEPEST_TRACEBACK"):
+            raise
+        _stderr(f"{prog}: error: {type(error).__name__}: {_one_line(error)} (set "
+                f"STEEPEST_TRACEBACK=1 to see where)")
+        return 2
 
 
 def _glue_negative_values(argv: list[str]) -> list[str]:

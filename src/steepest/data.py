@@ -21,6 +21,8 @@ from __future__ import annotations
 import csv
 import math
 import os
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,15 +250,17 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     path = _check_path("load_csv", path)
     if task is not None:
         check_choice("load_csv", "task", task, TASKS)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        # keep each row's line number in the file (blank lines are skipped, not counted away)
-        rows = [(reader.line_num, row) for row in reader if row]
+    rows = _read_rows(path, source, delimiter)
     if not rows:
         raise ValueError(f"{source}: the file is empty; expected a header row and data rows")
     header = [name.strip() for name in rows[0][1]]
     if target not in header:
         raise ValueError(f"{source}: no target column {target!r}; the columns are {header}")
+    if header.count(target) > 1:
+        columns = [j + 1 for j, name in enumerate(header) if name == target]
+        raise ValueError(f"{source}: the header names the target column {target!r} "
+                         f"{len(columns)} times (columns {columns}); rename the copies so that "
+                         f"the target is unambiguous")
     if len(rows) < 2:
         raise ValueError(f"{source}: the file has a header but no data rows")
     target_col = header.index(target)
@@ -275,6 +279,25 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     y, target_names = _encode_target(y_raw, task, source, target)
     name = os.path.splitext(os.path.basename(path))[0]
     return Dataset(X, y, [header[j] for j in feature_cols], target_names, task, name)
+
+
+def _read_rows(path: str, source: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows with their line numbers, or a ValueError naming the file and line
+    for text that is not UTF-8 or a field over the csv module's size limit."""
+    rows: list[tuple[int, list[str]]] = []
+    reader = None
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            # keep each row's line number in the file (blank lines are skipped, not counted away)
+            rows = [(reader.line_num, row) for row in reader if row]
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{source}: the file is not UTF-8 text (it holds the byte "
+                         f"{error.object[error.start]:#04x}); save it as UTF-8") from None
+    except csv.Error as error:
+        line = reader.line_num if reader is not None else 0
+        raise ValueError(f"{source}: line {line} cannot be read as CSV ({error})") from None
+    return rows
 
 
 def _parse_float(text: str, source: str, line: int, column: str) -> float:
@@ -347,7 +370,7 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
         check_choice("load_npz", "task", task, TASKS)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{source}: not a readable .npz archive ({error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{source}: expected an .npz archive of named arrays, found a single "
@@ -362,6 +385,15 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
             X_raw, y_raw = archive[x_key], archive[y_key]
         except ValueError as error:
             raise ValueError(f"{source}: {error} (object arrays are refused)") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
+            raise ValueError(f"{source}: the archive is damaged or truncated "
+                             f"({type(error).__name__}: {error})") from None
+    for key, array in ((x_key, X_raw), (y_key, y_raw)):
+        if array.dtype.kind == "c":
+            raise TypeError(f"{source}: {key!r} is complex ({array.dtype}); steepest's models "
+                            f"are real-valued, and a complex value is never cast silently")
+    if X_raw.dtype.kind not in "fiub":
+        raise TypeError(f"{source}: {x_key!r} must hold numbers, got dtype {X_raw.dtype}")
     X = np.asarray(X_raw, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
@@ -528,8 +560,9 @@ class Standardizer:
 
     where :math:`\\mu_j` and :math:`\\sigma_j` (population standard deviation) come from the
     array given to :meth:`fit` only, so no information leaks from validation or test rows. A
-    constant column has :math:`\\sigma_j = 0`; it is given a scale of 1, so it maps to zeros
-    instead of NaN.
+    constant column (:math:`\\sigma_j = 0`, or a spread at rounding level,
+    :math:`\\sigma_j \\le 10^{-12}|\\mu_j|`) is given a scale of 1, so it maps to zeros instead
+    of NaN. Columns of any magnitude the dtype holds (1e-300 or 1e300) are standardised alike.
 
     Attributes
     ----------
@@ -543,21 +576,34 @@ class Standardizer:
         self.scale_: np.ndarray | None = None
 
     def fit(self, X: Any) -> Standardizer:
-        """Compute the per-column mean and standard deviation of ``X``; returns ``self``."""
+        """Compute the per-column mean and standard deviation of ``X``; returns ``self``.
+
+        All or nothing: on error the statistics of an earlier fit are kept. Each column is
+        scaled by a power of two near its largest magnitude first (exact in floating point), so
+        values near 1e300 neither overflow nor lose the spread.
+        """
         X = self._check(X, fitting=True)
         if X.shape[0] == 0:
             raise ValueError("Standardizer.fit: X has no rows")
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        exponent = np.frexp(np.max(np.abs(X), axis=0).astype(np.float64))[1]
+        unit = np.ldexp(1.0, exponent - 1)  # a power of two within a factor 2 of max|x|
+        scaled = X / unit
+        mean = scaled.mean(axis=0) * unit
+        # std <= (max - min) / 2 <= max|x| (Popoviciu): the results always fit the dtype
+        std = scaled.std(axis=0) * unit
+        mean, std = mean.astype(X.dtype), std.astype(X.dtype)
         # Columns whose spread is at rounding level of their magnitude are constant in truth.
-        tiny = std <= 1e-12 * np.maximum(np.abs(self.mean_), 1.0)
-        self.scale_ = np.where(tiny, 1.0, std)
+        tiny = (std == 0) | (std <= 1e-12 * np.abs(mean))
+        self.mean_, self.scale_ = mean, np.where(tiny, np.ones_like(std), std)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         """Return the standardised copy of ``X`` (float32 input stays float32)."""
         X = self._check(X)
-        out = (X - self.mean_) / self.scale_
+        with np.errstate(over="ignore"):
+            out = (X - self.mean_) / self.scale_
+        if not np.all(np.isfinite(out)):  # x - mean overflowed: divide first (values near 1e308)
+            out = X / self.scale_ - self.mean_ / self.scale_
         return out.astype(X.dtype, copy=False)
 
     def fit_transform(self, X: Any) -> np.ndarray:

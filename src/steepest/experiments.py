@@ -781,9 +781,15 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     callbacks = [] if patience is None or val_xy is None else [
         train.EarlyStopping(patience=patience)]
     started = time.perf_counter()
-    history = train.fit(model, loss, opt, train_xy, validation=val_xy, epochs=epochs,
-                        batch_size=batch_size, metrics=metrics, callbacks=callbacks,
-                        checkpoint=checkpoint, resume=resume, progress=progress)
+    try:
+        history, interrupt = train.fit(model, loss, opt, train_xy, validation=val_xy,
+                                       epochs=epochs, batch_size=batch_size, metrics=metrics,
+                                       callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                                       progress=progress), None
+    except KeyboardInterrupt as stop:  # Ctrl-C: keep what the finished epochs produced
+        if not len(getattr(stop, "history", ())):
+            raise TrainingInterrupted(None, epochs, checkpoint) from None
+        history, interrupt = stop.history, stop
     seconds = time.perf_counter() - started
 
     results: dict[str, Any] = {
@@ -802,7 +808,35 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     results["files"] = [str(f) for f in files]
     if checkpoint:
         results["checkpoint"] = str(checkpoint)
-    return TrainingSummary(_training_text(results), to_json(results), history, model)
+    summary = TrainingSummary(_training_text(results), to_json(results), history, model)
+    if interrupt is not None:
+        raise TrainingInterrupted(summary, epochs, checkpoint) from None
+    return summary
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended :func:`train_network`; ``summary`` describes the finished epochs (their
+    files were written to ``out``), or is None when no epoch had finished."""
+
+    def __init__(self, summary: TrainingSummary | None, epochs: int,
+                 checkpoint: str | None) -> None:
+        super().__init__("training interrupted")
+        self.summary, self.epochs, self.checkpoint = summary, epochs, checkpoint
+
+    def what(self) -> str:
+        """One line: how far the run got and what was written."""
+        if self.summary is None:
+            kept = f"; checkpoint {self.checkpoint} holds the weights so far" if self.checkpoint \
+                else ""
+            return f"no epoch had finished, so no results were written{kept}"
+        done = len(self.summary.history)
+        files = self.summary.metrics.get("files") or []
+        text = f"after epoch {done} of {self.epochs}"
+        if files:
+            text += f"; wrote the finished epochs' results: {', '.join(files)}"
+        if self.checkpoint:
+            text += f"; checkpoint {self.checkpoint} (continue with --resume)"
+        return text
 
 
 def _scores(model: Any, loss: Any, xy: tuple[np.ndarray, np.ndarray], classify: bool,

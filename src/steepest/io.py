@@ -27,9 +27,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import secrets
+import socket
 import stat
+import time
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -39,7 +42,8 @@ import numpy as np
 
 from .autodiff.tensor import Tensor
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "CheckpointError", "FORMAT", "FORMAT_VERSION",
+           "remove_stale_temporaries"]
 
 FORMAT = "steepest-checkpoint"
 FORMAT_VERSION = 1
@@ -169,6 +173,14 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     TypeError
         For an unsupported value, naming where it sits (e.g. ``obj['state'][0]['fn']``); nothing
         is written then.
+    OSError
+        When the disk is full or the directory is read-only: the message names ``path`` (not
+        the temporary file), and the previous file at ``path`` is unchanged.
+
+    Notes
+    -----
+    The temporary files of saves that were killed (SIGKILL, power loss) before their rename are
+    removed by the next save to the same path: see :func:`remove_stale_temporaries`.
 
     Examples
     --------
@@ -190,12 +202,29 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
                                 f"the file to write, e.g. {os.path.join(os.fspath(path), 'state.npz')!r}")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
-    temporary = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
+    remove_stale_temporaries(target)
+    try:
+        _write_atomically(target, metadata, encoder.arrays)
+    except OSError as error:
+        raise _naming(error, target) from None
+    _fsync_directory(directory)
+
+
+def _naming(error: OSError, target: str) -> OSError:
+    """The same kind of OSError (disk full, read-only, permission), naming the checkpoint, not
+    the temporary file that was being written when it happened."""
+    reason = error.strerror or str(error)
+    return OSError(error.errno, f"save: could not write the checkpoint {target!r} ({reason}); "
+                                f"the previous file, if any, is unchanged", target)
+
+
+def _write_atomically(target: str, metadata: bytes, arrays: list[np.ndarray]) -> None:
+    temporary = _temporary_name(target)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                          0o666)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            _write_archive(file, metadata, encoder.arrays)
+            _write_archive(file, metadata, arrays)
             file.flush()
             os.fsync(file.fileno())
         if os.path.exists(target):
@@ -205,7 +234,93 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_directory(directory)
+
+
+# --------------------------------------------------------------------------- temporary files
+#: Suffix of the temporary files :func:`save` writes before renaming them over the target.
+TEMP_SUFFIX = ".steepest-tmp"
+#: A temporary file this old is stale whoever wrote it (no save takes a day).
+STALE_AFTER_S = 24 * 3600.0
+#: Temporaries of steepest before this naming scheme (no pid): stale after an hour.
+LEGACY_STALE_AFTER_S = 3600.0
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _temporary_name(target: str) -> str:
+    """``.<name>.<host>-<pid>-<random>.steepest-tmp`` next to the target: hidden, recognisably
+    steepest's, and telling which process on which machine writes it."""
+    directory, name = os.path.split(target)
+    return os.path.join(directory, f".{name}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(8)}"
+                                   f"{TEMP_SUFFIX}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep its file
+    return True
+
+
+def _is_stale(directory: str, entry: str, name: str) -> bool:
+    prefix = f".{name}."
+    if not entry.startswith(prefix):
+        return False
+    middle = entry[len(prefix):]
+    try:
+        age = time.time() - os.stat(os.path.join(directory, entry), follow_symlinks=False).st_mtime
+    except OSError:
+        return False
+    if middle.endswith(TEMP_SUFFIX):
+        parts = middle[:-len(TEMP_SUFFIX)].split("-")
+        if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 16:
+            return False
+        host, pid = parts[0], int(parts[1])
+        if host == _host_tag() and pid != os.getpid() and not _alive(pid):
+            return True
+        return age > STALE_AFTER_S
+    legacy = middle.endswith(".tmp") and len(middle) == 16 + 4 and _is_hex(middle[:16])
+    return legacy and age > LEGACY_STALE_AFTER_S
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[str]:
+    """Delete the temporary files that killed saves to ``target`` left behind.
+
+    :func:`save` calls this first. A temporary file belongs to a target by its name
+    (``.<target name>.<host>-<pid>-<random>.steepest-tmp``). It is stale when the process that
+    wrote it, on this machine, no longer exists (a save in progress keeps its process alive;
+    a pid that was reused keeps its file, which is harmless), or when it is older than a day
+    whichever machine wrote it. Files of other names are never touched.
+
+    Returns
+    -------
+    list of str
+        The paths removed.
+    """
+    target = os.path.realpath(os.fspath(target))
+    directory, name = os.path.split(target)
+    removed = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in entries:
+        if _is_stale(directory, entry, name):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, entry))
+                removed.append(os.path.join(directory, entry))
+    return removed
 
 
 def _fspath(owner: str, path: Any) -> str:
@@ -277,7 +392,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         except CheckpointError as error:
             raise CheckpointError(f"load: {path!r} is not a valid steepest checkpoint: {error}. "
                                   f"Nothing was loaded") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                OverflowError, MemoryError) as error:
             raise CheckpointError(f"load: {path!r} is not a valid steepest checkpoint: the archive "
                                   f"is damaged or truncated ({type(error).__name__}: {error}). "
                                   f"Nothing was loaded") from None
@@ -293,6 +409,7 @@ def _read_archive(file: Any) -> Any:
         raise CheckpointError("not a zip/npz archive, or truncated") from None
     with archive:
         infos = archive.infolist()
+        _check_members(infos, os.fstat(file.fileno()).st_size if hasattr(file, "fileno") else None)
         names = [info.filename for info in infos]
         if len(set(names)) != len(names):
             raise CheckpointError("the archive has duplicate members")
@@ -316,6 +433,24 @@ def _read_archive(file: Any) -> Any:
             raise CheckpointError(f"arrays {sorted(set(arrays) - decoder.used)} are not part of "
                                   f"the structure")
         return obj
+
+
+def _check_members(infos: list[zipfile.ZipInfo], file_size: int | None) -> None:
+    """Refuse what could inflate beyond the file: :func:`save` stores members uncompressed, so
+    any compression method (known or not) means a foreign or tampered archive, and the members
+    together can never hold more bytes than the file itself."""
+    total = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"member {info.filename!r} uses compression method "
+                                  f"{info.compress_type}; steepest checkpoints store members "
+                                  f"uncompressed")
+        if info.file_size != info.compress_size:
+            raise CheckpointError(f"member {info.filename!r} declares {info.file_size} bytes but "
+                                  f"stores {info.compress_size}")
+        total += info.file_size
+    if file_size is not None and total > file_size:
+        raise CheckpointError(f"its members declare {total} bytes in a file of {file_size} bytes")
 
 
 def _refuse_constant(name: str) -> None:
@@ -374,27 +509,53 @@ def _entry_dtype(name: str, entry: dict[str, Any]) -> np.dtype:
 def _read_array(archive: zipfile.ZipFile, name: str, entry: dict[str, Any], size: int) -> np.ndarray:
     dtype = _entry_dtype(name, entry)
     shape = tuple(entry["shape"])
-    expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected_bytes = math.prod(shape) * dtype.itemsize
     if not expected_bytes <= size <= expected_bytes + _HEADER_ALLOWANCE:
         raise CheckpointError(f"array {name} occupies {size} bytes, but its metadata describes "
                               f"{expected_bytes} bytes of data")
     with archive.open(f"{name}.npy") as member:
-        try:
-            array = np.lib.format.read_array(member, allow_pickle=False)
-        except ValueError as error:
-            if "allow_pickle" in str(error) or "Object arrays" in str(error):
-                raise CheckpointError(f"array {name} holds Python objects; they are never "
-                                      f"unpickled") from None
-            raise CheckpointError(f"array {name} is damaged ({error})") from None
+        array = _read_npy(member, name, dtype, shape, size)
         if member.read(1):
             raise CheckpointError(f"array {name} has trailing bytes")
-    if array.dtype.str != entry["dtype"] or array.shape != shape:
-        raise CheckpointError(f"array {name} is {array.dtype.str} {array.shape}, but its metadata "
-                              f"says {entry['dtype']} {shape}")
     if _digest(array) != entry["sha256"]:
         raise CheckpointError(f"array {name} does not match its SHA-256 digest: the file was "
                               f"modified")
     return array if array.flags.writeable else array.copy()
+
+
+def _read_npy(member: Any, name: str, dtype: np.dtype, shape: tuple[int, ...], size: int
+              ) -> np.ndarray:
+    """Read one ``.npy`` member, checking its header against the metadata before allocating."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+        if version == (1, 0):
+            header = fmt.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            header = fmt.read_array_header_2_0(member)
+        else:
+            raise CheckpointError(f"array {name} has an unknown .npy version {version}")
+    except ValueError as error:
+        raise CheckpointError(f"array {name} has a damaged .npy header ({error})") from None
+    stored_shape, fortran, stored_dtype = header
+    if stored_dtype.hasobject:
+        raise CheckpointError(f"array {name} holds Python objects; they are never unpickled")
+    if stored_dtype.str != dtype.str or tuple(stored_shape) != shape:
+        raise CheckpointError(f"array {name} is {stored_dtype.str} {tuple(stored_shape)}, but its "
+                              f"metadata says {dtype.str} {shape}")
+    count = math.prod(shape)
+    if size - member.tell() != count * dtype.itemsize:
+        raise CheckpointError(f"array {name} stores {size - member.tell()} bytes of data, but its "
+                              f"shape needs {count * dtype.itemsize}")
+    flat = np.empty(count, dtype=dtype)
+    buffer = memoryview(flat.view(np.uint8))
+    filled = 0
+    while filled < len(buffer):
+        got = member.readinto(buffer[filled:])
+        if not got:
+            raise CheckpointError(f"array {name} is truncated")
+        filled += got
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
 class _Decoder:

@@ -464,7 +464,24 @@ def _loadable(value: Any, destination: np.ndarray) -> tuple[np.ndarray | None, s
     if not (array.dtype.kind in "iu" and destination.dtype.kind in "fc"
             or np.can_cast(array.dtype, destination.dtype, casting="same_kind")):
         return None, f"cannot convert dtype {array.dtype} to {destination.dtype}"
-    return array, ""
+    return array, _overflow(array, destination.dtype)
+
+
+def _overflow(array: np.ndarray, dtype: np.dtype) -> str:
+    """Why ``array`` cannot be narrowed to ``dtype`` without turning finite values into
+    infinities ('' when it can): float64 weights above 3.4e38 do not fit a float32 model."""
+    if array.dtype.kind not in "fc" or dtype.kind not in "fc" or array.size == 0:
+        return ""
+    limit = float(np.finfo(dtype).max)
+    if float(np.finfo(array.dtype).max) <= limit:
+        return ""
+    parts = (array.real, array.imag) if array.dtype.kind == "c" else (array,)
+    with np.errstate(invalid="ignore"):
+        largest = max(float(np.max(np.abs(np.where(np.isfinite(a), a, 0)))) for a in parts)
+    if largest > limit:
+        return (f"holds finite values up to {largest:.4g}, which overflow {dtype} (largest "
+                f"{limit:.4g}); they would load as infinities")
+    return ""
 
 
 class Sequential(Module):

@@ -1,0 +1,92 @@
+"""Evaluation and prediction without a graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_int
+from ..autodiff.tensor import Tensor, no_grad
+from .inputs import Data, _match_target, _model_dtype, _prepare, _refuse_complex, _set_training, _split_xy
+from .metrics import Metric, _resolve_metrics
+
+
+# --------------------------------------------------------------------------- evaluate / predict
+def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
+    """The model's outputs on ``X``, in evaluation mode and without recording a graph.
+
+    Parameters
+    ----------
+    model : steepest.nn.Module
+    X : array_like of shape (n, ...)
+    batch_size : int, optional
+        Rows per forward pass; all at once by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        The concatenated outputs (raw scores: apply softmax/sigmoid yourself for probabilities).
+    """
+    X = np.asarray(X)
+    if X.ndim == 0:
+        raise ValueError("predict: X must have at least one dimension, got a scalar")
+    _refuse_complex("predict", "X", X)
+    X = np.ascontiguousarray(X, dtype=_model_dtype(model))
+    n = X.shape[0]
+    size = n if batch_size is None else check_int("predict", "batch_size", batch_size, 1)
+    was_training = _set_training(model, False)
+    try:
+        with no_grad():
+            outputs = [model(Tensor(X[i:i + size])).data for i in range(0, max(n, 1), size)]
+    finally:
+        _set_training(model, was_training)
+    return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+
+def evaluate(model: Any, loss: Callable[..., Tensor], data: Data, batch_size: int | None = None,
+             metrics: Iterable[str | Metric] | None = None) -> dict[str, float]:
+    """Mean loss and metrics of ``model`` on ``data`` (evaluation mode, no graph).
+
+    Parameters
+    ----------
+    model : steepest.nn.Module
+    loss : callable
+        ``loss(output, target)`` returning the mean loss of a batch (e.g. ``nn.CrossEntropyLoss()``).
+    data : (X, y) pair or Dataset
+    batch_size : int, optional
+        Rows per forward pass; all at once by default.
+    metrics : list of str or callable, optional
+        Names from :data:`METRICS` or functions ``(output, target) -> float``.
+
+    Returns
+    -------
+    dict
+        ``{"loss": ..., "<metric>": ...}``; every value is a mean over samples.
+    """
+    resolved = _resolve_metrics(metrics, "evaluate")
+    X, y = _split_xy(data, "evaluate", "data")
+    X, y = _prepare(X, y, _model_dtype(model))
+    size = X.shape[0] if batch_size is None else check_int("evaluate", "batch_size", batch_size, 1)
+    return _evaluate(model, loss, X, y, size, resolved)
+
+
+def _evaluate(model: Any, loss: Callable[..., Tensor], X: np.ndarray, y: np.ndarray, size: int,
+              metrics: dict[str, Metric], prefix: str = "") -> dict[str, float]:
+    totals = dict.fromkeys(["loss", *metrics], 0.0)
+    n = X.shape[0]
+    was_training = _set_training(model, False)
+    try:
+        with no_grad():
+            for start in range(0, n, size):
+                xb, yb = X[start:start + size], y[start:start + size]
+                out = model(Tensor(xb))
+                yb = _match_target(out.data, yb)
+                weight = xb.shape[0]
+                totals["loss"] += float(loss(out, yb).data) * weight
+                for name, metric in metrics.items():
+                    totals[name] += metric(out.data, yb) * weight
+    finally:
+        _set_training(model, was_training)
+    return {prefix + k: v / n for k, v in totals.items()}
