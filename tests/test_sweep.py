@@ -227,3 +227,56 @@ def test_report_without_numeric_lr_skips_the_lr_figures(tmp_path):
     connection.close()
     page = sweep_report.write_report(tmp_path)
     assert sorted(p.name for p in Path(page).parent.iterdir()) == ["best.png", "index.html"]
+
+
+def test_groups_are_a_union_of_grids_over_the_shared_keys(tmp_path):
+    spec = write(tmp_path, """
+[sweep]
+kind = "train"
+dataset = "digits"
+epochs = 3
+seed = [0, 1]
+
+[[sweep.group]]
+optimizer = "sgd"
+lr = [0.01, 0.1]
+
+[[sweep.group]]
+label = "nesterov"
+optimizer = "sgd"
+momentum = 0.9
+nesterov = true
+lr = 0.01
+epochs = 5
+""")
+    configs = sweep.expand(sweep.load_spec(spec))
+    assert len(configs) == 2 * 2 + 2
+    nesterov = [c for c in configs if c.get("label") == "nesterov"]
+    assert len(nesterov) == 2 and all(c["epochs"] == 5 and c["nesterov"] for c in nesterov)
+    assert all(c["epochs"] == 3 and "momentum" not in c for c in configs if "label" not in c)
+
+
+@pytest.mark.parametrize("group, words", [
+    ([], ["[[sweep.group]]"]),
+    ([{"kind": "train"}], ["cannot set", "'kind'"]),
+    ([{"optimizer": "sgdd"}], ["optimizer", "sgdd"]),
+])
+def test_bad_groups(group, words):
+    with pytest.raises(sweep.SpecError) as caught:
+        sweep.load_spec({"sweep": {"kind": "train", "dataset": "digits", "group": group}})
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_labels_name_the_curves_of_the_report(tmp_path):
+    connection = sweep.open_database(tmp_path)
+    for label, lr in (("heavy", 0.1), ("heavy", 0.01), ("plain", 0.1), ("plain", 0.01)):
+        config = {"kind": "train", "dataset": "digits", "optimizer": "sgd", "label": label,
+                  "lr": lr}
+        sweep._record(connection, config, {"status": "done", "final_loss": lr,
+                                           "history": {"history": {"loss": [1.0, lr]}}})
+    connection.close()
+    best = sweep_report.best_configs(sweep.read_runs(tmp_path))
+    assert sorted(best) == ["heavy", "plain"] and best["plain"]["config"]["lr"] == 0.01
+    sweep_report.write_report(tmp_path)
+    assert (tmp_path / "report" / "lr_sensitivity.png").is_file()

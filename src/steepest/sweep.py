@@ -95,6 +95,8 @@ def _minimize_rules() -> dict[str, _Rule]:
                         False),
         "max_iter": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
         "seed": ("a non-negative integer", lambda v: _is_int(v) and v >= 0, False),
+        "label": ("a name for the report (e.g. 'nesterov' for SGD with nesterov = true)",
+                  lambda v: isinstance(v, str) and bool(v), False),
     }
 
 
@@ -118,6 +120,8 @@ def _train_rules() -> dict[str, _Rule]:
         "epochs": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
         "patience": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
         "seed": ("a non-negative integer", lambda v: _is_int(v) and v >= 0, False),
+        "label": ("a name for the report (e.g. 'nesterov' for SGD with nesterov = true)",
+                  lambda v: isinstance(v, str) and bool(v), False),
     }
 
 
@@ -195,21 +199,40 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, A
                         f"{kind!r}")
     rules = _rules(kind)
     random = spec.pop("random", None)
+    groups = spec.pop("group", None)
     for key, value in spec.items():
         if key != "kind":
             _check_entry(kind, rules, key, value)
     if random is not None:
         spec["random"] = _check_random(kind, rules, random, spec)
-    missing = [k for k in _REQUIRED[kind] if k not in spec and k not in spec.get("random", {})]
-    if missing:
-        raise SpecError(f"sweep: a {kind} sweep needs the key {missing[0]!r} "
-                        f"({rules[missing[0]][0]})")
+    if groups is not None:
+        spec["group"] = _check_groups(kind, rules, groups)
+    for group in spec.get("group", [{}]):
+        missing = [k for k in _REQUIRED[kind]
+                   if k not in spec and k not in group and k not in spec.get("random", {})]
+        if missing:
+            raise SpecError(f"sweep: a {kind} sweep needs the key {missing[0]!r} "
+                            f"({rules[missing[0]][0]})")
     return spec
+
+
+def _check_groups(kind: str, rules: Mapping[str, _Rule], groups: Any) -> list[dict[str, Any]]:
+    """``[[sweep.group]]`` tables: each one grid of its own over the shared keys (their values
+    replace the shared ones), the sweep being the union of the groups' grids."""
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, Mapping)
+                                                            for g in groups):
+        raise SpecError("sweep: group must be written as one or more [[sweep.group]] tables")
+    for group in groups:
+        for key, value in group.items():
+            if key in ("kind", "random", "group"):
+                raise SpecError(f"sweep: [[sweep.group]] cannot set {key!r}")
+            _check_entry(kind, rules, key, value)
+    return [dict(g) for g in groups]
 
 
 def _check_entry(kind: str, rules: Mapping[str, _Rule], key: str, value: Any) -> None:
     if key not in rules:
-        allowed = ", ".join(["kind", *rules, "random"])
+        allowed = ", ".join(["kind", *rules, "random", "group"])
         raise SpecError(f"sweep: unknown key {key!r} for kind = {kind!r}; allowed keys: {allowed}")
     allowed, ok, list_is_value = rules[key]
     for item in _axis(key, value, list_is_value):
@@ -290,17 +313,20 @@ def expand(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     """
     kind = spec["kind"]
     rules = _rules(kind)
-    keys = [k for k in spec if k not in ("kind", "random")]
-    axes = [_axis(k, spec[k], rules[k][2]) for k in keys]
+    shared = {k: v for k, v in spec.items() if k not in ("kind", "random", "group")}
     samples = _sample(spec["random"]) if "random" in spec else [{}]
     configs, seen = [], set()
-    for values in product(*axes):
-        for sample in samples:
-            config = {"kind": kind, **dict(zip(keys, values, strict=True)), **sample}
-            identity = run_id(config)
-            if identity not in seen:
-                seen.add(identity)
-                configs.append(config)
+    for group in spec.get("group", [{}]):
+        table = {**shared, **group}
+        keys = list(table)
+        axes = [_axis(k, table[k], rules[k][2]) for k in keys]
+        for values in product(*axes):
+            for sample in samples:
+                config = {"kind": kind, **dict(zip(keys, values, strict=True)), **sample}
+                identity = run_id(config)
+                if identity not in seen:
+                    seen.add(identity)
+                    configs.append(config)
     return configs
 
 

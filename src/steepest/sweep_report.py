@@ -29,7 +29,7 @@ __all__ = ["write_report", "method_key", "lr_sensitivity", "heatmap", "best_curv
 
 DPI = 150
 # Config keys that identify the run, not a setting to compare.
-_NOT_AXES = ("kind", "seed")
+_NOT_AXES = ("kind", "seed", "label")
 
 
 def method_key(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -39,6 +39,8 @@ def method_key(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _label(config: Mapping[str, Any], key: str) -> str:
+    if "label" in config:
+        return str(config["label"])
     name = str(config.get(key, "default"))
     if config.get("line_search") not in (None, "none"):
         name += f"+{config['line_search']}"
