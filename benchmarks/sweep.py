@@ -64,6 +64,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--max-iter", type=int, default=10000, help="iterations per run")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{os.cpu_count()} CPU cores; {args.runs} runs of gd on rosenbrock, "
           f"{args.max_iter} iterations each")
     one = timed_sweep(1, args.runs, args.max_iter)
@@ -79,6 +80,8 @@ def main() -> int:
           f"startup: {(one['wall'] + one['startup']) / (two['wall'] + two['startup']):.2f}x")
     print(f"mean run {t_run * 1e3:.0f} ms; scheduling overhead per run (1 worker) "
           f"{overhead * 1e3:.1f} ms; floor (200 one-iteration runs) {per_floor * 1e3:.1f} ms/run")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine shares the "
+          f"cores: compute_2 / compute_1 = {two['compute'] / one['compute']:.2f}, 1.0 when idle)")
     estimate = min(100 / (t_run + overhead), 1 / per_floor)
     print(f"estimated 100-worker throughput for runs of {t_run * 1e3:.0f} ms: {estimate:.0f} "
           f"runs/s (worker-bound {100 / (t_run + overhead):.0f}, client-bound "

@@ -179,8 +179,10 @@ def heatmap(rows: Sequence[Mapping[str, Any]]) -> tuple[Any, str] | None:
         ax.set_ylabel(y_key)
         ax.set_title(label)
         for (i, j), value in np.ndenumerate(grid):
-            if np.isfinite(value):
-                ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=7, color="white")
+            if np.isfinite(value):  # dark text on the light (high) end of viridis
+                light = image.norm(value) > 0.6
+                ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=7,
+                        color="black" if light else "white")
     if image is not None and limits:
         fig.colorbar(image, ax=axes, label="final loss (median over seeds)")
     fig.suptitle(f"Final loss by {x_key} and {y_key} (blank: diverged or failed)")
