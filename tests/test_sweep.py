@@ -280,3 +280,32 @@ def test_labels_name_the_curves_of_the_report(tmp_path):
     assert sorted(best) == ["heavy", "plain"] and best["plain"]["config"]["lr"] == 0.01
     sweep_report.write_report(tmp_path)
     assert (tmp_path / "report" / "lr_sensitivity.png").is_file()
+
+
+def test_csv_dataset_needs_a_target(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,y\n1,2,0\n3,4,1\n", encoding="utf-8")
+    with pytest.raises(sweep.SpecError, match="target"):
+        sweep.load_spec({"sweep": {"kind": "train", "dataset": str(table)}})
+    spec = sweep.load_spec({"sweep": {"kind": "train", "dataset": str(table), "target": "y"}})
+    assert sweep.expand(spec)[0]["target"] == "y"
+
+
+def test_steepest_sweep_is_a_lazy_attribute():
+    code = "import steepest as st; print(st.sweep.run.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "steepest.sweep"
+
+
+def test_progress_without_tqdm_is_one_updating_line(monkeypatch):
+    import io
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    stream = io.StringIO()
+    bar = sweep._Progress(4, True, stream)
+    bar.update("done", 2)
+    bar.update("failed", 1)
+    bar.close()
+    text = stream.getvalue()
+    assert bar.bar is None and text.count("\r") == 2 and text.endswith("\n")
+    assert "sweep 2/4: done 1, failed 1, running 1" in text and "s left" in text

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -87,6 +88,29 @@ def test_failed_runs_are_recorded_and_rerun(cluster, tmp_path):
     assert len(after) == 6
     done_ids = set(table[table["status"] == "done"]["id"])
     assert all(after[i] == before[i] for i in done_ids)  # done rows untouched
+
+
+def test_train_sweep_on_bundled_csv_and_broken_files(cluster, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    table = tmp_path / "table.csv"
+    table.write_text("a,b,c,y\n" + "".join(f"{a},{b},{c},{int(a + b > 0)}\n" for a, b, c in X),
+                     encoding="utf-8")
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip file")
+    spec = {"sweep": {"kind": "train", "dataset": ["digits", str(table), str(broken)],
+                      "target": "y", "hidden": 8, "epochs": 2, "batch_size": 64,
+                      "lr": 0.01, "seed": [0, 1]}}
+    result = sweep.run(spec, tmp_path / "out", scheduler=cluster.scheduler_address,
+                       progress=False)
+    assert len(result) == 6
+    failed = result[result["status"] == "failed"]
+    assert set(failed["dataset"]) == {str(broken)} and len(failed) == 2
+    assert all(failed["error"].str.len() > 0)
+    for record in result[result["status"] == "done"].to_dict("records"):
+        config = {k: record[k] for k in ("kind", "dataset", "target", "hidden", "epochs",
+                                         "batch_size", "lr", "seed")}
+        assert sweep.run_config(config)["final_loss"] == record["final_loss"]
 
 
 def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cluster, tmp_path):

@@ -213,6 +213,12 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, A
         if missing:
             raise SpecError(f"sweep: a {kind} sweep needs the key {missing[0]!r} "
                             f"({rules[missing[0]][0]})")
+        table = {**spec, **group}
+        csv = [d for d in _axis("dataset", table.get("dataset"), False)
+               if isinstance(d, str) and d.lower().endswith(".csv")]
+        if csv and "target" not in table:
+            raise SpecError(f"sweep: dataset {csv[0]!r} is a CSV file: add target = 'COLUMN', "
+                            "the column to predict")
     return spec
 
 
