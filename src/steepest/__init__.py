@@ -52,7 +52,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "autodiff", "optim", "nn", "schedules", "problems", "diagnostics", "data", "train", "io",
-    "sklearn", "plot", "experiments", "report", "cli",
+    "sklearn", "plot", "experiments", "report", "cli", "sweep",
 }
 _LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "OptimizeResult"),
          "save": ("io", "save"), "load": ("io", "load")}

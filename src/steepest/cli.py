@@ -212,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_minimize(commands)
     _add_compare(commands)
     _add_train(commands)
+    from .sweep import add_cli as _add_sweep  # Dask is imported only when a sweep runs
+    _add_sweep(commands, _subparser)
     return parser
 
 
@@ -608,6 +610,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import cli_main
+    return cli_main(args)
+
+
 def _bundled() -> tuple[str, ...]:
     from . import data
     return data.DATASETS
@@ -615,6 +622,7 @@ def _bundled() -> tuple[str, ...]:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo, "minimize": _cmd_minimize, "compare": _cmd_compare, "train": _cmd_train,
+    "sweep": _cmd_sweep,
 }
 
 # Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a

@@ -1,0 +1,759 @@
+"""Sweeps on Dask: every combination of a TOML spec, run on a cluster, recorded in SQLite.
+
+A spec is a TOML file (or the equivalent dict) with a ``[sweep]`` table::
+
+    [sweep]
+    kind = "minimize"                      # or "train"
+    problem = "rosenbrock"                 # a scalar: fixed for every run
+    method = ["gd", "momentum", "adam"]    # a list: one axis of the grid
+    lr = [1e-3, 3e-3, 1e-2, "1/t"]         # numbers or schedule strings
+    max_iter = 500
+    seed = [0, 1, 2]
+
+    [sweep.random]                         # optional: n sampled points instead of a grid axis
+    n = 20
+    seed = 0
+    momentum = [0.5, 0.99]                 # uniform in the range (log-uniform for lr)
+
+:func:`run` expands the spec (:func:`expand`), skips the runs already ``done`` in
+``DIR/sweep.sqlite``, submits the others to a Dask cluster (a ``distributed.LocalCluster`` of
+worker processes by default, or an existing scheduler) and writes each result as its future
+completes, one transaction per row. A run's id is a hash of its config, so running the same
+spec again resumes an interrupted sweep and re-runs the failed runs only.
+
+Each run calls the library's own pieces: :func:`steepest.experiments.run_method` (minimize) or
+:func:`steepest.experiments.train_network` (train). Dask is imported only inside this module's
+functions, so ``import steepest`` stays NumPy-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import numbers
+import os
+import sqlite3
+import sys
+import time
+import tomllib
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SpecError", "KINDS", "load_spec", "expand", "run_id", "run_config", "run",
+           "open_database", "read_runs", "DATABASE"]
+
+#: The file the results go to, inside the output directory.
+DATABASE = "sweep.sqlite"
+#: The kinds of sweep a spec may ask for.
+KINDS: tuple[str, ...] = ("minimize", "train")
+
+
+class SpecError(ValueError):
+    """A sweep spec that cannot run: the message names the key, the value and what is allowed."""
+
+
+# ------------------------------------------------------------------------------------ the spec
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+
+
+def _int_list(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 0 and all(_is_int(v) and v > 0 for v in value)
+
+
+# key -> (description of an allowed value, test of one value, whether a list is one value)
+_Rule = tuple[str, Any, bool]
+
+
+def _minimize_rules() -> dict[str, _Rule]:
+    from .minimize import METHODS
+    from .problems import NAMES
+    return {
+        "problem": (f"one of {', '.join(NAMES)}", lambda v: v in NAMES, False),
+        "method": (f"one of {', '.join(METHODS)}", lambda v: v in METHODS, False),
+        "lr": ("a positive number or a schedule string such as '1/t'", _lr_ok, False),
+        "momentum": ("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1, False),
+        "betas": ("a pair of numbers in [0, 1) such as [0.9, 0.999]",
+                  lambda v: _pair(v) and all(0 <= b < 1 for b in v), True),
+        "line_search": ("'armijo', 'wolfe' or 'none'", lambda v: v in ("armijo", "wolfe", "none"),
+                        False),
+        "max_iter": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
+        "seed": ("a non-negative integer", lambda v: _is_int(v) and v >= 0, False),
+        "label": ("a name for the report (e.g. 'nesterov' for SGD with nesterov = true)",
+                  lambda v: isinstance(v, str) and bool(v), False),
+    }
+
+
+def _train_rules() -> dict[str, _Rule]:
+    from .experiments import ACTIVATIONS
+    from .optim import OPTIMIZERS
+    return {
+        "dataset": ("a bundled dataset name or the path of a .csv or .npz file", _dataset_ok,
+                    False),
+        "target": ("the name of the column (CSV) or array (NPZ) to predict",
+                   lambda v: isinstance(v, str) and bool(v), False),
+        "hidden": ("a positive integer (one hidden layer) or a list of them such as [64, 64]",
+                   lambda v: (_is_int(v) and v > 0) or _int_list(v), True),
+        "activation": (f"one of {', '.join(ACTIVATIONS)}", lambda v: v in ACTIVATIONS, False),
+        "optimizer": (f"one of {', '.join(OPTIMIZERS)}", lambda v: v in OPTIMIZERS, False),
+        "lr": ("a positive number or a schedule string such as 'cosine:0.01'", _lr_ok, False),
+        "momentum": ("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1, False),
+        "nesterov": ("true or false", lambda v: isinstance(v, bool), False),
+        "weight_decay": ("a non-negative number", lambda v: _is_number(v) and v >= 0, False),
+        "batch_size": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
+        "epochs": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
+        "patience": ("a positive integer", lambda v: _is_int(v) and v > 0, False),
+        "seed": ("a non-negative integer", lambda v: _is_int(v) and v >= 0, False),
+        "label": ("a name for the report (e.g. 'nesterov' for SGD with nesterov = true)",
+                  lambda v: isinstance(v, str) and bool(v), False),
+    }
+
+
+_REQUIRED = {"minimize": ("problem", "method"), "train": ("dataset",)}
+_RANDOM_KEYS = ("lr", "momentum", "weight_decay", "max_iter", "epochs", "batch_size", "hidden",
+                "seed")
+
+
+def _lr_ok(value: Any) -> bool:
+    if _is_number(value):
+        return math.isfinite(value) and value > 0
+    if not isinstance(value, str):
+        return False
+    from . import schedules
+    try:
+        schedules.parse(value, total_steps=100)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _dataset_ok(value: Any) -> bool:
+    from .data import DATASETS
+    if not isinstance(value, str):
+        return False
+    return value in DATASETS or (Path(value).suffix.lower() in (".csv", ".npz")
+                                 and Path(value).is_file())
+
+
+def _rules(kind: str) -> dict[str, _Rule]:
+    return _minimize_rules() if kind == "minimize" else _train_rules()
+
+
+def load_spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Read and check a sweep spec.
+
+    Parameters
+    ----------
+    source : path-like or mapping
+        A TOML file with a ``[sweep]`` table, or the parsed mapping itself.
+
+    Returns
+    -------
+    dict
+        The ``[sweep]`` table, checked: every key known for its kind, every value of the right
+        type, no empty list.
+
+    Raises
+    ------
+    SpecError
+        Naming the key, the value and what is allowed.
+    FileNotFoundError
+        When the file does not exist.
+    """
+    if isinstance(source, Mapping):
+        document: Mapping[str, Any] = source
+        where = "spec"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"sweep: no such spec file: {str(path)!r}")
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise SpecError(f"sweep: {path} is not valid TOML: {error}") from None
+        where = str(path)
+    table = document.get("sweep")
+    if not isinstance(table, Mapping):
+        raise SpecError(f"sweep: {where} needs a [sweep] table with kind = "
+                        f"{' or '.join(repr(k) for k in KINDS)}")
+    spec = dict(table)
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise SpecError(f"sweep: [sweep] kind must be one of {', '.join(map(repr, KINDS))}, got "
+                        f"{kind!r}")
+    rules = _rules(kind)
+    random = spec.pop("random", None)
+    groups = spec.pop("group", None)
+    for key, value in spec.items():
+        if key != "kind":
+            _check_entry(kind, rules, key, value)
+    if random is not None:
+        spec["random"] = _check_random(kind, rules, random, spec)
+    if groups is not None:
+        spec["group"] = _check_groups(kind, rules, groups)
+    for group in spec.get("group", [{}]):
+        missing = [k for k in _REQUIRED[kind]
+                   if k not in spec and k not in group and k not in spec.get("random", {})]
+        if missing:
+            raise SpecError(f"sweep: a {kind} sweep needs the key {missing[0]!r} "
+                            f"({rules[missing[0]][0]})")
+        table = {**spec, **group}
+        csv = [d for d in _axis("dataset", table.get("dataset"), False)
+               if isinstance(d, str) and d.lower().endswith(".csv")]
+        if csv and "target" not in table:
+            raise SpecError(f"sweep: dataset {csv[0]!r} is a CSV file: add target = 'COLUMN', "
+                            "the column to predict")
+    return spec
+
+
+def _check_groups(kind: str, rules: Mapping[str, _Rule], groups: Any) -> list[dict[str, Any]]:
+    """``[[sweep.group]]`` tables: each one grid of its own over the shared keys (their values
+    replace the shared ones), the sweep being the union of the groups' grids."""
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, Mapping)
+                                                            for g in groups):
+        raise SpecError("sweep: group must be written as one or more [[sweep.group]] tables")
+    for group in groups:
+        for key, value in group.items():
+            if key in ("kind", "random", "group"):
+                raise SpecError(f"sweep: [[sweep.group]] cannot set {key!r}")
+            _check_entry(kind, rules, key, value)
+    return [dict(g) for g in groups]
+
+
+def _check_entry(kind: str, rules: Mapping[str, _Rule], key: str, value: Any) -> None:
+    if key not in rules:
+        allowed = ", ".join(["kind", *rules, "random", "group"])
+        raise SpecError(f"sweep: unknown key {key!r} for kind = {kind!r}; allowed keys: {allowed}")
+    allowed, ok, list_is_value = rules[key]
+    for item in _axis(key, value, list_is_value):
+        if not ok(item):
+            raise SpecError(f"sweep: {key} must be {allowed} (or a list of them), got {item!r}")
+
+
+def _axis(key: str, value: Any, list_is_value: bool) -> list[Any]:
+    """The values of one key: a list is a grid axis, anything else one fixed value."""
+    if not isinstance(value, list):
+        return [value]
+    if list_is_value and not any(isinstance(v, list) for v in value) and value:
+        return [value]
+    if not value:
+        raise SpecError(f"sweep: {key} is an empty list; give at least one value")
+    return value
+
+
+def _check_random(kind: str, rules: Mapping[str, _Rule], random: Any,
+                  spec: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(random, Mapping):
+        raise SpecError("sweep: [sweep.random] must be a table such as n = 20, lr = [1e-4, 1e-1]")
+    table = dict(random)
+    n, seed = table.pop("n", None), table.pop("seed", 0)
+    if not _is_int(n) or n < 1:
+        raise SpecError(f"sweep: [sweep.random] n must be a positive integer, got {n!r}")
+    if not _is_int(seed) or seed < 0:
+        raise SpecError(f"sweep: [sweep.random] seed must be a non-negative integer, got {seed!r}")
+    if not table:
+        raise SpecError("sweep: [sweep.random] samples nothing; give ranges such as "
+                        "lr = [1e-4, 1e-1]")
+    for key, bounds in table.items():
+        if key not in rules or key not in _RANDOM_KEYS:
+            allowed = ", ".join(k for k in _RANDOM_KEYS if k in rules)
+            raise SpecError(f"sweep: [sweep.random] cannot sample {key!r}; it samples: n, seed, "
+                            f"{allowed}")
+        if key in spec:
+            raise SpecError(f"sweep: {key} is both in [sweep] and in [sweep.random]; keep one")
+        if not _pair(bounds) or not bounds[0] <= bounds[1]:
+            raise SpecError(f"sweep: [sweep.random] {key} must be a range [low, high] with "
+                            f"low <= high, got {bounds!r}")
+        for end in bounds:
+            if not rules[key][1](int(end) if _is_int(end) else end):
+                raise SpecError(f"sweep: [sweep.random] {key} bounds must be {rules[key][0]}, "
+                                f"got {end!r}")
+    return {"n": n, "seed": seed, **table}
+
+
+def _sample(random: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``n`` points drawn from the ranges: log-uniform for lr, integers for integer keys."""
+    rng = np.random.default_rng(random["seed"])
+    points: list[dict[str, Any]] = [{} for _ in range(random["n"])]
+    for key in sorted(k for k in random if k not in ("n", "seed")):
+        low, high = random[key]
+        for point in points:
+            if key == "lr":
+                value: Any = float(math.exp(rng.uniform(math.log(low), math.log(high))))
+            elif _is_int(low) and _is_int(high):
+                value = int(rng.integers(low, high, endpoint=True))
+            else:
+                value = float(rng.uniform(low, high))
+            point[key] = value
+    return points
+
+
+def expand(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every run of a checked spec: the grid's product (times the random samples), deduplicated.
+
+    Parameters
+    ----------
+    spec : mapping
+        From :func:`load_spec`.
+
+    Returns
+    -------
+    list of dict
+        One config per run, each with its ``kind``, in a stable order.
+    """
+    kind = spec["kind"]
+    rules = _rules(kind)
+    shared = {k: v for k, v in spec.items() if k not in ("kind", "random", "group")}
+    samples = _sample(spec["random"]) if "random" in spec else [{}]
+    configs, seen = [], set()
+    for group in spec.get("group", [{}]):
+        table = {**shared, **group}
+        keys = list(table)
+        axes = [_axis(k, table[k], rules[k][2]) for k in keys]
+        for values in product(*axes):
+            for sample in samples:
+                config = {"kind": kind, **dict(zip(keys, values, strict=True)), **sample}
+                identity = run_id(config)
+                if identity not in seen:
+                    seen.add(identity)
+                    configs.append(config)
+    return configs
+
+
+def run_id(config: Mapping[str, Any]) -> str:
+    """The id of a run: the first 16 hex digits of the SHA-256 of its config as sorted JSON."""
+    return hashlib.sha256(_config_json(config).encode("utf-8")).hexdigest()[:16]
+
+
+def _config_json(config: Mapping[str, Any]) -> str:
+    return json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
+
+
+# ------------------------------------------------------------------------------------ one run
+def run_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one config of a sweep, as a worker does; deterministic given the config.
+
+    Parameters
+    ----------
+    config : mapping
+        One element of :func:`expand`.
+
+    Returns
+    -------
+    dict
+        ``final_loss`` (float, None when not finite), ``history`` (list or dict),
+        ``metrics`` (dict) and ``seconds``.
+    """
+    started = time.perf_counter()
+    if config["kind"] == "minimize":
+        outcome = _run_minimize(config)
+    else:
+        outcome = _run_train(config)
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _run_minimize(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``steepest.experiments.run_method`` on the problem; ``seed`` s > 0 starts from
+    ``x0 + 0.1 * N(0, I)`` drawn from ``numpy.random.default_rng(s)``, seed 0 (or none) at x0."""
+    import warnings
+
+    from . import problems
+    from .experiments import run_method, to_json
+    problem = problems.get(config["problem"])
+    x0 = np.array(problem.x0, dtype=np.float64)
+    if config.get("seed"):
+        x0 = x0 + 0.1 * np.random.default_rng(config["seed"]).standard_normal(x0.shape)
+    options = {k: (tuple(v) if k == "betas" else v) for k, v in config.items()
+               if k in ("momentum", "betas")}
+    line_search = config.get("line_search")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # divergence is recorded in the row, not printed
+        result = run_method(problem, config["method"], lr=config.get("lr"),
+                            line_search=None if line_search in (None, "none") else line_search,
+                            x0=x0, max_iter=config.get("max_iter", 1000), **options)
+    fvals = np.asarray(result.fvals, dtype=np.float64)
+    metrics = {"nit": int(result.nit), "success": bool(result.success),
+               "message": str(result.message), "f_min": to_json(float(problem.f_min)),
+               "diverged": bool(getattr(result, "diverged", False))}
+    return {"final_loss": _finite(result.fun), "history": to_json(fvals), "metrics": metrics}
+
+
+def _load_dataset(config: Mapping[str, Any]) -> Any:
+    from . import data
+    source = config["dataset"]
+    if source in data.DATASETS:
+        return data.load_dataset(source)
+    if source.lower().endswith(".csv"):
+        if "target" not in config:
+            raise ValueError(f"sweep: a CSV dataset needs target = 'COLUMN' ({source!r})")
+        return data.load_csv(source, config["target"])
+    return data.load_npz(source, y_key=config.get("target", "y"))
+
+
+def _run_train(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``steepest.experiments.train_network``; ``final_loss`` is the validation loss of the
+    weights kept (the training loss when there is no validation split)."""
+    from .experiments import to_json, train_network
+    hidden = config.get("hidden", 128)
+    summary = train_network(
+        _load_dataset(config), hidden=[hidden] if _is_int(hidden) else list(hidden),
+        activation=config.get("activation", "relu"), optimizer=config.get("optimizer", "adam"),
+        lr=config.get("lr"), momentum=config.get("momentum"), nesterov=config.get("nesterov"),
+        weight_decay=config.get("weight_decay"), epochs=config.get("epochs", 30),
+        batch_size=config.get("batch_size", 64), patience=config.get("patience"),
+        seed=config.get("seed", 0), progress=False)
+    metrics = summary.metrics
+    final = metrics.get("val", metrics.get("train", {})).get("loss")
+    return {"final_loss": None if final is None else _finite(final),
+            "history": to_json(summary.history.to_dict()), "metrics": metrics}
+
+
+def _task(config: dict[str, Any]) -> dict[str, Any]:
+    """What a worker runs: the outcome of :func:`run_config`, or the error it raised."""
+    try:
+        outcome = run_config(config)
+    except Exception as error:  # recorded as a failed run; the sweep goes on
+        message = f"{type(error).__name__}: {error}"
+        return {"status": "failed", "error": message, "traceback": traceback.format_exc(),
+                "worker": _worker_name()}
+    return {"status": "done", "worker": _worker_name(), **outcome}
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+# ------------------------------------------------------------------------------------ database
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    final_loss REAL,
+    seconds REAL,
+    error TEXT,
+    history TEXT,
+    metrics TEXT,
+    worker TEXT,
+    finished_at TEXT NOT NULL
+)
+"""
+
+
+def open_database(out: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open (creating it and the directory when needed) ``out/sweep.sqlite``."""
+    directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"sweep: --out {str(directory)!r} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(directory / DATABASE, timeout=30.0)
+    connection.execute("PRAGMA journal_mode=WAL")
+    with connection:
+        connection.execute(_SCHEMA)
+    return connection
+
+
+def _record(connection: sqlite3.Connection, config: Mapping[str, Any],
+            outcome: Mapping[str, Any]) -> None:
+    """Write one run's row in its own transaction (replacing a failed row of the same id)."""
+    row = (run_id(config), config["kind"], _config_json(config), outcome["status"],
+           outcome.get("final_loss"), outcome.get("seconds"), outcome.get("error"),
+           json.dumps(outcome.get("history"), allow_nan=False) if "history" in outcome else None,
+           json.dumps(outcome.get("metrics"), allow_nan=False) if "metrics" in outcome else None,
+           outcome.get("worker"), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    with connection:
+        connection.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+
+
+def _done_ids(connection: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT id FROM runs WHERE status = 'done'")}
+
+
+def read_runs(out: str | os.PathLike[str], ids: Sequence[str] | None = None
+              ) -> list[dict[str, Any]]:
+    """The rows of ``out/sweep.sqlite`` as dicts, with ``config``, ``history`` and ``metrics``
+    parsed from JSON; only the given ``ids`` when passed, in that order."""
+    path = Path(out) / DATABASE
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep: no results database {str(path)!r}; run a sweep with "
+                                f"--out {str(out)!r} first")
+    connection = sqlite3.connect(path)
+    try:
+        connection.row_factory = sqlite3.Row
+        rows = [dict(r) for r in connection.execute("SELECT * FROM runs ORDER BY finished_at")]
+    finally:
+        connection.close()
+    for row in rows:
+        for key in ("config", "history", "metrics"):
+            row[key] = json.loads(row[key]) if row[key] is not None else None
+    if ids is not None:
+        by_id = {row["id"]: row for row in rows}
+        rows = [by_id[i] for i in ids if i in by_id]
+    return rows
+
+
+def _table(rows: list[dict[str, Any]]) -> Any:
+    """A DataFrame when pandas is installed (config keys as columns), else the list of dicts."""
+    flat = [{"id": r["id"], **r["config"], "status": r["status"], "final_loss": r["final_loss"],
+             "seconds": r["seconds"], "error": r["error"], "history": r["history"]} for r in rows]
+    try:
+        import pandas
+    except ImportError:
+        return flat
+    return pandas.DataFrame(flat)
+
+
+# ------------------------------------------------------------------------------------ progress
+class _Progress:
+    """Done, failed, running and the time left: tqdm when installed, else one updating line."""
+
+    def __init__(self, total: int, enabled: bool, stream: Any = None) -> None:
+        self.total, self.enabled = total, enabled and total > 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = self.failed = 0
+        self.started = time.perf_counter()
+        self.bar = None
+        if self.enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, desc="sweep", unit="run", file=self.stream,
+                                dynamic_ncols=True)
+
+    def update(self, status: str | None, running: int) -> None:
+        if status == "done":
+            self.done += 1
+        elif status == "failed":
+            self.failed += 1
+        if not self.enabled:
+            return
+        text = f"done {self.done}, failed {self.failed}, running {running}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1 if status else 0)
+            return
+        finished = self.done + self.failed
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / finished * (self.total - finished) if finished else math.nan
+        left = f"{eta:.0f} s left" if math.isfinite(eta) else "time left unknown"
+        self.stream.write(f"\rsweep {finished}/{self.total}: {text}, {left}   ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ------------------------------------------------------------------------------------ the sweep
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client of an existing scheduler, or of a LocalCluster of worker processes."""
+    import logging
+
+    from distributed import Client, LocalCluster
+    if scheduler is not None:
+        client = Client(scheduler, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def _running(client: Any, keys: set[str]) -> int:
+    """Runs being computed: tasks the scheduler has handed to a worker, at most one per thread
+    (a worker may hold a few queued tasks ahead)."""
+    try:
+        processing, threads = client.processing(), client.nthreads()
+    except Exception:  # the count is cosmetic: never let it stop a sweep
+        return 0
+    return sum(min(sum(1 for key in tasks if key in keys), threads.get(worker, 1))
+               for worker, tasks in processing.items())
+
+
+def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike[str],
+        workers: int | None = None, scheduler: str | None = None, *,
+        progress: bool = True) -> Any:
+    """Run every configuration of a spec on Dask and return the table of results.
+
+    Runs already ``done`` in ``out/sweep.sqlite`` are skipped and ``failed`` ones run again, so
+    calling this again after an interruption resumes the sweep.
+
+    Parameters
+    ----------
+    spec : path-like or mapping
+        A TOML file with a ``[sweep]`` table, or the parsed mapping (see :func:`load_spec`).
+    out : path-like
+        The directory of ``sweep.sqlite`` (created when needed).
+    workers : int, optional
+        Worker processes of the LocalCluster (default: one per core). Not with ``scheduler``.
+    scheduler : str, optional
+        The address of an existing Dask scheduler, ``tcp://HOST:PORT``.
+    progress : bool, default True
+        A progress bar on standard error.
+
+    Returns
+    -------
+    pandas.DataFrame or list of dict
+        One row per run of the spec: its id, config keys, status, final_loss, seconds, error and
+        history. A list of dicts when pandas is not installed.
+
+    Raises
+    ------
+    SpecError
+        For a bad spec, before anything runs.
+    KeyboardInterrupt
+        After cancelling the pending runs; the rows written so far stay, and running the same
+        call again resumes.
+    """
+    if workers is not None and scheduler is not None:
+        raise ValueError("sweep: workers applies to the local cluster; with scheduler, the "
+                         "cluster's own workers run the sweep")
+    if workers is not None and (not _is_int(workers) or workers < 1):
+        raise ValueError(f"sweep: workers must be a positive integer, got {workers!r}")
+    configs = expand(load_spec(spec))
+    connection = open_database(out)
+    try:
+        done = _done_ids(connection)
+        pending = [c for c in configs if run_id(c) not in done]
+        if pending:
+            _execute(pending, connection, out, workers, scheduler, progress)
+    finally:
+        connection.close()
+    return _table(read_runs(out, [run_id(c) for c in configs]))
+
+
+def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out: Any,
+             workers: int | None, scheduler: str | None, progress: bool) -> None:
+    from distributed import as_completed
+    bar = _Progress(len(pending), progress)
+    token = uuid.uuid4().hex[:8]
+    try:
+        with _client(workers, scheduler) as client:
+            keys = [f"steepest-sweep-{run_id(c)}-{token}" for c in pending]
+            futures = client.map(_task, pending, key=keys, pure=False, retries=0)
+            config_of = dict(zip(keys, pending, strict=True))
+            left = set(keys)
+            try:
+                for future in as_completed(futures):
+                    outcome = _outcome(future)
+                    _record(connection, config_of[future.key], outcome)
+                    left.discard(future.key)
+                    bar.update(outcome["status"], _running(client, left))
+            except KeyboardInterrupt:
+                client.cancel([f for f in futures if f.key in left], force=True)
+                raise
+    except KeyboardInterrupt:
+        bar.close()
+        recorded = connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        print(f"sweep interrupted: the pending runs were cancelled; {recorded} rows are in "
+              f"{Path(out) / DATABASE}. Run the same command again to resume (done runs are "
+              f"skipped, failed ones re-run).", file=sys.stderr, flush=True)
+        raise
+    bar.close()
+
+
+def _outcome(future: Any) -> dict[str, Any]:
+    """The task's result, or a failed row when the task itself could not finish (e.g. it killed
+    its worker too often for Dask to retry)."""
+    try:
+        return future.result()
+    except Exception as error:
+        return {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+
+
+# ------------------------------------------------------------------------------------ command line
+_CLI_DESCRIPTION = """\
+Run every combination of a TOML spec on Dask, recording each run in DIR/sweep.sqlite as it
+finishes; or, with `report DIR`, write DIR/report/index.html and its figures. Running the same
+spec again skips the runs already done and re-runs the failed ones. Without --scheduler, a local
+cluster of worker processes (one per core, or --workers N) runs the sweep; --scheduler uses an
+existing Dask cluster (`dask scheduler` and `dask worker tcp://HOST:8786` on each machine)."""
+
+_CLI_EXAMPLES = """\
+steepest sweep tools/digits_sweep.toml --out runs/digits --workers 2
+steepest sweep spec.toml --out runs/lr --scheduler tcp://10.0.0.5:8786
+steepest sweep report runs/lr             # then open runs/lr/report/index.html
+"""
+
+
+def add_cli(commands: Any, subparser: Any) -> None:
+    """Register ``steepest sweep`` with the subcommands of :mod:`steepest.cli`."""
+    p = subparser(commands, "sweep", "run a grid of runs on Dask (results in SQLite), or report it",
+                  _CLI_DESCRIPTION, _CLI_EXAMPLES)
+    p.add_argument("target", nargs="+", metavar="SPEC.toml | report DIR",
+                   help="the spec to run, or `report DIR` for the report of a finished sweep")
+    p.add_argument("--out", metavar="DIR", help="directory of sweep.sqlite (required for a spec)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of an existing Dask scheduler, tcp://HOST:PORT")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cli_main(args: Any) -> int:
+    """``steepest sweep``: bad arguments raise ValueError (one line, exit status 2)."""
+    if args.target[0] == "report" and not Path(args.target[0]).is_file():
+        if len(args.target) != 2 or args.out or args.workers or args.scheduler:
+            raise ValueError("usage: steepest sweep report DIR (no other arguments)")
+        from .sweep_report import write_report
+        page = write_report(args.target[1])
+        print(f"report written to {page}  (open it in a browser)")
+        return 0
+    if len(args.target) != 1:
+        raise ValueError(f"expected one spec file, got {' '.join(args.target)!r}")
+    if not args.out:
+        raise ValueError("--out DIR is required: the directory of sweep.sqlite")
+    table = run(args.target[0], args.out, workers=args.workers, scheduler=args.scheduler,
+                progress=not args.quiet)
+    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    failed = [r for r in rows if r["status"] == "failed"]
+    print(f"{len(rows)} runs in {Path(args.out) / DATABASE}: {len(rows) - len(failed)} done, "
+          f"{len(failed)} failed")
+    for row in failed[:5]:
+        print(f"  failed {row['id']}: {row['error']}")
+    print(f"report: steepest sweep report {args.out}")
+    return 0
