@@ -714,6 +714,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self._set_labels(np.asarray(classes))
+            self._check_labels(y, incremental, None)
         elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._set_labels(y)
         else:
@@ -723,6 +724,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _set_labels(self, y: np.ndarray) -> None:
         self._label_binarizer = LabelBinarizer()
         self._label_binarizer.fit(y)
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and y.size and len(
+                self._label_binarizer.classes_) < 2:
+            raise ValueError(f"{type(self).__name__}: y has only one class "
+                             f"({self._label_binarizer.classes_[0]!r}); a classifier needs at "
+                             f"least 2 classes")
         self.classes_ = self._label_binarizer.classes_
 
     def _check_labels(self, y: np.ndarray, incremental: bool, classes: Any) -> None:
