@@ -197,6 +197,27 @@ def test_sparse_input_gives_the_dense_result(iris):
                        MLPClassifier(**lbfgs).fit(X, y), rtol=1e-10)
 
 
+class _GuardedCSR(sp.csr_matrix):
+    """A CSR matrix that refuses to be densified more than ``limit`` rows at a time."""
+
+    limit = 0
+
+    def toarray(self, *args, **kwargs):
+        assert self.shape[0] <= _GuardedCSR.limit, f"densified {self.shape[0]} rows at once"
+        return super().toarray(*args, **kwargs)
+
+
+def test_sparse_input_is_densified_one_batch_at_a_time():
+    rng = np.random.default_rng(0)
+    X = sp.random(3000, 20, density=0.1, format="csr", random_state=0)
+    y = rng.integers(0, 2, 3000)
+    _GuardedCSR.limit = 200
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(_GuardedCSR(X), y)
+    _GuardedCSR.limit = st.sklearn.CHUNK
+    assert clf.predict(_GuardedCSR(X)).shape == (3000,)
+    MLPClassifier(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=2).fit(_GuardedCSR(X), y)
+
+
 def test_float32_in_float32_out(iris, regression):
     X, y = iris
     clf = MLPClassifier(**SGD).fit(X.astype(np.float32), y)

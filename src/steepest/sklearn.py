@@ -752,7 +752,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         from .nn import functional as F
 
         if self.out_activation_ == "softmax":
+            if w is None:  # one fused op
+                return F.cross_entropy(z, Y.argmax(axis=1), reduction="sum")
             per_sample = F.cross_entropy(z, Y.argmax(axis=1), reduction="none")
+        elif w is None:
+            return F.binary_cross_entropy_with_logits(z, Y, reduction="sum")
         else:
             per_sample = F.binary_cross_entropy_with_logits(z, Y, reduction="none").sum(axis=1)
         return _weighted_sum(per_sample, w)
@@ -876,6 +880,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
             constant = (xlogy(Y, Y) - Y).sum(axis=1)
             per_sample = (z.exp() - z * Y).sum(axis=1) + constant
+        elif w is None:
+            from .nn import functional as F
+
+            return F.mse_loss(z, Y, reduction="sum") * 0.5
         else:
             diff = z - Y
             per_sample = (diff * diff).sum(axis=1) * 0.5
