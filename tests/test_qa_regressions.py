@@ -145,7 +145,7 @@ def test_failed_refit_keeps_the_previous_fit(labelled):
     from steepest.sklearn import MLPClassifier, MLPRegressor
 
     X, y = labelled
-    clf = MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     with pytest.warns(Warning):
         clf.fit(X, y)
     before = clf.predict_proba(X)
@@ -154,7 +154,7 @@ def test_failed_refit_keeps_the_previous_fit(labelled):
     assert clf.n_features_in_ == 3 and clf.classes_.tolist() == ["cat", "dog", "emu"]
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
-    reg = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     with pytest.warns(Warning):
         reg.fit(X, X[:, 0])
     with pytest.raises(ValueError):

@@ -1,4 +1,6 @@
-"""Tests for steepest.sklearn: scikit-learn's estimator suite and the estimators' own features."""
+"""Tests for steepest.sklearn: scikit-learn's estimator suite, and agreement with
+``sklearn.neural_network`` itself (the same seed gives the same initial weights, so plain SGD
+must follow scikit-learn's trajectory to rounding)."""
 
 from __future__ import annotations
 
@@ -8,27 +10,46 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+import sklearn.neural_network as skn
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 import steepest as st
-from steepest import data, optim, schedules
-from steepest.sklearn import OPTIMIZERS, MLPClassifier, MLPRegressor
+from steepest import data, schedules
+from steepest.sklearn import SOLVERS, MLPClassifier, MLPRegressor
 
-# Short test runs stop at max_epochs on purpose; the warning itself is tested below.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 # --------------------------------------------------------------------------- scikit-learn's suite
-@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
+@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def _passed(estimator) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    return sorted(r["check_name"] for r in results if r["status"] == "passed")
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_passes_every_check_sklearns_own_mlp_passes(name):
+    theirs = _passed(getattr(skn, name)(max_iter=100))
+    ours = _passed(getattr(st.sklearn, name)(max_iter=100))
+    missing = list(theirs)
+    for check in ours:
+        if check in missing:
+            missing.remove(check)
+    assert missing == []
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -46,196 +67,320 @@ def regression():
     return X, Y
 
 
-def small(cls, **kwargs):
-    params = {"hidden_layer_sizes": (16,), "lr": 0.01, "random_state": 0, "max_epochs": 60}
-    params.update(kwargs)
-    return cls(**params)
+SGD = {"solver": "sgd", "learning_rate_init": 0.05, "hidden_layer_sizes": (7, 5), "max_iter": 15,
+       "random_state": 3, "batch_size": 32, "alpha": 0.01}
 
 
-# --------------------------------------------------------------------------- behaviour
+def _both(name, X, y, fit_kwargs=None, **params):
+    ours = getattr(st.sklearn, name)(**params).fit(X, y, **(fit_kwargs or {}))
+    theirs = getattr(skn, name)(**params).fit(X, y, **(fit_kwargs or {}))
+    return ours, theirs
+
+
+def _assert_same_model(ours, theirs, rtol=1e-9):
+    assert ours.n_layers_ == theirs.n_layers_ and ours.n_outputs_ == theirs.n_outputs_
+    assert ours.out_activation_ == theirs.out_activation_
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_,
+                    strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+# --------------------------------------------------------------------------- same as scikit-learn
+@pytest.mark.parametrize("extra", [{"momentum": 0.0}, {"momentum": 0.9},
+                                   {"momentum": 0.9, "nesterovs_momentum": False},
+                                   {"momentum": 0.0, "shuffle": False},
+                                   {"momentum": 0.0, "activation": "logistic"},
+                                   {"momentum": 0.0, "activation": "tanh"},
+                                   {"momentum": 0.0, "activation": "identity"}])
+def test_sgd_follows_sklearns_trajectory_multiclass(iris, extra):
+    ours, theirs = _both("MLPClassifier", *iris, **{**SGD, **extra})
+    _assert_same_model(ours, theirs)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    assert (ours.n_iter_, ours.t_, ours.loss_) == (theirs.n_iter_, theirs.t_, pytest.approx(theirs.loss_))
+    np.testing.assert_allclose(ours.predict_proba(iris[0]), theirs.predict_proba(iris[0]), rtol=1e-8)
+
+
+def test_binary_and_sample_weight_follow_sklearn(iris):
+    X, y = iris
+    y = (y == 1).astype(int)
+    w = np.random.default_rng(0).uniform(0, 3, size=len(y))
+    ours, theirs = _both("MLPClassifier", X, y, {"sample_weight": w}, **{**SGD, "momentum": 0.0})
+    assert ours.coefs_[-1].shape == (5, 1) and ours.out_activation_ == "logistic"
+    _assert_same_model(ours, theirs)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    assert ours.predict_proba(X).shape == (len(y), 2)
+
+
+def test_multilabel_follows_sklearn(iris):
+    X, y = iris
+    Y = np.stack([y == 0, y == 1, X[:, 0] > 0], axis=1).astype(int)
+    ours, theirs = _both("MLPClassifier", X, Y, **{**SGD, "momentum": 0.0})
+    _assert_same_model(ours, theirs)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.predict_proba(X).shape == (len(X), 3)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_regression_follows_sklearn(regression, loss):
+    X, Y = regression
+    Y = np.abs(Y) if loss == "poisson" else Y
+    w = np.random.default_rng(1).uniform(0, 2, size=len(X))
+    params = {**SGD, "momentum": 0.0, "loss": loss, "learning_rate_init": 0.01}
+    ours, theirs = _both("MLPRegressor", X, Y, {"sample_weight": w}, **params)
+    _assert_same_model(ours, theirs, rtol=1e-8)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-8)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-7, atol=1e-9)
+    ours1, theirs1 = _both("MLPRegressor", X, Y[:, 0], **params)
+    assert ours1.predict(X).shape == (len(X),)
+    _assert_same_model(ours1, theirs1, rtol=1e-8)
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "adaptive"])
+def test_learning_rate_strategies_follow_sklearn(iris, learning_rate):
+    params = {**SGD, "momentum": 0.0, "learning_rate": learning_rate, "max_iter": 60,
+              "n_iter_no_change": 2, "tol": 1e-2}
+    ours, theirs = _both("MLPClassifier", *iris, **params)
+    _assert_same_model(ours, theirs, rtol=1e-8)
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+def test_early_stopping_follows_sklearn(iris):
+    params = {**SGD, "momentum": 0.0, "early_stopping": True, "max_iter": 40}
+    ours, theirs = _both("MLPClassifier", *iris, **params)
+    _assert_same_model(ours, theirs)
+    np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
+    assert ours.best_validation_score_ == theirs.best_validation_score_
+    assert ours.best_loss_ is None and theirs.best_loss_ is None
+    assert len(ours.validation_loss_curve_) == ours.n_iter_
+    assert all(np.isfinite(ours.validation_loss_curve_))
+
+
+def test_adam_is_close_to_sklearn(iris):
+    params = {"hidden_layer_sizes": (10,), "max_iter": 30, "random_state": 0,
+              "learning_rate_init": 0.01}
+    ours, theirs = _both("MLPClassifier", *iris, **params)
+    # Adam's eps enters torch's and scikit-learn's updates slightly differently.
+    _assert_same_model(ours, theirs, rtol=1e-4)
+
+
+def test_lbfgs_follows_sklearn(iris):
+    params = {"solver": "lbfgs", "hidden_layer_sizes": (6,), "max_iter": 50, "random_state": 0}
+    ours, theirs = _both("MLPClassifier", *iris, **params)
+    _assert_same_model(ours, theirs, rtol=1e-6)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-8)
+
+
+def test_lbfgs_respects_max_fun(iris):
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        clf = MLPClassifier(solver="lbfgs", max_fun=5, random_state=0).fit(*iris)
+    assert clf.n_iter_ <= 5
+
+
+def test_partial_fit_unavailable_for_lbfgs():
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="stochastic"):
+        MLPRegressor(solver="lbfgs").partial_fit(np.ones((3, 2)), np.ones(3))
+
+
+# --------------------------------------------------------------------------- inputs
+def test_sparse_input_gives_the_dense_result(iris):
+    X, y = iris
+    dense = MLPClassifier(**SGD).fit(X, y)
+    for fmt in (sp.csr_matrix, sp.csc_matrix):
+        sparse = MLPClassifier(**SGD).fit(fmt(X), y)
+        _assert_same_model(sparse, dense, rtol=1e-12)
+        np.testing.assert_allclose(sparse.predict_proba(fmt(X)), dense.predict_proba(X))
+    lbfgs = {"solver": "lbfgs", "max_iter": 5, "random_state": 0}
+    _assert_same_model(MLPClassifier(**lbfgs).fit(sp.csr_matrix(X), y),
+                       MLPClassifier(**lbfgs).fit(X, y), rtol=1e-10)
+
+
+class _GuardedCSR(sp.csr_matrix):
+    """A CSR matrix that refuses to be densified more than ``limit`` rows at a time."""
+
+    limit = 0
+
+    def toarray(self, *args, **kwargs):
+        assert self.shape[0] <= _GuardedCSR.limit, f"densified {self.shape[0]} rows at once"
+        return super().toarray(*args, **kwargs)
+
+
+def test_sparse_input_is_densified_one_batch_at_a_time():
+    rng = np.random.default_rng(0)
+    X = sp.random(3000, 20, density=0.1, format="csr", random_state=0)
+    y = rng.integers(0, 2, 3000)
+    _GuardedCSR.limit = 200
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(_GuardedCSR(X), y)
+    _GuardedCSR.limit = st.sklearn.CHUNK
+    assert clf.predict(_GuardedCSR(X)).shape == (3000,)
+    MLPClassifier(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=2).fit(_GuardedCSR(X), y)
+
+
+def test_float32_in_float32_out(iris, regression):
+    X, y = iris
+    clf = MLPClassifier(**SGD).fit(X.astype(np.float32), y)
+    assert all(c.dtype == np.float32 for c in clf.coefs_)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+    reg = MLPRegressor(**SGD).fit(regression[0].astype(np.float32), regression[1])
+    assert reg.predict(regression[0].astype(np.float32)).dtype == np.float32
+    assert MLPClassifier(**SGD).fit(X, y).predict_proba(X).dtype == np.float64
+
+
+def test_all_zero_sample_weights_are_refused(iris):
+    with pytest.raises(ValueError, match="zero"):
+        MLPClassifier(**SGD).fit(*iris, sample_weight=np.zeros(len(iris[1])))
+    with pytest.raises(ValueError, match="Negative"):  # stricter than scikit-learn
+        MLPClassifier(**SGD).fit(*iris, sample_weight=-np.ones(len(iris[1])))
+
+
+def test_zero_weight_equals_dropping_the_sample(iris):
+    X, y = iris
+    keep = np.arange(len(y)) % 3 != 0
+    params = {**SGD, "shuffle": False, "batch_size": len(y), "momentum": 0.0}
+    weighted = MLPClassifier(**params).fit(X, y, sample_weight=keep.astype(float))
+    dropped = MLPClassifier(**{**params, "batch_size": int(keep.sum())}).fit(X[keep], y[keep])
+    _assert_same_model(weighted, dropped, rtol=1e-10)
+
+
+def test_warm_start_continues_and_checks_classes(iris):
+    X, y = iris
+    clf = MLPClassifier(**{**SGD, "max_iter": 5, "warm_start": True}).fit(X, y)
+    first = [c.copy() for c in clf.coefs_]
+    t = clf.t_
+    clf.fit(X, y)
+    assert clf.t_ == 2 * t and len(clf.loss_curve_) == 10
+    assert not np.allclose(first[0], clf.coefs_[0])
+    cold = MLPClassifier(**{**SGD, "max_iter": 5}).fit(X, y)
+    np.testing.assert_array_equal(cold.coefs_[0], first[0])
+    with pytest.raises(ValueError, match="warm_start"):
+        clf.fit(X[y != 2], y[y != 2])
+
+
+# --------------------------------------------------------------------------- all or nothing
+def _snapshot(est):
+    return ([c.copy() for c in est.coefs_ + est.intercepts_],
+            st.sklearn.copy.deepcopy(est._optimizer.state_dict()),
+            (est.n_iter_, est.t_, list(est.loss_curve_), est.best_loss_))
+
+
+def _assert_unchanged(est, snap):
+    now = _snapshot(est)
+    for a, b in zip(now[0], snap[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert now[2] == snap[2]
+    assert repr(now[1]) == repr(snap[1])
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_a_diverging_call_changes_nothing_and_names_the_lr(regression, how):
+    X, Y = regression
+    reg = MLPRegressor(solver="sgd", learning_rate_init=0.5, random_state=0, max_iter=3,
+                       warm_start=how == "warm_start").fit(X * 0.01, Y)
+    snap = _snapshot(reg)
+    message = r"diverged.*learning rate 0.5\. Try learning_rate_init=0.05 or lower"
+    with pytest.raises(ValueError, match=message):
+        if how == "partial_fit":
+            reg.partial_fit(X * 1e4, Y)
+        else:
+            reg.fit(X * 1e4, Y)
+    _assert_unchanged(reg, snap)
+    reg.partial_fit(X * 0.01, Y)  # and it still trains afterwards
+    assert reg.t_ == snap[2][1] + len(X)
+
+
+def test_a_failing_partial_fit_changes_nothing(iris):
+    X, y = iris
+    clf = MLPClassifier(**SGD).partial_fit(X, y, classes=np.unique(y))
+    clf.partial_fit(X, y)
+    snap = _snapshot(clf)
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
+        clf.partial_fit(X, y + 10)
+    _assert_unchanged(clf, snap)
+    with pytest.raises(ValueError):
+        clf.partial_fit(X, y, sample_weight=np.zeros(len(y)))
+    _assert_unchanged(clf, snap)
+
+
+def test_divergence_is_an_error_not_a_convergence_warning(iris):
+    X, y = iris
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError, match="diverged") as info:
+            MLPClassifier(solver="sgd", learning_rate_init=1e4, momentum=0.99,
+                          random_state=0).fit(X * 1e3, y)
+    assert "raise" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- parameters
+def test_defaults_and_names_are_sklearns():
+    for ours, theirs in ((MLPClassifier(), skn.MLPClassifier()),
+                         (MLPRegressor(), skn.MLPRegressor())):
+        mine = ours.get_params()
+        for key, value in theirs.get_params().items():
+            assert mine[key] == value, key
+        assert set(mine) - set(theirs.get_params()) == {"dropout", "clip_grad_norm",
+                                                         "optimizer_params"}
+
+
+def test_solver_typo_lists_the_solvers(iris):
+    with pytest.raises(ValueError, match="solver") as info:
+        MLPClassifier(solver="adma").fit(*iris)
+    for name in SOLVERS:
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("name", [s for s in SOLVERS if s != "lbfgs"])
+def test_every_solver_trains(iris, name):
+    lr = {"adadelta": 1.0, "sgd": 0.1, "adagrad": 0.1}.get(name, 0.01)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), solver=name, learning_rate_init=lr,
+                        batch_size=16, max_iter=60, random_state=0).fit(*iris)
+    assert clf.score(*iris) > 0.85
+
+
+def test_learning_rate_init_may_be_a_schedule(iris):
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init="0.1/t",
+                        max_iter=3, random_state=0).fit(*iris)
+    assert clf._optimizer.param_groups[0]["last_lr"] == pytest.approx(0.1 / (3 * 1))
+    same = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd",
+                         learning_rate_init=schedules.parse("0.1/t"), max_iter=3,
+                         random_state=0).fit(*iris)
+    _assert_same_model(clf, same, rtol=0)
+
+
+def test_dropout_is_reproducible_and_changes_training(iris):
+    a = MLPClassifier(**SGD, dropout=0.3).fit(*iris)
+    b = MLPClassifier(**SGD, dropout=0.3).fit(*iris)
+    _assert_same_model(a, b, rtol=0)
+    plain = MLPClassifier(**SGD).fit(*iris)
+    assert not np.allclose(a.coefs_[0], plain.coefs_[0])
+
+
+def test_random_state_none_follows_manual_seed(iris):
+    st.manual_seed(5)
+    a = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3).fit(*iris)
+    st.manual_seed(5)
+    b = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3).fit(*iris)
+    _assert_same_model(a, b, rtol=0)
+
+
+def test_convergence_warning_at_max_iter(iris):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(*iris)
+
+
+# --------------------------------------------------------------------------- integration
 def test_import_is_lazy():
     code = ("import sys, steepest as st; assert 'sklearn' not in sys.modules; "
             "st.sklearn; assert 'sklearn' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_classifier_learns_and_exposes_curves(iris):
-    X, y = iris
-    clf = small(MLPClassifier).fit(X, y)
-    assert clf.score(X, y) > 0.9
-    assert len(clf.loss_curve_) == clf.n_iter_ <= 60
-    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    assert clf.best_loss_ == min(clf.loss_curve_)
-    assert clf.validation_scores_ is None and clf.t_ == clf.n_iter_ * len(X)
-    proba = clf.predict_proba(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    np.testing.assert_allclose(np.log(proba), clf.predict_log_proba(X), atol=1e-10)
-    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
-    assert [c.shape for c in clf.coefs_] == [(4, 16), (16, 3)]
-    assert [b.shape for b in clf.intercepts_] == [(16,), (3,)]
-
-
-def test_text_labels_round_trip(iris):
-    X, y = iris
-    names = np.array(["setosa", "versicolor", "virginica"])[y]
-    clf = small(MLPClassifier).fit(X, names)
-    assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
-    assert set(clf.predict(X)) <= set(names)
-
-
-def test_early_stopping_records_validation_scores(iris):
-    X, y = iris
-    clf = small(MLPClassifier, early_stopping=True, validation_fraction=0.2,
-                n_iter_no_change=5, max_epochs=300).fit(X, y)
-    assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
-    assert clf.n_iter_ < 300  # stopped on the validation score
-    assert clf.t_ == clf.n_iter_ * (len(X) - 30)  # 20% of 150 rows held out
-
-
-def test_random_state_is_deterministic_and_leaves_global_generator_alone(iris):
-    X, y = iris
-    st.manual_seed(0)
-    before = st._random.get_rng_state()
-    a = small(MLPClassifier, random_state=3).fit(X, y)
-    assert st._random.get_rng_state() == before
-    b = small(MLPClassifier, random_state=3).fit(X, y)
-    c = small(MLPClassifier, random_state=4).fit(X, y)
-    assert a.loss_curve_ == b.loss_curve_ != c.loss_curve_
-    for wa, wb in zip(a.coefs_, b.coefs_, strict=True):
-        np.testing.assert_array_equal(wa, wb)
-
-
-def test_random_state_none_follows_manual_seed(iris):
-    X, y = iris
-    st.manual_seed(21)
-    a = small(MLPClassifier, random_state=None, max_epochs=5).fit(X, y)
-    st.manual_seed(21)
-    b = small(MLPClassifier, random_state=None, max_epochs=5).fit(X, y)
-    assert a.loss_curve_ == b.loss_curve_
-
-
-def test_partial_fit_without_random_state_uses_the_library_generator(iris):
-    X, y = iris
-
-    def curve():
-        st.manual_seed(8)
-        clf = small(MLPClassifier, random_state=None, batch_size=32)
-        for _ in range(3):
-            clf.partial_fit(X, y, classes=[0, 1, 2])
-        return clf.loss_curve_, st._random.get_rng_state()
-
-    (curve_a, state_a), (curve_b, state_b) = curve(), curve()
-    assert curve_a == curve_b and state_a == state_b
-    st.manual_seed(8)
-    assert st._random.get_rng_state() != state_a  # the generator was advanced, not forked
-
-
-def test_partial_fit_continues_training(iris):
-    X, y = iris
-    clf = small(MLPClassifier)
-    with pytest.raises(ValueError, match="classes must be given on the first call"):
-        clf.partial_fit(X, y)
-    for _ in range(15):
-        clf.partial_fit(X, y, classes=[0, 1, 2])
-    assert clf.n_iter_ == len(clf.loss_curve_) == 15
-    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    updates = clf.optimizer_.param_groups[0]["num_updates"]
-    assert updates == 15  # "auto" batch: one batch of 150 rows per call
-    with pytest.raises(ValueError, match=r"labels \[7\] not in classes_"):
-        clf.partial_fit(X[:3], np.array([7, 7, 7]))
-    with pytest.raises(ValueError, match="differ from the first call"):
-        clf.partial_fit(X, y, classes=[0, 1])
-
-
-def test_partial_fit_matches_fit_epoch_by_epoch(iris):
-    X, y = iris
-    full = small(MLPClassifier, max_epochs=4, tol=0.0, n_iter_no_change=100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        full.fit(X, y)
-    step = small(MLPClassifier)
-    for _ in range(4):
-        step.partial_fit(X, y, classes=np.unique(y))
-    np.testing.assert_array_equal(full.coefs_[0], step.coefs_[0])
-    assert full.loss_curve_ == step.loss_curve_
-
-
-def test_regressor_multioutput_and_1d(regression):
-    X, Y = regression
-    reg = small(MLPRegressor, hidden_layer_sizes=(32,), max_epochs=300, batch_size=16).fit(X, Y)
-    assert reg.n_outputs_ == 2 and reg.predict(X).shape == (150, 2)
-    assert reg.score(X, Y) > 0.9
-    single = small(MLPRegressor, max_epochs=300, batch_size=16).fit(X, Y[:, 0])
-    assert single.predict(X).shape == (150,) and single.score(X, Y[:, 0]) > 0.95
-    with pytest.raises(ValueError, match="y has 1 targets, the first call had 2"):
-        reg.partial_fit(X, Y[:, 0])
-
-
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_every_optimizer_trains(iris, name):
-    X, y = iris
-    lr = {"adadelta": 1.0, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}.get(name, 0.01)
-    clf = small(MLPClassifier, optimizer=name, lr=lr, max_epochs=40, batch_size=16)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    assert clf.score(X, y) > 0.85, name
-    expected = optim.OPTIMIZERS[OPTIMIZERS[name][0]]
-    assert type(clf.optimizer_) is expected
-
-
-def test_schedule_and_optimizer_params(iris):
-    X, y = iris
-    clf = small(MLPClassifier, optimizer="sgd", lr="0.5/t^0.6",
-                optimizer_params={"momentum": 0.5}, max_epochs=3, tol=0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    group = clf.optimizer_.param_groups[0]
-    assert isinstance(group["lr"], schedules.Schedule) and group["momentum"] == 0.5
-    assert group["last_lr"] == pytest.approx(0.5 * 3 ** -0.6)  # 3 epochs of one batch
-    obj = small(MLPClassifier, lr=schedules.cosine(0.01, 100), max_epochs=2).set_params(tol=0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        obj.fit(X, y)
-    assert isinstance(obj.optimizer_.param_groups[0]["lr"], schedules.Schedule)
-
-
-def test_convergence_warning_when_max_epochs_reached(iris):
-    X, y = iris
-    with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
-        small(MLPClassifier, max_epochs=2).fit(X, y)
-
-
-@pytest.mark.parametrize("params, error, message", [
-    ({"activation": "softplus"}, ValueError, "MLPClassifier: activation must be one of"),
-    ({"optimizer": "lbfgs"}, ValueError, "MLPClassifier: optimizer must be one of"),
-    ({"hidden_layer_sizes": (16, 0)}, ValueError, r"hidden_layer_sizes\[1\] must be in"),
-    ({"lr": -1.0}, ValueError, r"MLPClassifier: lr must be in \(0, inf\)"),
-    ({"lr": "fast"}, ValueError, "(?s)cannot read .fast.*accepted schedule syntax"),
-    ({"batch_size": 0}, ValueError, "batch_size must be in"),
-    ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be in"),
-    ({"optimizer_params": {"bogus": 1}}, TypeError, "optimizer='adam' rejects"),
-])
-def test_parameters_are_checked_in_fit(iris, params, error, message):
-    X, y = iris
-    clf = MLPClassifier(**params)  # constructing never validates (scikit-learn's contract)
-    with pytest.raises(error, match=message):
-        clf.fit(X, y)
-
-
-def test_single_class_is_refused(iris):
-    X, _ = iris
-    with pytest.raises(ValueError, match="only one class"):
-        small(MLPClassifier).fit(X, np.zeros(len(X)))
-
-
-def test_works_in_pipelines_and_cross_validation(iris):
-    X, y = iris
-    pipe = make_pipeline(StandardScaler(), small(MLPClassifier, max_epochs=30))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        scores = cross_val_score(pipe, X, y, cv=3)
-    assert scores.mean() > 0.85
-    assert clone(small(MLPClassifier)).get_params()["lr"] == 0.01
+def test_works_in_pipelines_clone_and_cross_validation(iris):
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(8,),
+                                                         learning_rate_init=0.01, max_iter=50,
+                                                         random_state=0))
+    scores = cross_val_score(pipe, *iris, cv=3)
+    assert scores.mean() > 0.8
+    assert clone(pipe).get_params()["mlpclassifier__max_iter"] == 50

@@ -1,10 +1,28 @@
 """scikit-learn estimators backed by steepest networks: :class:`MLPClassifier`, :class:`MLPRegressor`.
 
-They follow scikit-learn's estimator contract (``get_params``/``set_params``, parameters checked
-in ``fit``, ``n_features_in_``, ``classes_``, deterministic with an integer ``random_state``) and
-pass its ``check_estimator`` suite, so they drop into pipelines, grid searches and
-cross-validation. The network is a :class:`steepest.nn.Sequential` of :class:`~steepest.nn.Linear`
-layers trained by :func:`steepest.train.fit` with any optimizer of :mod:`steepest.optim`.
+A drop-in for :mod:`sklearn.neural_network`: the same parameter names, defaults (scikit-learn
+1.9), meanings and fitted attributes (``coefs_`` of shape ``(n_in, n_out)``, ``loss_curve_``,
+``n_iter_``, ``t_``, ...), the same inputs (``sample_weight``, multilabel indicator targets,
+scipy sparse ``X``, float32 kept as float32, ``warm_start``, ``partial_fit``) and the same
+errors for bad parameters. The network is a :func:`steepest.nn.mlp`, its gradients come from
+steepest's autodiff, and its updates from :mod:`steepest.optim`.
+
+steepest's extras, with names scikit-learn does not use:
+
+- ``solver`` also takes every optimizer name of :data:`steepest.optim.OPTIMIZERS` (``rmsprop``,
+  ``adagrad``, ``adadelta``, ``nadam``, ...); ``optimizer_params`` passes further arguments;
+- ``learning_rate_init`` may be a schedule (a callable ``t -> lr`` or its text, ``"0.1/t"``),
+  with ``t`` counting updates;
+- ``dropout`` after every hidden activation; ``clip_grad_norm``;
+- ``validation_loss_curve_``: the loss on the early-stopping split, epoch by epoch.
+
+A run that diverges (a non-finite loss or weight, or a loss grown a millionfold over its
+first epoch) raises a ``ValueError`` naming the learning rate and suggesting a lower one, and
+leaves the estimator as it was before the call. Any ``fit`` or ``partial_fit`` that raises
+does the same (weights, optimizer state and counters).
+
+Sparse ``X`` is never densified as a whole: each minibatch (and each chunk of at most
+:data:`CHUNK` rows when predicting or with ``solver="lbfgs"``) is densified on its own.
 
 scikit-learn (the ``data`` extra) is imported here, so this module loads only when used.
 
@@ -14,7 +32,8 @@ Examples
 >>> from steepest.data import load_dataset, Standardizer
 >>> ds = load_dataset("iris")
 >>> X = Standardizer().fit_transform(ds.X)
->>> clf = MLPClassifier(hidden_layer_sizes=(16,), lr=0.01, random_state=0).fit(X, ds.y)
+>>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0,
+...                     max_iter=300).fit(X, ds.y)
 >>> clf.score(X, ds.y) > 0.9
 True
 >>> len(clf.loss_curve_) == clf.n_iter_
@@ -23,574 +42,872 @@ True
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from . import _random
-from ._validation import check_bool, check_choice, check_int, check_real
 from .autodiff.tensor import Tensor, no_grad
-from .train import Callback, FitState, fit
 
-__all__ = ["MLPClassifier", "MLPRegressor", "OPTIMIZERS", "ACTIVATIONS"]
+__all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
 
-#: Optimizer names accepted by the estimators: for each, the name in
-#: :data:`steepest.optim.OPTIMIZERS` and the keyword arguments it fixes. ``momentum`` and
-#: ``nesterov`` are SGD with momentum 0.9; the others are the optimizers' own names.
-OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("sgd", {}),
-    "momentum": ("sgd", {"momentum": 0.9}),
-    "nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
-    "adagrad": ("adagrad", {}),
-    "rmsprop": ("rmsprop", {}),
-    "adam": ("adam", {}),
-    "adamw": ("adamw", {}),
-    "adadelta": ("adadelta", {}),
-    "adamax": ("adamax", {}),
-    "nadam": ("nadam", {}),
-}
+#: Rows densified at a time from a sparse ``X`` outside of minibatches (prediction, L-BFGS).
+CHUNK = 2048
 
-#: Hidden-layer activations (scikit-learn's names, plus two of PyTorch's), all names of
-#: :data:`steepest.nn.ACTIVATIONS`.
-ACTIVATIONS = ("relu", "tanh", "logistic", "identity", "leaky_relu", "gelu")
+#: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
+_GROWTH = 1e6
 
 
-class _Convergence(Callback):
-    """scikit-learn's stopping rule for its MLPs, epoch by epoch.
+def _optimizer_names() -> tuple[str, ...]:
+    from .optim import OPTIMIZERS
 
-    Without early stopping, an epoch fails to improve when its training loss is above
-    ``best_loss - tol``; with it, when the validation score is below ``best_score + tol`` (and
-    the weights of the best score are kept). Training stops after more than
-    ``n_iter_no_change`` such epochs in a row.
-    """
+    return tuple(OPTIMIZERS)
 
-    def __init__(self, estimator: _BaseMLP, validation: tuple[np.ndarray, np.ndarray] | None,
-                 tol: float, n_iter_no_change: int) -> None:
-        self.estimator, self.validation = estimator, validation
-        self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.converged = False
 
-    def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
-        est = self.estimator
-        est.loss_curve_.append(float(logs["loss"]))
-        est.n_iter_ += 1
-        est.t_ += est._n_train
-        if self.validation is None:
-            loss = est.loss_curve_[-1]
-            worse = loss > est.best_loss_ - self.tol
-            est.best_loss_ = min(est.best_loss_, loss)
-        else:
-            score = est._validation_score(*self.validation)
-            est.validation_scores_.append(score)
-            worse = score < est.best_validation_score_ + self.tol
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                est._best_weights = state.model.state_dict()
-        est._no_improvement_count = est._no_improvement_count + 1 if worse else 0
-        if est._no_improvement_count > self.n_iter_no_change:
-            self.converged = True
-            state.stop_training = True
+#: Every ``solver``: scikit-learn's three, then steepest's other optimizers.
+SOLVERS: tuple[str, ...] = ("adam", "sgd", "lbfgs") + tuple(
+    name for name in _optimizer_names() if name not in ("adam", "sgd"))
+
+
+def _is_schedule(value: Any) -> bool:
+    return callable(value) or isinstance(value, str)
 
 
 class _BaseMLP(BaseEstimator):
     """Shared parameters, checks and training of the two estimators."""
 
-    _task = ""
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither"), callable, str],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"),
+                             Options(numbers.Real, {np.inf})],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "clip_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer_params": [None, dict],
+    }
 
-    def __init__(self, hidden_layer_sizes: tuple[int, ...] = (100,), activation: str = "relu",
-                 *, optimizer: str = "adam", optimizer_params: dict[str, Any] | None = None,
-                 lr: float | Any = None, weight_decay: float = 0.0,
-                 batch_size: int | str = "auto", max_epochs: int = 200, shuffle: bool = True,
-                 tol: float = 1e-4, n_iter_no_change: int = 10, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, clip_grad_norm: float | None = None,
-                 dtype: str = "float64", random_state: Any = None, verbose: bool = False
-                 ) -> None:
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: Any = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, max_fun: int = 15000, dropout: float = 0.0,
+                 clip_grad_norm: float | None = None,
+                 optimizer_params: dict[str, Any] | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.optimizer = optimizer
-        self.optimizer_params = optimizer_params
-        self.lr = lr
-        self.weight_decay = weight_decay
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
-        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
         self.shuffle = shuffle
+        self.random_state = random_state
         self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
         self.clip_grad_norm = clip_grad_norm
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
+        self.optimizer_params = optimizer_params
 
-    # ----------------------------------------------------------------- parameter checks
-    def _check_params(self) -> dict[str, Any]:
-        """Validate every parameter (in fit, as scikit-learn requires) and return them cleaned."""
-        owner = type(self).__name__
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = (sizes,)
-        if not isinstance(sizes, tuple | list):
-            raise TypeError(f"{owner}: hidden_layer_sizes must be a tuple of positive integers, "
-                            f"got {self.hidden_layer_sizes!r}")
-        sizes = tuple(check_int(owner, f"hidden_layer_sizes[{i}]", s, 1)
-                      for i, s in enumerate(sizes))
-        check_choice(owner, "activation", self.activation, ACTIVATIONS)
-        check_choice(owner, "optimizer", self.optimizer, OPTIMIZERS)
-        if self.optimizer_params is not None and not isinstance(self.optimizer_params, dict):
-            raise TypeError(f"{owner}: optimizer_params must be a dict of keyword arguments for "
-                            f"the optimizer, got {self.optimizer_params!r}")
-        batch_size = self.batch_size
-        if batch_size != "auto":
-            batch_size = check_int(owner, "batch_size", batch_size, 1)
-        check_choice(owner, "dtype", self.dtype, ("float32", "float64"))
-        clip = self.clip_grad_norm
-        return {
-            "sizes": sizes,
-            "lr": _check_lr(owner, self.lr),
-            "weight_decay": check_real(owner, "weight_decay", self.weight_decay, 0.0),
-            "batch_size": batch_size,
-            "max_epochs": check_int(owner, "max_epochs", self.max_epochs, 1),
-            "shuffle": check_bool(owner, "shuffle", self.shuffle),
-            "tol": check_real(owner, "tol", self.tol, 0.0),
-            "n_iter_no_change": check_int(owner, "n_iter_no_change", self.n_iter_no_change, 1),
-            "early_stopping": check_bool(owner, "early_stopping", self.early_stopping),
-            "validation_fraction": check_real(owner, "validation_fraction",
-                                              self.validation_fraction, 0.0, 1.0,
-                                              low_open=True, high_open=True),
-            "clip": None if clip is None else check_real(owner, "clip_grad_norm", clip, 0.0,
-                                                         low_open=True),
-            "verbose": check_bool(owner, "verbose", self.verbose),
-        }
+    # ----------------------------------------------------------------- public entry points
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Train on ``X`` (n, d; dense or scipy sparse) and ``y``; returns ``self``.
 
-    # ----------------------------------------------------------------- network
-    def _build(self, params: dict[str, Any], n_in: int, n_out: int) -> None:
-        from . import nn
-
-        self.model_ = nn.mlp(n_in, params["sizes"], n_out, self.activation,
-                             dtype=np.dtype(self.dtype))
-        self.optimizer_ = self._make_optimizer(params)
-
-    def _make_optimizer(self, params: dict[str, Any]) -> Any:
-        from . import optim
-
-        name, fixed = OPTIMIZERS[self.optimizer]
-        kwargs = dict(fixed)
-        if params["weight_decay"]:
-            kwargs["weight_decay"] = params["weight_decay"]
-        kwargs.update(self.optimizer_params or {})
-        if params["lr"] is not None:
-            kwargs["lr"] = params["lr"]
-        try:
-            return optim.create(name, self.model_.parameters(), **kwargs)
-        except TypeError as error:
-            raise TypeError(f"{type(self).__name__}: optimizer={self.optimizer!r} rejects "
-                            f"optimizer_params {self.optimizer_params!r}: {error}") from None
-
-    @property
-    def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices in scikit-learn's layout ``(n_in, n_out)``, one per layer (copies)."""
-        check_is_fitted(self, "model_")
-        return [p.data.T.copy() for name, p in self.model_.named_parameters()
-                if name.endswith("weight")]
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, one per layer (copies)."""
-        check_is_fitted(self, "model_")
-        return [p.data.copy() for name, p in self.model_.named_parameters()
-                if name.endswith("bias")]
-
-    # ----------------------------------------------------------------- training
-    def _all_or_nothing(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Run ``method``; if it raises, put every attribute back as it was before the call.
-
-        A fit that fails (bad labels, a single class, unseen labels in ``partial_fit``) must not
-        leave ``n_features_in_``, ``classes_`` or ``n_outputs_`` describing data the model was
-        never trained on: the estimator stays as fitted (or unfitted) as it was.
+        From scratch, or from the fitted weights with ``warm_start=True``. ``sample_weight``
+        (n,) weights each sample's loss (the weighted mean). If the call raises, the
+        estimator is left exactly as it was.
         """
-        before = dict(self.__dict__)
+        return self._all_or_nothing(X, y, sample_weight, incremental=False)
+
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Any:
+        return self._all_or_nothing(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _all_or_nothing(self, X: Any, y: Any, sample_weight: Any, incremental: bool,
+                        classes: Any = None) -> Any:
+        """Run one fit; if it raises (bad input, divergence, Ctrl-C), restore every attribute.
+
+        Weights and optimizer state are updated in place during training, so a fitted
+        estimator is deep-copied first; an unfitted one needs only a shallow copy.
+        """
+        fitted = hasattr(self, "model_")
+        before = copy.deepcopy(self.__dict__) if fitted else dict(self.__dict__)
         try:
-            return method(*args)
+            self._validate_params()
+            return self._fit(X, y, sample_weight, incremental, classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _seeded(self) -> int:
-        """An integer seed drawn from ``random_state`` (an int or a RandomState)."""
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _train(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any], epochs: int,
-               incremental: bool) -> None:
-        """Run ``epochs`` epochs inside this estimator's own random stream."""
-        if self.random_state is None:  # draw from (and advance) the library generator
-            self._reset_or_continue(X, y, params, epochs, incremental)
-            return
-        outer = _random.get_rng_state()
-        if incremental and getattr(self, "_rng_state", None) is not None:
-            _random.set_rng_state(self._rng_state)  # continue this estimator's own stream
+    # ----------------------------------------------------------------- the fit
+    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool, classes: Any) -> Any:
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, first, classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                 ensure_non_negative=True)
+        self._random_state = _random_state(self.random_state)
+        if first:
+            self._initialize(X, Y, [int(s) for s in sizes])
         else:
-            _random.manual_seed(self._seeded())
-        try:
-            self._reset_or_continue(X, y, params, epochs, incremental)
-        finally:
-            self._rng_state = _random.get_rng_state()
-            _random.set_rng_state(outer)
+            self._check_same_outputs(Y)
+            X = X.astype(self._dtype, copy=False)
+        with _library_stream(self):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, incremental)
+        self._check_finite_weights()
+        return self
 
-    def _reset_or_continue(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any],
-                           epochs: int, incremental: bool) -> None:
-        if not incremental or not hasattr(self, "model_"):
-            self._reset(params, X, y)
-        self._run_epochs(X, y, params, epochs, incremental)
+    def _initialize(self, X: Any, Y: np.ndarray, sizes: list[int]) -> None:
+        """Build the network with scikit-learn's Glorot-uniform initialisation, reset counters."""
+        from . import nn
 
-    def _reset(self, params: dict[str, Any], X: np.ndarray, y: np.ndarray) -> None:
-        self._build(params, X.shape[1], self._n_outputs(y))
-        self.loss_curve_: list[float] = []
-        self.validation_scores_: list[float] | None = [] if params["early_stopping"] else None
-        self.best_loss_ = math.inf
-        self.best_validation_score_ = -math.inf if params["early_stopping"] else None
+        self._dtype = np.dtype(X.dtype)
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(sizes) + 2
+        self.out_activation_ = self._out_activation()
+        self.model_ = nn.mlp(X.shape[1], sizes, self.n_outputs_, self.activation,
+                             dropout=self.dropout, dtype=self._dtype)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for layer in self._linears():
+            fan_out, fan_in = layer.weight.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            layer.weight.data[...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out)).T
+            layer.bias.data[...] = self._random_state.uniform(-bound, bound, fan_out)
         self.n_iter_ = 0
         self.t_ = 0
+        self._optimizer = None
         self._no_improvement_count = 0
-        self._best_weights = None
+        self.loss_curve_: list[float] = []
+        if self.early_stopping:
+            self.validation_scores_: list[float] | None = []
+            self.validation_loss_curve_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.validation_scores_ = self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
 
-    def _run_epochs(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any], epochs: int,
-                    incremental: bool) -> None:
-        validation = None
-        if params["early_stopping"] and not incremental:
-            X, y, validation = self._holdout(X, y, params["validation_fraction"])
-        self._n_train = X.shape[0]
-        batch_size = params["batch_size"]
-        if batch_size == "auto":
-            batch_size = min(200, X.shape[0])
-        rule = _Convergence(self, validation, params["tol"], params["n_iter_no_change"])
-        fit(self.model_, self._loss(), self.optimizer_, (X, self._encode(y)), epochs=epochs,
-            batch_size=min(batch_size, X.shape[0]), shuffle=params["shuffle"],
-            callbacks=[rule], clip_grad_norm=params["clip"], progress=params["verbose"])
-        if validation is not None and self._best_weights is not None:
-            self.model_.load_state_dict(self._best_weights)
-        self._best_weights = None
-        if not incremental and not rule.converged and epochs > 1:
-            warnings.warn(f"{type(self).__name__}: stopped after max_epochs={epochs} epochs "
-                          f"without converging (tol={params['tol']}); raise max_epochs or the "
-                          f"learning rate", ConvergenceWarning, stacklevel=3)
+    def _linears(self) -> list[Any]:
+        from .nn import Linear
 
-    def _holdout(self, X: np.ndarray, y: np.ndarray, fraction: float
-                 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Keep a random (stratified for classes) validation share out of training."""
-        from .data import train_val_test_split
+        return [layer for layer in self.model_ if isinstance(layer, Linear)]
 
-        stratify = self._task == "classification" and np.min(np.unique(y, return_counts=True)[1]) > 1
-        split = train_val_test_split(X, y, val=fraction, test=0.0, stratify=bool(stratify),
-                                     seed=_random.generator())
-        return split.X_train, split.y_train, (split.X_val, split.y_val)
+    def _check_same_outputs(self, Y: np.ndarray) -> None:
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"{type(self).__name__}: y has {Y.shape[1]} outputs, the fitted "
+                             f"model has n_outputs_={self.n_outputs_}")
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
+    def _check_finite_weights(self) -> None:
+        if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
+            raise ValueError(self._diverged_message("the weights are not finite"))
+
+    # ----------------------------------------------------------------- stochastic solvers
+    def _fit_stochastic(self, X: Any, Y: np.ndarray, sample_weight: Any, incremental: bool
+                        ) -> None:
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer()
+        X_val = Y_val = w_val = None
+        if self.early_stopping:
+            X, X_val, Y, Y_val, sample_weight, w_val = self._holdout(X, Y, sample_weight)
+        if hasattr(X, "tocsr"):
+            X = X.tocsr()  # rows are cheap to take from CSR; no densifying
+        n = X.shape[0]
+        batch_size = min(200, n) if self.batch_size == "auto" else self.batch_size
+        if batch_size > n:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
+                          "to be clipped", stacklevel=4)
+        batch_size = int(np.clip(batch_size, 1, n))
+        order = np.arange(n)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                order = order[self._random_state.permutation(n)]  # as sklearn.utils.shuffle
+            total = 0.0
+            for piece in gen_batches(n, batch_size):
+                rows = order[piece] if self.shuffle else piece
+                weights = None if sample_weight is None else sample_weight[rows]
+                total += self._step(_dense(X[rows]), Y[rows], weights) * (piece.stop - piece.start)
+            self._end_epoch(total / n, n, (X_val, Y_val, w_val))
+            if self._should_stop(incremental):
+                break
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning, stacklevel=4)
+        if self.early_stopping and self._best_state is not None:
+            self.model_.load_state_dict(self._best_state)
+
+    def _holdout(self, X: Any, Y: np.ndarray, sample_weight: Any) -> tuple[Any, ...]:
+        stratify = Y if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1 else None
+        w = np.ones(X.shape[0], dtype=self._dtype) if sample_weight is None else sample_weight
+        X_tr, X_val, Y_tr, Y_val, w_tr, w_val = train_test_split(
+            X, Y, w, random_state=self._random_state, test_size=self.validation_fraction,
+            stratify=stratify)
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        self._best_state = None
+        if sample_weight is None:
+            w_tr = w_val = None
+        return X_tr, X_val, Y_tr, Y_val, w_tr, w_val
+
+    def _make_optimizer(self) -> Any:
+        """The steepest optimizer for ``solver``, with scikit-learn's hyperparameters mapped."""
+        from . import optim, schedules
+
+        lr = self.learning_rate_init
+        if isinstance(lr, str):
+            lr = schedules.parse(lr)
+        self._lr_now = lr
+        accepted = optim.hyperparameters(self.solver)
+        mapped: dict[str, Any] = {"lr": lr}
+        if "betas" in accepted:
+            mapped["betas"] = (self.beta_1, self.beta_2)
+        if "eps" in accepted and self.solver != "adadelta":
+            mapped["eps"] = self.epsilon
+        if self.solver == "sgd":
+            mapped["momentum"] = self.momentum
+            mapped["nesterov"] = bool(self.nesterovs_momentum and self.momentum > 0)
+        mapped.update(self.optimizer_params or {})
+        try:
+            return optim.create(self.solver, self.model_.parameters(), **mapped)
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}: solver={self.solver!r} rejects "
+                            f"optimizer_params {self.optimizer_params!r}: {error}") from None
+
+    def _step(self, Xb: np.ndarray, Yb: np.ndarray, wb: np.ndarray | None) -> float:
+        """One update on a minibatch; returns its loss (with the L2 penalty) as scikit-learn's."""
+        opt = self._optimizer
+        opt.zero_grad()
+        total = float(Xb.shape[0]) if wb is None else float(wb.sum())
+        loss = self._data_loss(self.model_(Tensor(Xb.astype(self._dtype, copy=False))), Yb, wb)
+        if total > 0:
+            loss = loss * (1.0 / total)
+        value = float(loss.item()) * self._reported_share()
+        loss.backward()
+        value += self._add_penalty(max(total, 1e-300))
+        if not math.isfinite(value):
+            raise ValueError(self._diverged_message(f"the loss became {value}"))
+        if self.clip_grad_norm is not None:
+            from .train import clip_grad_norm_
+
+            clip_grad_norm_(self.model_.parameters(), self.clip_grad_norm)
+        opt.step()
+        return value
+
+    def _add_penalty(self, total: float) -> float:
+        """Add ``alpha * W / total`` to each weight gradient; return ``alpha/2 ||W||^2 / total``."""
+        if not self.alpha:
+            return 0.0
+        squares = 0.0
+        for layer in self._linears():
+            w = layer.weight.data
+            flat = w.ravel()
+            squares += float(np.dot(flat, flat))
+            if layer.weight.grad is None:
+                layer.weight.grad = np.zeros_like(w)
+            layer.weight.grad += (self.alpha / total) * w
+        return 0.5 * self.alpha * squares / total
+
+    def _end_epoch(self, loss: float, n: int, validation: tuple[Any, Any, Any]) -> None:
+        self.n_iter_ += 1
+        self.t_ += n
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+        first = self.loss_curve_[0]
+        if len(self.loss_curve_) > 1 and loss > _GROWTH * max(first, np.finfo(float).tiny):
+            raise ValueError(self._diverged_message(
+                f"the loss grew from {first:.3g} to {loss:.3g}"))
+        self._check_finite_weights()
+        self._update_no_improvement_count(*validation)
+        if self.solver == "sgd" and self.learning_rate == "invscaling" and not callable(
+                self._lr_now):
+            self._set_lr(float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
+
+    def _update_no_improvement_count(self, X_val: Any, Y_val: Any, w_val: Any) -> None:
+        if self.early_stopping:
+            score, val_loss = self._validation_score_and_loss(X_val, Y_val, w_val)
+            self.validation_scores_.append(score)
+            self.validation_loss_curve_.append(val_loss)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_state = self.model_.state_dict()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+
+    def _should_stop(self, incremental: bool) -> bool:
+        """scikit-learn's rule: after more than ``n_iter_no_change`` idle epochs, stop (or, for
+        ``sgd`` with ``learning_rate="adaptive"``, divide the rate by 5 down to 1e-6)."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if self.early_stopping else "Training loss"
+        message = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+        adaptive = (self.solver == "sgd" and self.learning_rate == "adaptive"
+                    and not callable(self._lr_now))
+        if adaptive and self._lr_now > 1e-6:
+            self._set_lr(self._lr_now / 5.0)
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"{message} Setting learning rate to {self._lr_now:f}")
+            return False
+        if self.verbose:
+            print(message + (" Learning rate too small. Stopping." if adaptive else
+                             " Stopping."))
+        return True
+
+    def _set_lr(self, lr: float) -> None:
+        self._lr_now = lr
+        for group in self._optimizer.param_groups:
+            group["lr"] = lr
+
+    def _diverged_message(self, what: str) -> str:
+        lr = getattr(self, "_lr_now", self.learning_rate_init)
+        if callable(lr) or isinstance(lr, str):
+            hint = "a schedule with lower rates"
+            shown = repr(self.learning_rate_init)
+        else:
+            hint = f"learning_rate_init={float(lr) / 10:g} or lower"
+            shown = f"{float(lr):g}"
+        where = f"epoch {self.n_iter_ + 1}" if self.solver != "lbfgs" else "L-BFGS"
+        return (f"{type(self).__name__}: training diverged at {where}: {what} with solver="
+                f"{self.solver!r} and learning rate {shown}. Try {hint} (or scale the inputs). "
+                f"The estimator is left as it was before this call.")
+
+    # ----------------------------------------------------------------- L-BFGS
+    def _fit_lbfgs(self, X: Any, Y: np.ndarray, sample_weight: Any) -> None:
+        """Full-batch L-BFGS (SciPy's L-BFGS-B) on the penalised loss, ``max_iter``/``max_fun``."""
+        import scipy.optimize
+
+        params = list(self.model_.parameters())
+        total = float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
+        if hasattr(X, "tocsr"):
+            X = X.tocsr()
+
+        def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            _unpack(params, x)
+            for p in params:
+                p.grad = None
+            value = 0.0
+            for piece in gen_batches(X.shape[0], CHUNK):
+                weights = None if sample_weight is None else sample_weight[piece]
+                loss = self._data_loss(self.model_(Tensor(_dense(X[piece]))), Y[piece], weights)
+                loss = loss * (1.0 / total)
+                value += float(loss.item())
+                loss.backward()
+            value += self._add_penalty(total)
+            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64)
+
+        x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
+        self._lr_now = 1.0
+        result = scipy.optimize.minimize(
+            loss_and_grad, x0, method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        _unpack(params, result.x)
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.t_ += X.shape[0]
+        if not math.isfinite(self.loss_):
+            raise ValueError(self._diverged_message(f"the loss became {self.loss_}"))
+        if result.status != 0:
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                          f"(status={result.status}): {result.message}. Increase the number "
+                          f"of iterations (max_iter) or scale the data.", ConvergenceWarning,
+                          stacklevel=4)
+
+    # ----------------------------------------------------------------- prediction
+    def _raw(self, X: Any, reset_check: bool = True) -> np.ndarray:
+        """The output layer's pre-activations ``z`` for ``X``, in chunks for sparse input."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X = X.astype(self.dtype, copy=False)
-        was_training = self.model_.training
-        self.model_.eval()
+        if reset_check:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=[np.float64, np.float32])
+        if hasattr(X, "tocsr"):
+            X = X.tocsr()
+        model = self.model_
+        was_training = model.training
+        model.eval()
         try:
             with no_grad():
-                return self.model_(Tensor(X)).data
+                if not hasattr(X, "tocsr"):
+                    return model(Tensor(X.astype(self._dtype, copy=False))).data
+                return np.concatenate([model(Tensor(_dense(X[piece]).astype(self._dtype))).data
+                                       for piece in gen_batches(X.shape[0], CHUNK)]
+                                      ) if X.shape[0] else np.zeros((0, self.n_outputs_),
+                                                                    self._dtype)
         finally:
-            self.model_.train(was_training)
-
-    def _validate_fit_data(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        multi_output = self._task == "regression"
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
-                             multi_output=multi_output, y_numeric=multi_output)
-        return X.astype(self.dtype, copy=False), y
+            model.train(was_training)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        # An integer random_state makes every fit reproducible (checked by the suite).
-        tags.non_deterministic = False
+        tags.input_tags.sparse = True
         return tags
 
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices in scikit-learn's layout ``(n_in, n_out)``: views of the weights."""
+        check_is_fitted(self, "model_")
+        return [layer.weight.data.T for layer in self._linears()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors ``(n_out,)``, one per layer: views of the biases."""
+        check_is_fitted(self, "model_")
+        return [layer.bias.data for layer in self._linears()]
+
     # hooks the two estimators fill in
-    def _n_outputs(self, y: np.ndarray) -> int:
+    def _reported_share(self) -> float:
+        """The factor from the trained objective to the loss scikit-learn reports."""
+        return 1.0
+
+    def _out_activation(self) -> str:
         raise NotImplementedError
 
-    def _loss(self) -> Any:
+    def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
         raise NotImplementedError
 
-    def _encode(self, y: np.ndarray) -> np.ndarray:
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool, classes: Any
+                        ) -> tuple[Any, np.ndarray]:
         raise NotImplementedError
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+    def _validation_score_and_loss(self, X: Any, Y: np.ndarray, w: Any) -> tuple[float, float]:
         raise NotImplementedError
 
 
-def _check_lr(owner: str, lr: Any) -> Any:
-    """A positive float, a schedule object, a schedule's text (``"0.1/t"``), or None."""
-    if lr is None:
-        return None
-    if isinstance(lr, str):
-        from . import schedules
+class _library_stream:
+    """Run dropout inside the estimator's own random stream when ``random_state`` is set.
 
-        return schedules.parse(lr)
-    if callable(lr):
-        return lr
-    return check_real(owner, "lr", lr, 0.0, low_open=True)
+    Initialisation, shuffling and the validation split draw from ``random_state`` as in
+    scikit-learn; dropout masks come from steepest's library generator, which is seeded here
+    from ``random_state`` (and put back afterwards) so that an integer seed makes the whole fit
+    reproducible without touching :func:`steepest.manual_seed`'s stream.
+    """
+
+    def __init__(self, estimator: _BaseMLP) -> None:
+        self.estimator = estimator
+        self.outer: Any = None
+
+    def __enter__(self) -> None:
+        est = self.estimator
+        if est.dropout and est.random_state is not None:
+            self.outer = _random.get_rng_state()
+            _random.manual_seed(int(est._random_state.randint(np.iinfo(np.int32).max)))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.outer is not None:
+            _random.set_rng_state(self.outer)
 
 
-_COMMON_PARAMETERS = """
+def _random_state(seed: Any) -> np.random.RandomState:
+    """scikit-learn's ``check_random_state``, except that None draws a seed from steepest's
+    library generator, so that :func:`steepest.manual_seed` makes such fits reproducible."""
+    if seed is None:
+        return np.random.RandomState(int(_random.generator().integers(np.iinfo(np.int32).max)))
+    return check_random_state(seed)
+
+
+def _dense(X: Any) -> np.ndarray:
+    return X.toarray() if hasattr(X, "toarray") else X
+
+
+def _unpack(params: list[Tensor], x: np.ndarray) -> None:
+    start = 0
+    for p in params:
+        p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
+        start += p.data.size
+
+
+def _weighted_sum(per_sample: Tensor, w: np.ndarray | None) -> Tensor:
+    return per_sample.sum() if w is None else (per_sample * w.astype(per_sample.dtype)).sum()
+
+
+_PARAMETERS = """
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (100,)
+    hidden_layer_sizes : array-like of int, default (100,)
         Width of each hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu", "gelu"}, default "relu"
-    optimizer : str, default "adam"
-        One of ``sgd momentum nesterov adagrad rmsprop adam adamw adadelta adamax nadam``: the
-        :mod:`steepest.optim` algorithm (``momentum``/``nesterov`` are SGD with momentum 0.9).
-    optimizer_params : dict, optional
-        Further keyword arguments for the optimizer (``betas``, ``momentum``, ``eps``, ...).
-    lr : float, schedule or str, optional
-        Learning rate: a number, a :mod:`steepest.schedules` object, or its text (``"0.1/t"``,
-        ``"cosine:0.01:1000"``); the schedule's ``t`` counts updates. Default: the optimizer's
-        own default (as in PyTorch: 1e-3 for Adam and SGD, 1.0 for Adadelta, 1e-2 for Adagrad
-        and RMSprop, 2e-3 for Adamax and NAdam).
-    weight_decay : float, default 0.0
-        The optimizer's L2 penalty (decoupled for ``adamw``).
+    activation : {"identity", "logistic", "tanh", "relu"}, default "relu"
+    solver : str, default "adam"
+        ``"adam"``, ``"sgd"`` (with ``momentum`` and ``nesterovs_momentum``), ``"lbfgs"``
+        (full batch), or any other name of :data:`steepest.optim.OPTIMIZERS` (``rmsprop``,
+        ``adagrad``, ``adamw``, ``adadelta``, ``adamax``, ``nadam``): see :data:`SOLVERS`.
+    alpha : float, default 1e-4
+        L2 penalty on the weights (not the biases): each minibatch's loss gains
+        :math:`\\tfrac{\\alpha}{2} \\sum_k \\|W_k\\|^2 / n_b` (``n_b`` the batch's sample count, or
+        its weight sum), as in scikit-learn.
     batch_size : int or "auto", default "auto"
-        ``"auto"`` is ``min(200, n_samples)``, as in scikit-learn.
-    max_epochs : int, default 200
-        Upper bound on passes over the training data.
+        ``"auto"`` is ``min(200, n_samples)``. Not used by ``lbfgs``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        For ``solver="sgd"``: ``invscaling`` sets ``learning_rate_init / (t_ + 1) ** power_t``
+        after each epoch; ``adaptive`` divides the rate by 5 when ``n_iter_no_change`` epochs
+        bring no improvement of ``tol``, stopping once it is at most 1e-6.
+    learning_rate_init : float, schedule or str, default 0.001
+        The step size; also a :mod:`steepest.schedules` object (any callable ``t -> lr``, ``t``
+        counting updates) or its text (``"0.1/t"``, ``"cosine:0.01:1000"``).
+    power_t : float, default 0.5
+    max_iter : int, default 200
+        Epochs (stochastic solvers) or iterations (``lbfgs``).
     shuffle : bool, default True
-        Reshuffle every epoch.
-    tol : float, default 1e-4
-        Improvement needed on the training loss (or the validation score with
-        ``early_stopping``) to reset the ``n_iter_no_change`` count.
-    n_iter_no_change : int, default 10
-        Stop after more than this many epochs in a row without improvement of ``tol``.
-    early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data, stop on its score, and keep the
-        weights of the best epoch.
-    validation_fraction : float, default 0.1
-    clip_grad_norm : float, optional
-        Clip the global gradient norm before each update.
-    dtype : {"float64", "float32"}, default "float64"
-        Precision of the network.
     random_state : int, RandomState or None
-        An integer makes initialisation, shuffling and the validation split reproducible
-        (without touching the global generator); None draws from the library generator seeded
-        by :func:`steepest.manual_seed`.
+        Initialisation, shuffling, the validation split (and dropout) are reproducible with an
+        int; the initial weights are scikit-learn's for the same seed.
+    tol : float, default 1e-4
     verbose : bool, default False
-        Show a progress bar.
+    warm_start : bool, default False
+        Continue from the fitted weights (and optimizer state) in ``fit``.
+    momentum : float, default 0.9
+    nesterovs_momentum : bool, default True
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` (stratified for single-output classification), stop on
+        its score and keep the weights of the best epoch.
+    validation_fraction : float, default 0.1
+    beta_1, beta_2 : float, default 0.9, 0.999
+        Adam-family moment decay rates (``betas``).
+    epsilon : float, default 1e-8
+        The optimizer's ``eps``.
+    n_iter_no_change : int, default 10
+    max_fun : int, default 15000
+        Loss evaluations allowed to ``lbfgs``.
+    dropout : float, default 0.0
+        steepest extra: dropout after each hidden activation, in training only.
+    clip_grad_norm : float, optional
+        steepest extra: clip the global gradient norm before each update.
+    optimizer_params : dict, optional
+        steepest extra: further keyword arguments of the optimizer (they override the mapped
+        ``beta_1``, ``beta_2``, ``epsilon``, ``momentum``).
 
     Attributes
     ----------
-    model_ : steepest.nn.Sequential
-        The trained network (raw outputs).
-    optimizer_ : steepest.optim.Optimizer
+    coefs_, intercepts_ : list of numpy.ndarray
+        Weights ``(n_in, n_out)`` and biases per layer (views of ``model_``'s parameters).
+    loss_ : float
+    best_loss_ : float or None
     loss_curve_ : list of float
-        Mean training loss of every epoch.
+        Training loss (with the penalty) of every epoch.
     validation_scores_ : list of float or None
-        Validation score of every epoch with ``early_stopping`` (None otherwise).
-    best_loss_ : float
     best_validation_score_ : float or None
+    validation_loss_curve_ : list of float or None
+        steepest extra: with ``early_stopping``, the validation split's mean loss (without the
+        penalty) of every epoch.
     n_iter_ : int
-        Epochs run.
+        Epochs (or L-BFGS iterations) of the last call.
     t_ : int
         Training samples seen.
+    n_layers_, n_outputs_ : int
+    out_activation_ : str
     n_features_in_ : int
-    coefs_, intercepts_ : list of numpy.ndarray
-        Weights in scikit-learn's layout (read-only copies).
+    feature_names_in_ : numpy.ndarray
+    model_ : steepest.nn.Sequential
+        The network (raw outputs).
 """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    __doc__ = """Multi-layer perceptron classifier trained with a steepest optimizer.
+    __doc__ = """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier`` on steepest.
 
-    A softmax output layer with the cross-entropy loss, as scikit-learn's ``MLPClassifier``
-    (which uses one logistic unit for two classes; here every class gets a logit, which gives
-    the same model).
+    Multiclass targets get a softmax output and the cross-entropy; binary and multilabel
+    indicator targets get logistic outputs and the binary log loss summed over labels:
 
-    .. math:: p(y = k \\mid x) = \\mathrm{softmax}(f_\\theta(x))_k, \\qquad
-              \\ell = -\\frac{1}{n}\\sum_i \\log p(y_i \\mid x_i)
-    """ + _COMMON_PARAMETERS + """
+    .. math:: \\ell = \\frac{1}{\\sum_i w_i} \\sum_i w_i \\, \\mathrm{CE}(f_\\theta(x_i), y_i)
+              + \\frac{\\alpha}{2 \\sum_i w_i} \\sum_k \\|W_k\\|_F^2
+    """ + _PARAMETERS + """
     classes_ : numpy.ndarray
-        The class labels.
+        The class labels (for multilabel targets, the label indices).
     """
 
-    _task = "classification"
-
-    def fit(self, X: Any, y: Any) -> MLPClassifier:
-        """Train from scratch on ``X`` (n, d) and labels ``y`` (n,); returns ``self``."""
-        return self._all_or_nothing(self._fit, X, y)
-
-    def _fit(self, X: Any, y: Any) -> MLPClassifier:
-        params = self._check_params()
-        X, y = self._validate_fit_data(X, y, reset=True)
-        self._set_classes(y, None)
-        self._train(X, y, params, params["max_epochs"], incremental=False)
-        return self
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
+                    ) -> MLPClassifier:
         """One epoch over ``X, y``, continuing from the current weights and optimizer state.
 
-        ``classes`` (all labels that will ever appear) is required on the first call.
+        ``classes`` (every label that will appear) is required on the first call. If the call
+        raises, the estimator is left exactly as it was.
         """
-        return self._all_or_nothing(self._partial_fit, X, y, classes)
+        return self._partial_fit(X, y, sample_weight, classes)
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any) -> MLPClassifier:
-        params = self._check_params()
-        first = not hasattr(self, "classes_")
-        X, y = self._validate_fit_data(X, y, reset=first)
-        if first:
+    def _check_solver(self) -> bool:
+        if self.solver == "lbfgs":
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool, classes: Any
+                        ) -> tuple[Any, np.ndarray]:
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if incremental and not hasattr(self, "classes_"):
             if classes is None:
-                raise ValueError("MLPClassifier.partial_fit: classes must be given on the first "
-                                 "call (every label that will appear)")
-            self._set_classes(y, classes)
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"MLPClassifier.partial_fit: classes={np.asarray(classes).tolist()} "
-                             f"differ from the first call's {self.classes_.tolist()}")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"MLPClassifier.partial_fit: y has labels {unseen.tolist()} not "
-                             f"in classes_ {self.classes_.tolist()}")
-        self._train(X, y, params, 1, incremental=True)
-        return self
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self._set_labels(np.asarray(classes))
+            self._check_labels(y, incremental, None)
+        elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._set_labels(y)
+        else:
+            self._check_labels(y, incremental, classes)
+        return X, self._label_binarizer.transform(y).astype(X.dtype)
 
-    def _set_classes(self, y: np.ndarray, classes: Any) -> None:
-        check_classification_targets(y)
-        kind = type_of_target(y)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"MLPClassifier: y must hold one class label per sample, got "
-                             f"{kind} targets")
-        self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        if self.classes_.size < 2:
-            raise ValueError(f"MLPClassifier: y has only one class ({self.classes_[0].item()!r}); a "
-                             f"classifier needs at least 2 classes")
+    def _set_labels(self, y: np.ndarray) -> None:
+        self._label_binarizer = LabelBinarizer()
+        self._label_binarizer.fit(y)
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and y.size and len(
+                self._label_binarizer.classes_) < 2:
+            raise ValueError(f"{type(self).__name__}: y has only one class "
+                             f"({self._label_binarizer.classes_[0]!r}); a classifier needs at "
+                             f"least 2 classes")
+        self.classes_ = self._label_binarizer.classes_
 
-    def _n_outputs(self, y: np.ndarray) -> int:
-        return self.classes_.size
+    def _check_labels(self, y: np.ndarray, incremental: bool, classes: Any) -> None:
+        labels = unique_labels(y)
+        if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(f"`classes={np.asarray(classes).tolist()}` is not the same as on "
+                             f"last call to partial_fit, was: {self.classes_.tolist()}")
+        if self.warm_start and not incremental:
+            if set(labels) != set(self.classes_):
+                raise ValueError("warm_start can only be used where `y` has the same classes "
+                                 f"as in the previous call to fit. Previously got "
+                                 f"{self.classes_}, `y` has {labels}")
+        elif len(np.setdiff1d(labels, self.classes_, assume_unique=True)):
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                             f"{self.classes_}. 'y' has {labels}.")
 
-    def _loss(self) -> Any:
-        from .nn import CrossEntropyLoss
+    def _out_activation(self) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-        return CrossEntropyLoss()
+    def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
+        from .nn import functional as F
 
-    def _encode(self, y: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        if self.out_activation_ == "softmax":
+            if w is None:  # one fused op
+                return F.cross_entropy(z, Y.argmax(axis=1), reduction="sum")
+            per_sample = F.cross_entropy(z, Y.argmax(axis=1), reduction="none")
+        elif w is None:
+            return F.binary_cross_entropy_with_logits(z, Y, reduction="sum")
+        else:
+            per_sample = F.binary_cross_entropy_with_logits(z, Y, reduction="none").sum(axis=1)
+        return _weighted_sum(per_sample, w)
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
-        return float(accuracy_score(y, self.classes_[self._logits(X).argmax(axis=1)]))
+    def _validation_score_and_loss(self, X: Any, Y: np.ndarray, w: Any) -> tuple[float, float]:
+        z = self._raw(X, reset_check=False)
+        with no_grad():
+            loss = self._data_loss(Tensor(z), Y, w).item()
+        total = X.shape[0] if w is None else float(np.sum(w))
+        if not np.isfinite(z).all():
+            return math.nan, math.nan
+        y_true = self._label_binarizer.inverse_transform(Y)
+        y_pred = self._label_binarizer.inverse_transform(self._probabilities(z))
+        return float(accuracy_score(y_true, y_pred, sample_weight=w)), float(loss) / total
 
-    def _logits(self, X: np.ndarray) -> np.ndarray:
-        was_training = self.model_.training
-        self.model_.eval()
-        try:
-            with no_grad():
-                return self.model_(Tensor(X)).data
-        finally:
-            self.model_.train(was_training)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""
-        logits = self._forward(X).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
-        return logits
-
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities (computed stably from the logits)."""
-        logits = self._forward(X).astype(np.float64)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    def _probabilities(self, z: np.ndarray) -> np.ndarray:
+        if self.out_activation_ == "softmax":
+            p = z - z.max(axis=1, keepdims=True)
+            np.exp(p, out=p)
+            p /= p.sum(axis=1, keepdims=True)
+            return p
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each row."""
-        scores = self._forward(X)  # checks fitted-ness before classes_ is touched
-        return self.classes_[scores.argmax(axis=1)]
+        """Class labels (for multilabel targets, a 0/1 indicator matrix)."""
+        probabilities = self._probabilities(self._raw(X))
+        if self.n_outputs_ == 1:
+            probabilities = probabilities.ravel()
+        return self._label_binarizer.inverse_transform(probabilities)
 
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` in the order of ``classes_`` (per label when
+        multilabel; two columns for a binary target)."""
+        probabilities = self._probabilities(self._raw(X))
+        if self.n_outputs_ == 1:
+            p = probabilities.ravel()
+            return np.vstack([1 - p, p]).T
+        return probabilities
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    __doc__ = """Multi-layer perceptron regressor trained with a steepest optimizer.
-
-    A linear output layer with the squared error, as scikit-learn's ``MLPRegressor`` (which
-    halves it; the minimiser is the same).
-
-    .. math:: \\ell = \\frac{1}{n\\,m}\\sum_i \\|f_\\theta(x_i) - y_i\\|^2
-    """ + _COMMON_PARAMETERS + """
-    n_outputs_ : int
-        Number of targets (a 1-D ``y`` gives 1-D predictions).
-    """
-
-    _task = "regression"
-
-    def fit(self, X: Any, y: Any) -> MLPRegressor:
-        """Train from scratch on ``X`` (n, d) and targets ``y`` (n,) or (n, m); returns ``self``."""
-        return self._all_or_nothing(self._fit, X, y)
-
-    def _fit(self, X: Any, y: Any) -> MLPRegressor:
-        params = self._check_params()
-        X, y = self._validate_fit_data(X, y, reset=True)
-        self._set_outputs(y)
-        self._train(X, y, params, params["max_epochs"], incremental=False)
-        return self
-
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``X, y``, continuing from the current weights and optimizer state."""
-        return self._all_or_nothing(self._partial_fit, X, y)
-
-    def _partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        params = self._check_params()
-        first = not hasattr(self, "n_outputs_")
-        X, y = self._validate_fit_data(X, y, reset=first)
-        if first:
-            self._set_outputs(y)
-        elif (y.shape[1] if y.ndim == 2 else 1) != self.n_outputs_:
-            raise ValueError(f"MLPRegressor.partial_fit: y has {y.shape[1] if y.ndim == 2 else 1} "
-                             f"targets, the first call had {self.n_outputs_}")
-        self._train(X, y, params, 1, incremental=True)
-        return self
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """``log(predict_proba(X))``."""
+        probabilities = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(probabilities, out=probabilities)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True  # y of shape (n, m) trains m outputs
+        tags.classifier_tags.multi_label = True
         return tags
 
-    def _set_outputs(self, y: np.ndarray) -> None:
-        self._y_1d = y.ndim == 1
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
 
-    def _n_outputs(self, y: np.ndarray) -> int:
-        return self.n_outputs_
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on steepest.
 
-    def _loss(self) -> Any:
-        from .nn import MSELoss
+    ``loss="squared_error"``: a linear output and half the squared error; ``loss="poisson"``:
+    an exponential output and the Poisson deviance :math:`e^{z} - y z + y\\log y - y`, each
+    summed over the outputs and weighted over the samples. As in scikit-learn, the squared
+    error trained on is summed over the ``m`` outputs, while ``loss_`` and ``loss_curve_``
+    report its mean over them:
 
-        return MSELoss()
+    .. math:: \\ell = \\frac{1}{2 \\sum_i w_i} \\sum_i w_i \\|f_\\theta(x_i) - y_i\\|^2
+              + \\frac{\\alpha}{2 \\sum_i w_i} \\sum_k \\|W_k\\|_F^2
+    """ + _PARAMETERS.replace("""    ----------
+""", """    ----------
+    loss : {"squared_error", "poisson"}, default "squared_error"
+""", 1)
 
-    def _encode(self, y: np.ndarray) -> np.ndarray:
-        return y.reshape(-1, 1).astype(self.dtype) if y.ndim == 1 else y.astype(self.dtype)
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
+                                    "loss": [StrOptions({"squared_error", "poisson"})]}
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
-        was_training = self.model_.training
-        self.model_.eval()
-        try:
-            with no_grad():
-                predicted = self.model_(Tensor(X)).data
-        finally:
-            self.model_.train(was_training)
-        return float(r2_score(y, predicted.reshape(y.shape)))
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: Any = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto", learning_rate: str = "constant",
+                 learning_rate_init: Any = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True, random_state: Any = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dropout: float = 0.0, clip_grad_norm: float | None = None,
+                 optimizer_params: dict[str, Any] | None = None) -> None:
+        self.loss = loss
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dropout=dropout, clip_grad_norm=clip_grad_norm, optimizer_params=optimizer_params)
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``X, y``, continuing from the current weights and optimizer state.
+
+        If the call raises, the estimator is left exactly as it was.
+        """
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 "lbfgs is not stochastic.")
+        return self._partial_fit(X, y, sample_weight)
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool, classes: Any
+                        ) -> tuple[Any, np.ndarray]:
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("MLPRegressor: loss='poisson' requires y >= 0, got a minimum of "
+                             f"{float(np.min(y))}")
+        dtype = self._dtype if hasattr(self, "_dtype") and not reset else X.dtype
+        return X, (y.reshape(-1, 1) if y.ndim == 1 else y).astype(dtype)
+
+    def _out_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
+        if self.out_activation_ == "exp":
+            from scipy.special import xlogy
+
+            constant = (xlogy(Y, Y) - Y).sum(axis=1)
+            per_sample = (z.exp() - z * Y).sum(axis=1) + constant
+        elif w is None:
+            from .nn import functional as F
+
+            return F.mse_loss(z, Y, reduction="sum") * 0.5
+        else:
+            diff = z - Y
+            per_sample = (diff * diff).sum(axis=1) * 0.5
+        return _weighted_sum(per_sample, w)
+
+    def _reported_share(self) -> float:
+        # scikit-learn trains on the squared error summed over outputs but reports its mean
+        return 1.0 / self.n_outputs_ if self.out_activation_ == "identity" else 1.0
+
+    def _validation_score_and_loss(self, X: Any, Y: np.ndarray, w: Any) -> tuple[float, float]:
+        z = self._raw(X, reset_check=False)
+        with no_grad():
+            loss = self._data_loss(Tensor(z), Y, w).item()
+        total = X.shape[0] if w is None else float(np.sum(w))
+        predicted = self._output(z)
+        if not np.isfinite(predicted).all():
+            return math.nan, math.nan
+        return (float(r2_score(Y, predicted, sample_weight=w)),
+                float(loss) * self._reported_share() / total)
+
+    def _output(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z) if self.out_activation_ == "exp" else z
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets, shape (n,) when fitted on a 1-D ``y``, else (n, m)."""
-        out = self._forward(X).astype(np.float64)
-        return out.reshape(-1) if self._y_1d else out
+        """Predicted targets: ``(n,)`` for a single output, else ``(n, n_outputs_)``."""
+        out = self._output(self._raw(X))
+        return out.ravel() if out.shape[1] == 1 else out
