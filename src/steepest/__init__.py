@@ -48,7 +48,7 @@ from .autodiff import (
     where,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _SUBMODULES = {
     "autodiff", "optim", "nn", "schedules", "problems", "diagnostics", "data", "train", "io",
