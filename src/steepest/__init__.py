@@ -4,25 +4,29 @@
 ``st.schedules``, ``st.problems``, ``st.diagnostics``, ``st.data``, ...) load on first use.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib  # private names: dir(steepest) lists only the public API
 
 from ._random import manual_seed
 from .autodiff import (
     GradcheckError,
     Tensor,
     abs,
+    arange,
     clip,
     concatenate,
     cos,
+    empty,
     enable_grad,
     exp,
+    eye,
+    from_numpy,
+    full,
     grad,
     gradcheck,
+    inference_mode,
     is_grad_enabled,
     leaky_relu,
+    linspace,
     log,
     log_softmax,
     logsumexp,
@@ -33,6 +37,11 @@ from .autodiff import (
     min,
     minimum,
     no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    randn_like,
     relu,
     reshape,
     sigmoid,
@@ -46,6 +55,8 @@ from .autodiff import (
     transpose,
     value_and_grad,
     where,
+    zeros,
+    zeros_like,
 )
 
 __version__ = "0.2.0"
@@ -63,18 +74,20 @@ __all__ = [
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
+    "from_numpy", "inference_mode", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
+    "rand", "randn", "zeros_like", "ones_like", "randn_like",
     "optim", "nn", "schedules", "problems", "diagnostics", "data",
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Subpackages and the functions living in them are imported on first use, so that
     # `import steepest` stays a NumPy-only import.
     if name in _LAZY:
         module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        value = getattr(_importlib.import_module(f".{module}", __name__), attribute)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = _importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'steepest' has no attribute {name!r}")
     globals()[name] = value
@@ -82,4 +95,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public API only: not the imports and helpers this module uses itself.
+    return sorted(set(__all__) | _SUBMODULES | {"__version__"})

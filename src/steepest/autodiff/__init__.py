@@ -1,6 +1,20 @@
 """Reverse-mode automatic differentiation on NumPy arrays."""
 
-from . import ops
+from . import ops, protocol
+from .factories import (
+    arange,
+    empty,
+    eye,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .functional import GradcheckError, grad, gradcheck, value_and_grad
 from .functions import (
     abs,
@@ -30,7 +44,9 @@ from .functions import (
     transpose,
     where,
 )
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .tensor import Tensor, enable_grad, from_numpy, inference_mode, is_grad_enabled, no_grad, tensor
+
+protocol.install()
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
@@ -38,4 +54,6 @@ __all__ = [
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
+    "from_numpy", "inference_mode", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
+    "rand", "randn", "zeros_like", "ones_like", "randn_like",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "sum", "mean", "max", "min", "reshape", "transpose", "getitem", "where", "clip",
     "softmax", "log_softmax", "logsumexp", "concatenate", "stack",
     "linear", "cross_entropy", "bce_with_logits", "mse_loss", "erf", "gelu",
+    "expand", "norm", "cumsum", "prod", "cast",
 ]
 
 Rule = Callable[..., np.ndarray]
@@ -176,7 +177,9 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
         out = op.forward(*arrays, **kwargs)
     except ValueError as error:
         raise ValueError(f"{op.name}: {error}") from None
-    except (TypeError, AttributeError, IndexError) as error:
+    except IndexError as error:  # Python's iteration protocol needs IndexError past the end
+        raise IndexError(f"{op.name}: {error}") from None
+    except (TypeError, AttributeError) as error:
         raise TypeError(f"{op.name}: cannot apply to {_describe(arrays, kwargs)}: {error}") from None
     if op.residual:
         out, residual = out
@@ -1079,6 +1082,114 @@ def _gelu_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 gelu = defop("gelu", _gelu, sample=_gelu_sample)
 defvjp(gelu, _gelu_rule)
+
+
+# --------------------------------------------------------------------------- tensor protocol ops
+# (issue 14: the PyTorch tensor methods that need a derivative rule of their own)
+
+
+def _expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(x, shape)
+
+
+def _expand_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [_normal(rng, _broadcast_partner(rng, shape))], {"shape": shape}
+
+
+expand = defop("expand", _expand, sample=_expand_sample, view=True)
+defvjp(expand, lambda g, ans, x, shape: unbroadcast(g, x.shape))
+
+_NORM_ORDERS = (1, 2, math.inf)
+
+
+def _norm(x: np.ndarray, p: float = 2, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    if p == 2:
+        return np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims))
+    if p == 1:
+        return np.add.reduce(np.abs(x), axis=axis, keepdims=keepdims)
+    if p == math.inf:
+        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    raise ValueError(f"p must be one of 1, 2 and inf, got {p!r}")
+
+
+def _norm_rule(g, ans, x, p=2, axis=None, keepdims=False):
+    ans = _expand_reduced(ans, x.shape, axis, keepdims)
+    g = _expand_reduced(g, x.shape, axis, keepdims)
+    if p == 2:  # x / |x|, taken as 0 where the norm is 0 (as PyTorch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ans == 0, 0.0, g * x / ans)
+    if p == 1:
+        return g * np.sign(x)
+    hits = np.abs(x) == ans  # ties share the gradient, as for max
+    return g * np.sign(x) * hits / np.sum(hits, axis=axis, keepdims=True)
+
+
+def _norm_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    x = _away_from_zero(rng, shape)
+    return [x], {"p": _NORM_ORDERS[int(rng.integers(0, 3))], "axis": _random_axis(rng, len(shape)),
+                 "keepdims": bool(rng.random() < 0.5)}
+
+
+norm = defop("norm", _norm, sample=_norm_sample)
+defvjp(norm, _norm_rule)
+
+
+def _cumsum(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    return np.cumsum(x, axis=axis)
+
+
+def _cumsum_rule(g, ans, x, axis=0):
+    # each input reaches every later partial sum: a cumulative sum of g from the end
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+cumsum = defop("cumsum", _cumsum, sample=_last_axis())
+defvjp(cumsum, _cumsum_rule)
+
+
+def _prod(x: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _prod_rule(g, ans, x, axis=None, keepdims=False):
+    # The product of the other entries, as (exclusive cumulative product from the left) times
+    # (from the right): exact with zeros, where ans / x would divide 0 by 0.
+    flat = axis is None
+    work = x.reshape(-1) if flat else x
+    along = 0 if flat else axis % x.ndim
+    ones = np.ones_like(np.take(work, [0], axis=along))
+    left = np.cumprod(np.concatenate([ones, np.take(work, range(work.shape[along] - 1),
+                                                   axis=along)], axis=along), axis=along)
+    right = np.flip(np.cumprod(np.concatenate(
+        [ones, np.take(np.flip(work, along), range(work.shape[along] - 1), axis=along)],
+        axis=along), axis=along), along)
+    others = (left * right).reshape(x.shape)
+    return _expand_reduced(g, x.shape, axis, keepdims) * others
+
+
+def _prod_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    shape = shape or (3,)
+    x = _positive(rng, shape) * rng.choice([-1.0, 1.0], shape)
+    if rng.random() < 0.3:
+        x.flat[int(rng.integers(0, x.size))] = 0.0  # the product rule must hold at a zero too
+    axis = None if rng.random() < 0.4 else int(rng.integers(-len(shape), len(shape)))
+    return [x], {"axis": axis, "keepdims": bool(rng.random() < 0.5)}
+
+
+prod = defop("prod", _prod, sample=_prod_sample)
+defvjp(prod, _prod_rule)
+
+
+def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
+    return x.astype(dtype)
+
+
+def _cast_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    return [_normal(rng, shape)], {"dtype": np.float64}
+
+
+cast = defop("cast", _cast, sample=_cast_sample)
+defvjp(cast, lambda g, ans, x, dtype: g.astype(x.dtype))
 
 
 # --------------------------------------------------------------------------- Tensor methods

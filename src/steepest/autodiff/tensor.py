@@ -10,6 +10,7 @@ vector-Jacobian products of its inputs. Operators and math methods are attached 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Iterator
 from heapq import heappop as _heappop
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "enable_grad", "is_grad_enabled", "as_array"]
+__all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled",
+           "as_array"]
 
 _grad_enabled = True
 
@@ -53,8 +55,40 @@ def _set_grad_enabled(mode: bool) -> Iterator[None]:
         _grad_enabled = previous
 
 
-def no_grad() -> contextlib.AbstractContextManager[None]:
-    """Context manager in which operations build no graph (as ``torch.no_grad``).
+class _GradMode:
+    """A context manager and decorator that sets graph recording (``_mode``) while it is active."""
+
+    _mode = False
+
+    def __new__(cls, func: Any = None) -> Any:
+        if callable(func):  # used as a decorator without parentheses: @st.no_grad
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func: Any = None) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous.append(_grad_enabled)
+        _grad_enabled = self._mode
+
+    def __exit__(self, *exc_info: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous.pop()
+
+    def __call__(self, func: Any) -> Any:
+        mode = type(self)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (or decorator) in which operations build no graph, as ``torch.no_grad``.
 
     Examples
     --------
@@ -64,13 +98,26 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
     ...     y = w * 2
     >>> y.requires_grad
     False
+    >>> @st.no_grad()
+    ... def predict(x):
+    ...     return w * x
+    >>> predict(3.0).requires_grad
+    False
     """
-    return _set_grad_enabled(False)
 
 
-def enable_grad() -> contextlib.AbstractContextManager[None]:
-    """Context manager that turns graph recording back on inside :func:`no_grad`."""
-    return _set_grad_enabled(True)
+class inference_mode(no_grad):
+    """As :class:`no_grad` (``torch.inference_mode``): no graph is recorded inside it.
+
+    PyTorch's inference mode also skips version counting; steepest's counters cost nothing
+    without a graph, so the two are the same here.
+    """
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) that turns graph recording back on inside :class:`no_grad`."""
+
+    _mode = True
 
 
 _REFUSED_KINDS = {"O": "object", "S": "bytes", "U": "string", "V": "void/structured", "M": "datetime",
