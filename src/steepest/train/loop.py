@@ -177,7 +177,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     if resume is not None:
         _restore(_load_checkpoint(resume), state, callback_list, resume)
     n_batches = X.shape[0] // batch_size if drop_last else math.ceil(X.shape[0] / batch_size)
-    bar = _make_progress(progress, epochs, n_batches)
+    bar = _make_progress(progress, epochs, n_batches, state.epoch)
     loop = _Loop(state, X, y, val, batch_size, shuffle, drop_last, resolved_metrics,
                  callback_list, clip_grad_norm, nonfinite, max_skipped, bar,
                  eval_batch_size or (val[0].shape[0] if val is not None else 1), divergence)
