@@ -54,7 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
@@ -249,7 +249,12 @@ class _BaseMLP(BaseEstimator):
     def _linears(self) -> list[Any]:
         from .nn import Linear
 
-        return [layer for layer in self.model_ if isinstance(layer, Linear)]
+        model = self.model_
+        cached = self.__dict__.get("_linear_layers")
+        if cached is None or cached[0] is not model:
+            cached = (model, [layer for layer in model if isinstance(layer, Linear)])
+            self._linear_layers = cached
+        return cached[1]
 
     def _check_same_outputs(self, Y: np.ndarray) -> None:
         if Y.shape[1] != self.n_outputs_:
@@ -277,12 +282,13 @@ class _BaseMLP(BaseEstimator):
                           "to be clipped", stacklevel=4)
         batch_size = int(np.clip(batch_size, 1, n))
         order = np.arange(n)
+        pieces = _batches(n, batch_size)
         self.n_iter_ = 0
         for _ in range(self.max_iter):
             if self.shuffle:
                 order = order[self._random_state.permutation(n)]  # as sklearn.utils.shuffle
             total = 0.0
-            for piece in gen_batches(n, batch_size):
+            for piece in pieces:
                 rows = order[piece] if self.shuffle else piece
                 weights = None if sample_weight is None else sample_weight[rows]
                 total += self._step(_dense(X[rows]), Y[rows], weights) * (piece.stop - piece.start)
@@ -457,19 +463,21 @@ class _BaseMLP(BaseEstimator):
         if hasattr(X, "tocsr"):
             X = X.tocsr()
 
+        pieces = _batches(X.shape[0], CHUNK)
+
         def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
             _unpack(params, x)
             for p in params:
                 p.grad = None
             value = 0.0
-            for piece in gen_batches(X.shape[0], CHUNK):
+            for piece in pieces:
                 weights = None if sample_weight is None else sample_weight[piece]
                 loss = self._data_loss(self.model_(Tensor(_dense(X[piece]))), Y[piece], weights)
                 loss = loss * (1.0 / total)
                 value += float(loss.item())
                 loss.backward()
             value += self._add_penalty(total)
-            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64)
+            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64, copy=False)
 
         x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
         self._lr_now = 1.0
@@ -505,7 +513,7 @@ class _BaseMLP(BaseEstimator):
                 if not hasattr(X, "tocsr"):
                     return model(Tensor(X.astype(self._dtype, copy=False))).data
                 return np.concatenate([model(Tensor(_dense(X[piece]).astype(self._dtype))).data
-                                       for piece in gen_batches(X.shape[0], CHUNK)]
+                                       for piece in _batches(X.shape[0], CHUNK)]
                                       ) if X.shape[0] else np.zeros((0, self.n_outputs_),
                                                                     self._dtype)
         finally:
@@ -577,6 +585,12 @@ def _random_state(seed: Any) -> np.random.RandomState:
     if seed is None:
         return np.random.RandomState(int(_random.generator().integers(np.iinfo(np.int32).max)))
     return check_random_state(seed)
+
+
+def _batches(n: int, size: int) -> list[slice]:
+    """Consecutive slices of ``size`` rows covering ``range(n)``, the last one shorter
+    (scikit-learn's ``gen_batches``, without its per-call parameter validation)."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def _dense(X: Any) -> np.ndarray:
