@@ -1,4 +1,4 @@
-"""Checkpoints that cannot hurt the user: :func:`save` and :func:`load`.
+"""Checkpoints that cannot hurt the user: :func:`~steepest.io.save` and :func:`~steepest.io.load`.
 
 A checkpoint is an ``.npz`` archive (a zip of ``.npy`` files) holding every array of the saved
 object plus ``metadata.json``, which describes the object's structure (dicts with their key
@@ -180,7 +180,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     Notes
     -----
     The temporary files of saves that were killed (SIGKILL, power loss) before their rename are
-    removed by the next save to the same path: see :func:`remove_stale_temporaries`.
+    removed by the next save to the same path: see :func:`~steepest.io.remove_stale_temporaries`.
 
     Examples
     --------

@@ -95,7 +95,7 @@ class OptimizeResult(dict):
         Evaluations of ``f`` and of its gradient (curvature estimates included).
     success : bool
     status : int
-        See :data:`STATUS`.
+        See ``steepest.minimize.STATUS``.
     message : str
     path : ndarray of shape (nit + 1, x0.size)
         Every iterate, ``x0`` first.

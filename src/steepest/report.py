@@ -1,4 +1,4 @@
-"""The demo's report: :func:`build_demo` and the self-contained HTML page it writes.
+"""The demo's report: :func:`~steepest.report.build_demo` and the self-contained HTML page it writes.
 
 :func:`build_demo` runs the demonstration experiments (with the building blocks of
 :mod:`steepest.experiments`) and writes ``index.html``: a page that works offline (inline CSS,

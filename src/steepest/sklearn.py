@@ -1,4 +1,5 @@
-"""scikit-learn estimators backed by steepest networks: :class:`MLPClassifier`, :class:`MLPRegressor`.
+"""scikit-learn estimators on steepest networks: :class:`~steepest.sklearn.MLPClassifier` and
+:class:`~steepest.sklearn.MLPRegressor`.
 
 A drop-in for :mod:`sklearn.neural_network`: the same parameter names, defaults (scikit-learn
 1.9), meanings and fitted attributes (``coefs_`` of shape ``(n_in, n_out)``, ``loss_curve_``,

@@ -253,7 +253,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- attributes
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set :attr:`requires_grad` in place and return ``self``."""
+        """Set ``requires_grad`` in place and return ``self``."""
         if not isinstance(requires_grad, bool | np.bool_):
             raise TypeError(f"requires_grad must be a bool, got {requires_grad!r}")
         if requires_grad and self.data.dtype.kind not in "fc":

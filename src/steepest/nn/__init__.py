@@ -1,4 +1,4 @@
-"""Neural networks, PyTorch-shaped: modules, layers, losses, initialisers, and :func:`mlp`.
+"""Neural networks, PyTorch-shaped: modules, layers, losses, initialisers, and :func:`~steepest.nn.mlp`.
 
 Weights move between ``steepest.nn`` and ``torch.nn`` models of the same architecture as NumPy
 arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})``.

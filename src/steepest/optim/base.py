@@ -52,8 +52,8 @@ class Optimizer:
     """Base class of every optimizer: parameter groups, state, ``step`` and state dicts.
 
     Subclasses pass their hyperparameters as ``defaults``, check a group's values in
-    :meth:`_check_group`, create a parameter's buffers in :meth:`_init_state` and update one
-    parameter in :meth:`_update`.
+    ``_check_group``, create a parameter's buffers in ``_init_state`` and update one
+    parameter in ``_update``.
 
     Parameters
     ----------
@@ -224,7 +224,7 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
         """Update the parameters of ``group`` that have a gradient (``params``), rate ``lr``.
 
-        Calls :meth:`_update` per parameter; an optimizer may override it with a loop that
+        Calls ``_update`` per parameter; an optimizer may override it with a loop that
         serves its common settings with fewer Python calls (the result must be bitwise the same).
         """
         for p in params:

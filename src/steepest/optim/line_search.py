@@ -67,7 +67,7 @@ class LineSearchResult:
 
 
 class LineSearchError(RuntimeError):
-    """A line search found no acceptable step; :attr:`result` holds the failed search."""
+    """A line search found no acceptable step; its ``result`` attribute holds the failed search."""
 
     def __init__(self, message: str, result: LineSearchResult) -> None:
         super().__init__(message)

@@ -88,7 +88,7 @@ class SGD(Optimizer):
     and ``momentum=0``; every group must agree on ``maximize``. ``group["last_lr"]`` records
     the step taken, :math:`s\,\alpha_t`, and afterwards ``p.grad`` holds the gradient at the new
     point. A search that fails leaves the parameters and gradients exactly as they were before
-    the step, does not count as an update, is kept in :attr:`last_line_search`, and raises
+    the step, does not count as an update, is kept in ``last_line_search``, and raises
     :class:`~steepest.optim.line_search.LineSearchError` (or warns a
     :class:`~steepest.optim.line_search.LineSearchWarning` with
     ``on_line_search_failure="warn"``).
