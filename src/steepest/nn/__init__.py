@@ -4,7 +4,7 @@ Weights move between ``steepest.nn`` and ``torch.nn`` models of the same archite
 arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})``.
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .layers import GELU, Dropout, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, Sequential
@@ -14,5 +14,5 @@ __all__ = [
     "Module", "Parameter", "Sequential", "IncompatibleKeys",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
-    "functional", "init",
+    "functional", "init", "utils",
 ]
