@@ -5,13 +5,25 @@ arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict
 """
 
 from . import functional, init, utils
-from .layers import GELU, Dropout, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (
+    GELU,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import IncompatibleKeys, Module, Parameter, Sequential
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential
 from .perceptron import ACTIVATIONS, mlp
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "IncompatibleKeys",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Flatten", "IncompatibleKeys",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
     "functional", "init", "utils",

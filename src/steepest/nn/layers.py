@@ -108,6 +108,37 @@ class Identity(Module):
         return x
 
 
+class Flatten(Module):
+    """Flatten the axes ``start_dim`` to ``end_dim`` into one (as ``torch.nn.Flatten``; by
+    default every axis but the batch axis).
+
+    Parameters
+    ----------
+    start_dim, end_dim : int, default 1 and -1
+        The first and last axis merged (negative counts from the end).
+
+    Examples
+    --------
+    >>> import numpy as np, steepest as st
+    >>> st.nn.Flatten()(st.tensor(np.zeros((2, 3, 4)))).shape
+    (2, 12)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Any:
+        shape = x.shape
+        start = self.start_dim % len(shape) if shape else 0
+        end = self.end_dim % len(shape) if shape else 0
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
+                             f"{self.end_dim} for an input of shape {shape}")
+        merged = int(np.prod(shape[start:end + 1]))
+        return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+
 class ReLU(Module):
     r"""Rectified linear unit :math:`\max(x, 0)` (gradient 0 at 0, as in PyTorch)."""
 

@@ -553,3 +553,175 @@ class Sequential(Module):
         if not -len(items) <= index < len(items):
             raise IndexError(f"Sequential index {index} is out of range for {len(items)} layers")
         return items[index][1]
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters belong to the parent (as ``torch.nn.ModuleList``).
+
+    Its modules are named by their position (``0.weight``, ``1.bias``, ...). It has no
+    ``forward``: the parent decides how to use them.
+
+    Parameters
+    ----------
+    modules : iterable of Module, optional
+
+    Examples
+    --------
+    >>> from steepest import nn
+    >>> layers = nn.ModuleList([nn.Linear(2, 3), nn.Linear(3, 1)])
+    >>> len(layers), [name for name, _ in layers.named_parameters()]
+    (2, ['0.weight', '0.bias', '1.weight', '1.bias'])
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    @staticmethod
+    def _checked(module: Any, where: Any) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: item {where!r} must be a Module, got {type(module).__name__}")
+        return module
+
+    def _index(self, index: Any) -> int:
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"ModuleList indices must be integers or slices, got {type(index).__name__}")
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"ModuleList index {index} is out of range for {n} modules")
+        return int(index) % n
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end and return ``self``."""
+        self.add_module(str(len(self._modules)), self._checked(module, len(self._modules)))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append every module of ``modules`` (checked first: all or nothing) and return ``self``."""
+        modules = list(modules)
+        for offset, module in enumerate(modules):
+            self._checked(module, len(self._modules) + offset)
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index`` (renumbering those after it)."""
+        items = list(self._modules.values())
+        position = max(0, min(len(items), index if index >= 0 else len(items) + index))
+        items.insert(position, self._checked(module, index))
+        self._renumber(items)
+
+    def _renumber(self, items: list[Module]) -> None:
+        self._modules.clear()
+        for i, module in enumerate(items):
+            self.add_module(str(i), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        return items[self._index(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(self._index(index)), self._checked(module, index))
+
+    def __delitem__(self, index: int) -> None:
+        items = list(self._modules.values())
+        del items[self._index(index)]
+        self._renumber(items)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(): iterate over it in the parent's forward")
+
+
+class ModuleDict(Module):
+    """A dict of modules by name whose parameters belong to the parent (as
+    ``torch.nn.ModuleDict``), in insertion order.
+
+    Parameters
+    ----------
+    modules : mapping or iterable of (name, Module) pairs, optional
+
+    Examples
+    --------
+    >>> from steepest import nn
+    >>> heads = nn.ModuleDict({"mean": nn.Linear(4, 1), "scale": nn.Linear(4, 1)})
+    >>> list(heads), sorted(heads.state_dict())[:2]
+    (['mean', 'scale'], ['mean.bias', 'mean.weight'])
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    @staticmethod
+    def _checked(name: Any, module: Any) -> Module:
+        if not isinstance(name, str):
+            raise TypeError(f"ModuleDict keys must be strings, got {name!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict[{name!r}] must be a Module, got {type(module).__name__}")
+        return module
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or (name, module) pairs (checked first)."""
+        pairs = list(modules.items() if isinstance(modules, Mapping) else modules)
+        for name, module in pairs:
+            self._checked(name, module)
+        for name, module in pairs:
+            self.add_module(name, module)
+
+    def __getitem__(self, name: str) -> Module:
+        if name not in self._modules:
+            raise KeyError(f"ModuleDict has no module {name!r}; it has {list(self._modules)}")
+        return self._modules[name]
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        self.add_module(name, self._checked(name, module))
+
+    def __delitem__(self, name: str) -> None:
+        self[name]  # noqa: B018 (the KeyError with the names)
+        del self._modules[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self) -> list[str]:
+        """The names, in insertion order."""
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        """The modules, in insertion order."""
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        """(name, module) pairs, in insertion order."""
+        return list(self._modules.items())
+
+    def pop(self, name: str) -> Module:
+        """Remove the module ``name`` and return it."""
+        module = self[name]
+        del self._modules[name]
+        return module
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward(): pick its modules in the parent's forward")
