@@ -249,3 +249,15 @@ def test_schedule_values_are_floats():
     for schedule in EXAMPLES:
         assert all(type(schedule(t)) is float for t in (1, 2, 50, 2000))
         assert all(math.isfinite(v) and v >= 0 for v in schedule.values(100))
+
+
+def test_parse_accepts_n_as_the_update_number():
+    # The demo page writes alpha_n = 1/n: "1/n" is the same schedule as "1/t".
+    from steepest import schedules as sched
+
+    for t_form, n_form in [("1/t", "1/n"), ("0.5/t", "0.5/n"), ("0.1/t^0.6", "0.1/n^0.6"),
+                           ("0.1/sqrt(t)", "0.1/sqrt(n)"), ("0.1/t**0.6", "0.1/n**0.6")]:
+        a, b = sched.parse(t_form), sched.parse(n_form)
+        assert [a(k) for k in range(1, 50)] == [b(k) for k in range(1, 50)]
+    with pytest.raises(ValueError):
+        sched.parse("1/m")

@@ -539,7 +539,7 @@ def from_dict(data: dict[str, Any]) -> Schedule:
 SYNTAX = """\
 accepted schedule syntax:
   0.1                      constant 0.1            (also const:0.1)
-  1/t, 0.5/t               inverse_power(lr0, p=1)
+  1/t, 0.5/t (or 1/n)      inverse_power(lr0, p=1); n and t both name the update number
   0.1/t^0.6, 0.1/t**0.6    inverse_power(0.1, p=0.6); 0.1/sqrt(t) is p=0.5
   power:0.1:0.6            inverse_power(0.1, p=0.6)
   invtime:0.1:0.01         inverse_time(0.1, decay=0.01)
@@ -549,8 +549,9 @@ accepted schedule syntax:
   warmup:100:<schedule>    warmup(<schedule>, warmup_steps=100), e.g. warmup:100:cosine:0.1"""
 
 _NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
+# The update number is written t or n (the tutorial writes alpha_n = 1/n): the same schedule.
 _INVERSE_POWER = re.compile(
-    rf"^(?P<lr0>{_NUMBER})?/(?:t|sqrt\(t\)|t(?:\^|\*\*)(?P<p>{_NUMBER}))$")
+    rf"^(?P<lr0>{_NUMBER})?/(?:[tn]|sqrt\([tn]\)|[tn](?:\^|\*\*)(?P<p>{_NUMBER}))$")
 
 
 def parse(text: str, total_steps: int | None = None) -> Schedule:
