@@ -567,7 +567,8 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import experiments, optim
-    _choice("optimizer", args.optimizer, list(optim.OPTIMIZERS))
+    # LBFGS needs a closure re-evaluating the whole loss, which the minibatch loop does not give
+    _choice("optimizer", args.optimizer, [name for name in optim.OPTIMIZERS if name != "lbfgs"])
     _choice("activation", args.activation, experiments.ACTIVATIONS)
     if args.betas is not None and len(args.betas) != 2:
         raise UsageError(f"--betas takes two numbers such as 0.9,0.999; got {args.betas}")

@@ -14,10 +14,11 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .registry import OPTIMIZERS, create, hyperparameters
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "line_search", "OPTIMIZERS", "create", "hyperparameters"]
+           "NAdam", "LBFGS", "line_search", "OPTIMIZERS", "create", "hyperparameters"]

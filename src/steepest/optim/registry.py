@@ -24,6 +24,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -34,6 +35,7 @@ __all__ = ["OPTIMIZERS", "create", "hyperparameters"]
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
     "adadelta": Adadelta, "adamax": Adamax, "nadam": NAdam,
+    "lbfgs": LBFGS,
 }
 
 
