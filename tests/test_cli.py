@@ -90,7 +90,7 @@ def test_version(capsys):
      "names method 'adam', which is not among the compared methods: gd"),
     (["train", "missing.csv", "--target", "y"], "no such file: 'missing.csv'"),
     (["train", "notes.txt"], "unknown dataset 'notes.txt'; choose from: digits, iris"),
-    (["train", "iris", "--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'; choose from: sgd"),
+    (["train", "iris", "--optimizer", "lbgfs"], "unknown optimizer 'lbgfs'; choose from: sgd"),
     (["train", "iris", "--activation", "swish"], "unknown activation 'swish'"),
     (["train", "iris", "--momentum", "0.9"], "momentum does not apply to adam"),
     (["train", "iris", "--betas", "0.9"], "--betas takes two numbers"),
@@ -325,3 +325,8 @@ def test_train_checkpoint_then_resume_matches_one_run(capsys, tmp_path):
     resumed = json.loads(out)
     assert resumed["epochs"] == 4
     assert resumed["test"] == straight["test"]  # bit for bit, as the checkpoint promises
+
+
+def test_train_explains_why_lbfgs_is_not_offered(capsys):
+    assert_usage_error(capsys, "train", "digits", "--optimizer", "lbfgs", "--epochs", "1",
+                       match="not for minibatch training")

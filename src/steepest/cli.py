@@ -567,7 +567,10 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import experiments, optim
-    # LBFGS needs a closure re-evaluating the whole loss, which the minibatch loop does not give
+    if args.optimizer == "lbfgs":  # it needs a closure re-evaluating the whole loss
+        raise UsageError("--optimizer lbfgs is not for minibatch training: L-BFGS re-evaluates the "
+                         "loss on the whole data set at every step; use steepest.optim.LBFGS with "
+                         "a closure, or the scikit-learn estimator's solver='lbfgs'")
     _choice("optimizer", args.optimizer, [name for name in optim.OPTIMIZERS if name != "lbfgs"])
     _choice("activation", args.activation, experiments.ACTIVATIONS)
     if args.betas is not None and len(args.betas) != 2:
