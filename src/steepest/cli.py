@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     from .sweep import add_cli as _add_sweep  # Dask is imported only when a sweep runs
     _add_sweep(commands, _subparser)
+    from .explore import add_cli as _add_explore  # Starlette is imported only when it serves
+    _add_explore(commands, _subparser)
     return parser
 
 
@@ -619,6 +621,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return cli_main(args)
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from .explore import cli_main
+    return cli_main(args)
+
+
 def _bundled() -> tuple[str, ...]:
     from . import data
     return data.DATASETS
@@ -626,7 +633,7 @@ def _bundled() -> tuple[str, ...]:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo, "minimize": _cmd_minimize, "compare": _cmd_compare, "train": _cmd_train,
-    "sweep": _cmd_sweep,
+    "sweep": _cmd_sweep, "explore": _cmd_explore,
 }
 
 # Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a
