@@ -122,7 +122,7 @@ def contour(values: dict[str, Any]) -> dict[str, Any]:
     xs, ys = np.linspace(x_lo, x_hi, GRID), np.linspace(y_lo, y_hi, GRID)
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(p.value(np.stack([gx, gy])), dtype=np.float64)
-    info.update(window=[[x_lo, x_hi], [y_lo, y_hi]], n=GRID,
+    info.update(window=[[x_lo, x_hi], [y_lo, y_hi]], n=GRID, levels=SHADES,
                 shades=_shades(z, p.f_min).ravel().tolist(),
                 minimizers=[m.tolist() for m in p.minimizers],
                 saddle_points=[s.tolist() for s in p.saddle_points])

@@ -166,7 +166,7 @@
       for (let px = 0; px < W; px++) {
         const gx = ((px + 0.5) / W) * (n - 1), i = Math.min(Math.floor(gx), n - 2), fx = gx - i;
         const a = shade[j * n + i], b = shade[j * n + i + 1], c = shade[(j + 1) * n + i], d = shade[(j + 1) * n + i + 1];
-        const v = ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) / 255;
+        const v = ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) / data.levels;
         value[py * W + px] = v;
         band[py * W + px] = Math.min(bands - 1, Math.floor(v * bands));
       }
