@@ -130,3 +130,38 @@ def test_a_bad_parameter_gets_4xx_and_the_server_keeps_serving(watched, live_ser
     assert "steps" in watched.page.inner_text("#error")
     with urllib.request.urlopen(live_server.url + "/api/health", timeout=10) as response:
         assert json.loads(response.read())["ok"] is True
+
+
+def test_the_network_view_trains_and_its_loss_goes_down_on_moons(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8&points=200&lr=0.03&optimizer=adam")
+    page = watched.page
+    first = float(page.get_attribute("#net-loss", "data-train-loss"))
+    page.click("#train")
+    page.wait_for_function("() => window.netExplorer.frames >= 12")
+    page.click("#train")  # pause
+    assert page.inner_text("#train") == "Train"
+    losses = page.evaluate("window.netExplorer.history.train")
+    assert len(losses) >= 12
+    assert losses[-1] < 0.7 * first
+    frames = page.evaluate("window.netExplorer.frames")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.netExplorer.frames") <= frames + 1  # paused means paused
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    rows = page.locator("#trace table tr").count()
+    assert rows == 1 + 3  # header + one row per Linear layer of 2-8-8-1
+    assert "δ" in page.inner_text("#trace")
+    assert watched.errors == [] and watched.foreign == []
+
+
+def test_two_tabs_train_their_own_networks(watched) -> None:
+    _open(watched, "/network#dataset=circles")
+    other = watched.page.context.new_page()
+    other.goto(watched.base + "/network#dataset=xor")
+    other.wait_for_selector("body[data-ready='1']")
+    ids = [p.evaluate("window.netExplorer.session.id") for p in (watched.page, other)]
+    assert ids[0] != ids[1]
+    other.click("#step")
+    other.wait_for_selector("#trace table")
+    assert watched.page.evaluate("window.netExplorer.last.updates") == 0
+    assert other.evaluate("window.netExplorer.last.updates") == 1

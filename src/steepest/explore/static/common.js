@@ -115,6 +115,10 @@ const common = (() => {
     // legend
     const labelled = series.filter((s) => s.label);
     ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.font = "11px system-ui, sans-serif";
+    if (labelled.length) {
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillRect(W - pad.r - 176, pad.t + 2, 172, 15 * labelled.length + 4);
+    }
     labelled.forEach((s, k) => {
       const y = pad.t + 10 + 15 * k, x = W - pad.r - 170;
       ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
