@@ -237,6 +237,18 @@ def _verdict(result: Any, path: np.ndarray) -> tuple[str, list[str]]:
     return ("oscillating" if oscillating else "stopped"), words
 
 
+def _plain(value: Any) -> Any:
+    """JSON data, fast for the long float arrays of a run (non-finite numbers become null)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        if np.isfinite(value).all():
+            return value.tolist()
+        return [_plain(row) for row in value] if value.ndim > 1 else \
+            [v if math.isfinite(v) else None for v in value.tolist()]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return experiments.to_json(value)
+
+
 def run(values: dict[str, Any]) -> dict[str, Any]:
     """One run of :func:`steepest.minimize` with the page's settings, as JSON data."""
     p = _problem(values)
@@ -252,10 +264,11 @@ def run(values: dict[str, Any]) -> dict[str, Any]:
     path = np.asarray(result.path, dtype=np.float64)
     verdict, words = _verdict(result, path)
     fvals = np.asarray(result.fvals, dtype=np.float64)
-    return experiments.to_json({
+    return _plain({
         "problem": p.name, "method": values["method"], "f_min": p.f_min,
         "path": path[:, :2] if p.dim == 2 else None, "fvals": fvals,
-        "grad_norms": result.grad_norms, "lrs": result.lrs, "nit": result.nit,
+        "grad_norms": np.asarray(result.grad_norms, dtype=np.float64),
+        "lrs": np.asarray(result.lrs, dtype=np.float64), "nit": result.nit,
         "status": result.status, "success": result.success, "verdict": verdict,
         "message": result.message, "diagnostics": words, "diverged": result.diverged,
         "saddle": result.saddle, "suggested_lr": result.suggested_lr,
