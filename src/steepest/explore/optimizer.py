@@ -29,7 +29,7 @@ SHADES = 4095  # levels of the shades sent (12 bits: smooth level curves, small 
 #: A method of ``minimize`` missing here (one added later) gets none, and its own step sizes.
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "gd": ("line_search",), "momentum": ("momentum",), "nesterov": ("momentum",),
-    "adagrad": (), "rmsprop": ("alpha", "momentum"), "adam": ("beta1", "beta2"),
+    "adagrad": (), "rmsprop": ("alpha",), "adam": ("beta1", "beta2"),
     "adamw": ("beta1", "beta2"), "adamax": ("beta1", "beta2"), "nadam": ("beta1", "beta2"),
     "adadelta": ("rho",),
 }

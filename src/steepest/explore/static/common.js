@@ -55,7 +55,7 @@ const common = (() => {
     const o = Object.assign({ logY: false, xLabel: "", yLabel: "", floor: 1e-16 }, opts || {});
     const ctx = canvas.getContext("2d");
     const W = canvas.width, H = canvas.height;
-    const pad = { l: 58, r: 12, t: 12, b: 34 };
+    const pad = { l: 58, r: 20, t: 12, b: 34 };
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
@@ -115,12 +115,13 @@ const common = (() => {
     // legend
     const labelled = series.filter((s) => s.label);
     ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.font = "11px system-ui, sans-serif";
+    const wide = labelled.reduce((m, s) => Math.max(m, ctx.measureText(s.label).width), 0) + 34;
     if (labelled.length) {
       ctx.fillStyle = "rgba(255,255,255,0.85)";
-      ctx.fillRect(W - pad.r - 176, pad.t + 2, 172, 15 * labelled.length + 4);
+      ctx.fillRect(W - pad.r - wide - 6, pad.t + 2, wide + 2, 15 * labelled.length + 4);
     }
     labelled.forEach((s, k) => {
-      const y = pad.t + 10 + 15 * k, x = W - pad.r - 170;
+      const y = pad.t + 10 + 15 * k, x = W - pad.r - wide;
       ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
       ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 18, y); ctx.stroke(); ctx.setLineDash([]);
       ctx.fillStyle = "#1d2330"; ctx.fillText(s.label, x + 24, y);

@@ -121,10 +121,12 @@
     inflight = true; pending = false;
     const mine = ++sequence;
     const started = performance.now();
+    const settings = JSON.parse(JSON.stringify(state));  // what this result will be the run of
     loadContour()
-      .then(() => common.api("/api/run", runBody(state)))
+      .then(() => common.api("/api/run", runBody(settings)))
       .then((result) => {
         if (mine !== sequence) return;
+        result.settings = settings;
         last = result;
         showError(null);
         draw();
@@ -384,7 +386,7 @@
     $("reset-x0").addEventListener("click", () => { state.x0 = null; showControls(); requestRun(); });
     $("pin").addEventListener("click", () => {
       if (!last || pins.length >= PIN_COLORS.length) return;
-      const settings = JSON.parse(JSON.stringify(state));
+      const settings = JSON.parse(JSON.stringify(last.settings));  // the run on screen
       if (!settings.x0 && last.path) settings.x0 = last.path[0];
       pins.push({ settings, result: last, color: PIN_COLORS[pins.length] });
       toHash(); draw();
