@@ -267,7 +267,7 @@ class TrainingSession:
 
 def _from_backprop_trace(backprop_trace: Any, model: Any, loss_fn: Any, x: np.ndarray,
                          y: np.ndarray) -> tuple[list[dict[str, Any]], float, str]:
-    trace = backprop_trace(model, loss_fn, x, y)
+    trace = backprop_trace(model, loss_fn, x, y.reshape(-1, 1))  # the output's shape, (1, 1)
     layers = []
     for layer in trace.layers:
         entry = {}
