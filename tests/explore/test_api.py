@@ -206,3 +206,15 @@ def test_datasets_are_two_balanced_classes_in_the_window() -> None:
         np.testing.assert_array_equal(X, X2)
     with pytest.raises(ValueError, match="moons"):
         network.make_dataset("iris", 10, 0.0)
+
+
+def test_an_internal_error_is_json_and_the_server_keeps_serving(monkeypatch) -> None:
+    def broken(values):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(optimizer, "run", broken)
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    response = client.post("/api/run", json={})
+    assert response.status_code == 500
+    assert "internal error (RuntimeError)" in response.json()["error"]
+    assert "Traceback" not in response.text
+    assert client.get("/api/health").json()["ok"]

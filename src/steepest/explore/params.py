@@ -10,7 +10,6 @@ parameter, the value and what is allowed. The bounds are what keep each request'
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,7 +167,3 @@ def finite_json(value: Any) -> Any:
             finite_json(item)
     return value
 
-
-def is_number(value: Any) -> bool:
-    """A real number that is not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
