@@ -112,6 +112,13 @@ def make_dataset(name: str, n: int, noise: float, seed: int = 0) -> tuple[np.nda
     -------
     X : ndarray of shape (n, 2), float64
     y : ndarray of shape (n,), int64 in {0, 1}
+
+    Examples
+    --------
+    >>> from steepest.explore.network import make_dataset
+    >>> X, y = make_dataset("moons", 200, noise=0.1)
+    >>> X.shape, int(y.sum())
+    ((200, 2), 100)
     """
     if name not in _MAKERS:
         raise ValueError(f"make_dataset: name must be one of {', '.join(DATASETS)}, got {name!r}")
