@@ -456,18 +456,25 @@ class _BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X: Any, Y: np.ndarray, sample_weight: Any) -> None:
-        """Full-batch L-BFGS (SciPy's L-BFGS-B) on the penalised loss, ``max_iter``/``max_fun``."""
-        import scipy.optimize
+        """Full-batch L-BFGS (:class:`steepest.optim.LBFGS`, strong Wolfe) on the penalised loss.
+
+        As scikit-learn (which runs SciPy's L-BFGS-B), the optimizer works on one float64 vector
+        of all weights, whatever the network's dtype, keeps 10 correction pairs, stops when the
+        largest gradient entry is at most ``tol``, and is bounded by ``max_iter`` iterations and
+        ``max_fun`` loss evaluations.
+        """
+        from .optim.lbfgs import LBFGS
 
         params = list(self.model_.parameters())
         total = float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
         if hasattr(X, "tocsr"):
             X = X.tocsr()
-
         pieces = _batches(X.shape[0], CHUNK)
+        flat = Tensor(np.concatenate([p.data.ravel() for p in params]).astype(np.float64),
+                      requires_grad=True)
 
-        def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            _unpack(params, x)
+        def closure() -> float:
+            _unpack(params, flat.data)
             for p in params:
                 p.grad = None
             value = 0.0
@@ -478,24 +485,39 @@ class _BaseMLP(BaseEstimator):
                 value += float(loss.item())
                 loss.backward()
             value += self._add_penalty(total)
-            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64, copy=False)
+            flat.grad = np.concatenate([p.grad.ravel() for p in params]).astype(np.float64,
+                                                                                 copy=False)
+            return value
 
-        x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
         self._lr_now = 1.0
-        result = scipy.optimize.minimize(
-            loss_and_grad, x0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        _unpack(params, result.x)
-        self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
+        self.n_iter_, evaluations, previous = 0, 0, math.inf
+        while True:
+            # A fresh L-BFGS per round: when torch's line search stalls (a step below the change
+            # tolerance, as happens at ReLU kinks) it stops, and L-BFGS-B would restart from the
+            # scaled steepest-descent direction. Do the same while the restarts make progress.
+            optimizer = LBFGS([flat], lr=1.0, max_iter=self.max_iter - self.n_iter_,
+                              max_eval=self.max_fun - evaluations, tolerance_grad=self.tol,
+                              tolerance_change=_LBFGS_FTOL, history_size=10,
+                              line_search_fn="strong_wolfe")
+            optimizer.step(closure)
+            state = optimizer.state[flat]
+            self.loss_ = closure()  # the loss, weights and gradient at the final iterate
+            self.n_iter_ += int(state["n_iter"])
+            evaluations += int(state["func_evals"]) + 1
+            if (not math.isfinite(self.loss_) or np.abs(flat.grad).max() <= self.tol
+                    or self.n_iter_ >= self.max_iter or evaluations >= self.max_fun
+                    or previous - self.loss_ <= _LBFGS_FTOL * max(abs(self.loss_), 1.0)):
+                break
+            previous = self.loss_
         self.t_ += X.shape[0]
         if not math.isfinite(self.loss_):
             raise ValueError(self._diverged_message(f"the loss became {self.loss_}"))
-        if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                          f"(status={result.status}): {result.message}. Increase the number "
-                          f"of iterations (max_iter) or scale the data.", ConvergenceWarning,
-                          stacklevel=4)
+        if self.n_iter_ >= self.max_iter or evaluations >= self.max_fun:
+            limit = (f"the iteration limit max_iter={self.max_iter}" if self.n_iter_ >= self.max_iter
+                     else f"the evaluation limit max_fun={self.max_fun}")
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it reached "
+                          f"{limit}. Increase the number of iterations (max_iter) or scale the "
+                          f"data.", ConvergenceWarning, stacklevel=4)
 
     # ----------------------------------------------------------------- prediction
     def _raw(self, X: Any, reset_check: bool = True) -> np.ndarray:
@@ -596,6 +618,11 @@ def _batches(n: int, size: int) -> list[slice]:
 
 def _dense(X: Any) -> np.ndarray:
     return X.toarray() if hasattr(X, "toarray") else X
+
+
+#: L-BFGS-B's default relative loss-change tolerance (factr 1e7 times float64 epsilon), which
+#: scikit-learn's lbfgs solver inherits; used here as the change tolerance.
+_LBFGS_FTOL = 1e7 * float(np.finfo(np.float64).eps)
 
 
 def _unpack(params: list[Tensor], x: np.ndarray) -> None:
