@@ -334,6 +334,35 @@ def test_divergence_is_an_error_not_a_convergence_warning(iris):
     assert "raise" not in str(info.value)
 
 
+@pytest.mark.parametrize("lr", [5.0, 50.0])
+def test_a_run_diverged_from_its_first_epoch_is_reported(lr):
+    # the loss is huge from epoch 1 on, so growth over the first epoch cannot show it: the check
+    # compares with the loss at the start and the loss of a constant prediction
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    clf = MLPClassifier(solver="sgd", learning_rate_init=lr, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError, match=rf"diverged at epoch \d+: the loss reached .* "
+                                             rf"learning rate {lr:g}\. Try learning_rate_init="
+                                             rf"{lr / 10:g} or lower"):
+            clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_a_slow_but_sane_run_is_not_called_diverged():
+    # unscaled targets far from zero: a large loss, but no divergence
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor(solver="sgd", learning_rate_init=1e-4, max_iter=30,
+                           random_state=0).fit(X, y + 1000)
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0]
+
+
 # --------------------------------------------------------------------------- parameters
 def test_defaults_and_names_are_sklearns():
     for ours, theirs in ((MLPClassifier(), skn.MLPClassifier()),

@@ -71,6 +71,10 @@ CHUNK = 2048
 
 #: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
 _GROWTH = 1e6
+#: An epoch whose loss exceeds this many times the larger of the loss the fit started from and
+#: the loss of the best constant prediction has diverged, even when the first epoch already did
+#: (a rate too large from the first step): no training run that is making progress gets there.
+_BLOWUP = 1e3
 
 
 def _optimizer_names() -> tuple[str, ...]:
@@ -285,6 +289,8 @@ class _BaseMLP(BaseEstimator):
         order = np.arange(n)
         pieces = _batches(n, batch_size)
         self.n_iter_ = 0
+        self._loss_reference = max(self._constant_loss(Y, sample_weight), np.finfo(float).tiny)
+        started = False
         for _ in range(self.max_iter):
             if self.shuffle:
                 order = order[self._random_state.permutation(n)]  # as sklearn.utils.shuffle
@@ -292,7 +298,11 @@ class _BaseMLP(BaseEstimator):
             for piece in pieces:
                 rows = order[piece] if self.shuffle else piece
                 weights = None if sample_weight is None else sample_weight[rows]
-                total += self._step(_dense(X[rows]), Y[rows], weights) * (piece.stop - piece.start)
+                value = self._step(_dense(X[rows]), Y[rows], weights)
+                if not started:  # the loss at the weights this call starts from
+                    self._loss_reference = max(self._loss_reference, value)
+                    started = True
+                total += value * (piece.stop - piece.start)
             self._end_epoch(total / n, n, (X_val, Y_val, w_val))
             if self._should_stop(incremental):
                 break
@@ -378,17 +388,23 @@ class _BaseMLP(BaseEstimator):
         return 0.5 * self.alpha * squares / total
 
     def _end_epoch(self, loss: float, n: int, validation: tuple[Any, Any, Any]) -> None:
-        self.n_iter_ += 1
-        self.t_ += n
         self.loss_ = loss
         self.loss_curve_.append(loss)
         if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            print(f"Iteration {self.n_iter_ + 1}, loss = {loss:.8f}")
         first = self.loss_curve_[0]
         if len(self.loss_curve_) > 1 and loss > _GROWTH * max(first, np.finfo(float).tiny):
             raise ValueError(self._diverged_message(
                 f"the loss grew from {first:.3g} to {loss:.3g}"))
-        self._check_finite_weights()
+        reference = self._loss_reference
+        if loss > _BLOWUP * reference:
+            raise ValueError(self._diverged_message(
+                f"the loss reached {loss:.3g}, {loss / reference:.3g} times the larger of the "
+                f"loss when this fit started and the loss of a constant prediction "
+                f"({reference:.3g})"))
+        self._check_finite_weights()  # all three name epoch n_iter_ + 1, the one that ends here
+        self.n_iter_ += 1
+        self.t_ += n
         self._update_no_improvement_count(*validation)
         if self.solver == "sgd" and self.learning_rate == "invscaling" and not callable(
                 self._lr_now):
@@ -566,6 +582,20 @@ class _BaseMLP(BaseEstimator):
 
     def _out_activation(self) -> str:
         raise NotImplementedError
+
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        """The best constant output pre-activation (one row): the baseline of the loss."""
+        raise NotImplementedError
+
+    def _constant_loss(self, Y: np.ndarray, w: np.ndarray | None) -> float:
+        """The loss of the best constant prediction, the floor of the divergence check."""
+        if Y.shape[0] == 0 or (w is not None and not np.sum(w) > 0):
+            return 0.0
+        z = np.broadcast_to(self._constant_z(Y, w), Y.shape).astype(np.float64)
+        total = Y.shape[0] if w is None else float(np.sum(w))
+        with no_grad():
+            value = float(self._data_loss(Tensor(z), Y, w).item())
+        return value * self._reported_share() / total
 
     def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
         raise NotImplementedError
@@ -773,6 +803,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f"least 2 classes")
         self.classes_ = self._label_binarizer.classes_
 
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        p = np.clip(np.average(Y, axis=0, weights=w), 1e-12, 1 - 1e-12)
+        return np.log(p) if self.out_activation_ == "softmax" else np.log(p / (1 - p))
+
     def _check_labels(self, y: np.ndarray, incremental: bool, classes: Any) -> None:
         labels = unique_labels(y)
         if classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
@@ -930,6 +964,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             diff = z - Y
             per_sample = (diff * diff).sum(axis=1) * 0.5
         return _weighted_sum(per_sample, w)
+
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        mean = np.average(Y, axis=0, weights=w)
+        return np.log(np.maximum(mean, 1e-12)) if self.out_activation_ == "exp" else mean
 
     def _reported_share(self) -> float:
         # scikit-learn trains on the squared error summed over outputs but reports its mean
