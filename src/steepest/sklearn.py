@@ -58,7 +58,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from . import _random
@@ -75,6 +75,9 @@ _GROWTH = 1e6
 #: the loss of the best constant prediction has diverged, even when the first epoch already did
 #: (a rate too large from the first step): no training run that is making progress gets there.
 _BLOWUP = 1e3
+#: scikit-learn's message for non-finite weights, kept word for word for code that matches it.
+_SKLEARN_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
+                       "large values and need to be preprocessed.")
 
 
 def _optimizer_names() -> tuple[str, ...]:
@@ -238,6 +241,7 @@ class _BaseMLP(BaseEstimator):
             layer.bias.data[...] = self._random_state.uniform(-bound, bound, fan_out)
         self.n_iter_ = 0
         self.t_ = 0
+        self._updates = 0  # optimizer steps since initialisation
         self._optimizer = None
         self._no_improvement_count = 0
         self.loss_curve_: list[float] = []
@@ -268,7 +272,7 @@ class _BaseMLP(BaseEstimator):
 
     def _check_finite_weights(self) -> None:
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
-            raise ValueError(self._diverged_message("the weights are not finite"))
+            raise ValueError(self._non_finite_message("the weights are not finite", False))
 
     # ----------------------------------------------------------------- stochastic solvers
     def _fit_stochastic(self, X: Any, Y: np.ndarray, sample_weight: Any, incremental: bool
@@ -316,7 +320,9 @@ class _BaseMLP(BaseEstimator):
             self.model_.load_state_dict(self._best_state)
 
     def _holdout(self, X: Any, Y: np.ndarray, sample_weight: Any) -> tuple[Any, ...]:
-        stratify = Y if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1 else None
+        # as scikit-learn: binary classification only is stratified, on the labels as booleans
+        stratify = (Y.astype(bool) if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1
+                    else None)
         w = np.ones(X.shape[0], dtype=self._dtype) if sample_weight is None else sample_weight
         X_tr, X_val, Y_tr, Y_val, w_tr, w_val = train_test_split(
             X, Y, w, random_state=self._random_state, test_size=self.validation_fraction,
@@ -365,12 +371,14 @@ class _BaseMLP(BaseEstimator):
         loss.backward()
         value += self._add_penalty(max(total, 1e-300))
         if not math.isfinite(value):
-            raise ValueError(self._diverged_message(f"the loss became {value}"))
+            raise ValueError(self._non_finite_message(f"the loss is {value}",
+                                                      self._updates == 0))
         if self.clip_grad_norm is not None:
             from .train import clip_grad_norm_
 
             clip_grad_norm_(self.model_.parameters(), self.clip_grad_norm)
         opt.step()
+        self._updates += 1
         return value
 
     def _add_penalty(self, total: float) -> float:
@@ -457,6 +465,13 @@ class _BaseMLP(BaseEstimator):
         for group in self._optimizer.param_groups:
             group["lr"] = lr
 
+    def _non_finite_message(self, what: str, before_any_update: bool) -> str:
+        """Non-finite loss or weights: scikit-learn's sentence, then what steepest knows."""
+        if before_any_update:  # the data, not the rate: nothing was updated yet
+            return (f"{_SKLEARN_NON_FINITE} {type(self).__name__}: {what} at the initial weights, "
+                    f"before any update: scale the inputs.")
+        return f"{_SKLEARN_NON_FINITE} {self._diverged_message(what)}"
+
     def _diverged_message(self, what: str) -> str:
         lr = getattr(self, "_lr_now", self.learning_rate_init)
         if callable(lr) or isinstance(lr, str):
@@ -527,11 +542,16 @@ class _BaseMLP(BaseEstimator):
             previous = self.loss_
         self.t_ += X.shape[0]
         if not math.isfinite(self.loss_):
-            raise ValueError(self._diverged_message(f"the loss became {self.loss_}"))
-        if self.n_iter_ >= self.max_iter or evaluations >= self.max_fun:
-            limit = (f"the iteration limit max_iter={self.max_iter}" if self.n_iter_ >= self.max_iter
-                     else f"the evaluation limit max_fun={self.max_fun}")
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it reached "
+            raise ValueError(self._non_finite_message(f"the loss is {self.loss_}",
+                                                      self.n_iter_ == 0))
+        if np.abs(flat.grad).max() > self.tol:  # not converged: say why, as L-BFGS-B's status
+            if self.n_iter_ >= self.max_iter:
+                limit = f"reached the iteration limit max_iter={self.max_iter}"
+            elif evaluations >= self.max_fun:
+                limit = f"reached the evaluation limit max_fun={self.max_fun}"
+            else:
+                limit = "found no step that lowers the loss (the line search stalled)"
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it "
                           f"{limit}. Increase the number of iterations (max_iter) or scale the "
                           f"data.", ConvergenceWarning, stacklevel=4)
 
@@ -785,8 +805,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if incremental and not hasattr(self, "classes_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._set_labels(np.asarray(classes))
-            self._check_labels(y, incremental, None)
+            if type_of_target(y).startswith("multilabel"):  # as scikit-learn: labels from y
+                self._set_labels(y)
+            else:
+                self._set_labels(np.asarray(classes))
+                self._check_labels(y, incremental, None)
         elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._set_labels(y)
         else:
@@ -796,11 +819,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _set_labels(self, y: np.ndarray) -> None:
         self._label_binarizer = LabelBinarizer()
         self._label_binarizer.fit(y)
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and y.size and len(
-                self._label_binarizer.classes_) < 2:
-            raise ValueError(f"{type(self).__name__}: y has only one class "
-                             f"({self._label_binarizer.classes_[0]!r}); a classifier needs at "
-                             f"least 2 classes")
+        # one class is allowed, as in scikit-learn: the model learns to predict it
         self.classes_ = self._label_binarizer.classes_
 
     def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
