@@ -265,6 +265,17 @@ def test_create_graph_through_an_op_without_second_order_rule_names_it():
         st.jvp(lambda t: square(t))([1.0], [1.0])
 
 
+def test_create_graph_refuses_a_shared_array_written_after_recording():
+    a = np.array([1.0, 2.0])
+    x = st.from_numpy(a, requires_grad=True)
+    y = (st.sin(x) * x).sum()
+    a[0] = 5.0  # bypasses the version counter; the node kept a private copy
+    (g,) = st.autodiff.grad(y, x, retain_graph=True)  # first order uses the copy: right
+    np.testing.assert_allclose(g.data, np.cos([1.0, 2.0]) * [1.0, 2.0] + np.sin([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="shares its array with NumPy"):
+        st.autodiff.grad(y, x, create_graph=True)
+
+
 def test_float32_gradients_stay_float32_at_every_order():
     x = st.tensor(np.array([0.5, 1.5], dtype=np.float32), requires_grad=True)
     (g,) = st.autodiff.grad((st.tanh(x) ** 3).sum(), x, create_graph=True)

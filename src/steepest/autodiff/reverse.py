@@ -246,6 +246,13 @@ def _graph_vjps(node: Tensor, g: Tensor, need: list[bool]) -> list[Any]:
     # the others as the arrays the node saved.
     inputs = tuple(a if isinstance(a, Tensor) and p is not None else x
                    for a, x, p in zip(args, arrays, node._parents, strict=True))
+    for i, (a, x, p) in enumerate(zip(args, arrays, node._parents, strict=True)):
+        if p is not None and a.data is not x and not np.array_equal(a.data, x):
+            # the node kept a private copy of a shared array (from_numpy) that has changed since
+            raise RuntimeError(
+                f"autodiff.grad(create_graph=True): input {i} of '{op.name}' (shape {a.shape}) "
+                "shares its array with NumPy and was written to after it was recorded; the "
+                "recorded backward would use the new values. Recompute the forward pass")
     if op.graph_multi is not None:
         return op.graph_multi(need, g, node, inputs, **kwargs)
     parts: list[Any] = []
