@@ -330,3 +330,20 @@ def test_training_with_a_scheduler_through_fit_style_loop_changes_the_result():
     for k in range(5):
         expected *= 1 - 2 * 0.1 * 0.5 ** k
     assert math.isclose(float(x.data[0]), expected, rel_tol=1e-12)
+
+
+def test_a_copied_optimizer_steps_itself_and_records_its_own_calls():
+    import copy
+    p = st.tensor([1.0], requires_grad=True)
+    opt = st.optim.SGD([p], lr=0.1)
+    L.StepLR(opt, step_size=2)
+    twin = copy.deepcopy(opt)
+    twin.param_groups[0]["params"][0].grad = np.ones(1)
+    twin.step()
+    assert p.data[0] == 1.0 and twin.param_groups[0]["params"][0].data[0] == pytest.approx(0.9)
+    assert getattr(twin, "_opt_called", False) and not getattr(opt, "_opt_called", False)
+
+
+def test_every_optimizer_records_its_step_calls():
+    for name, cls in st.optim.OPTIMIZERS.items():
+        assert getattr(cls.step, "_marks_steps", False), name

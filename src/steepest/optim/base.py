@@ -34,6 +34,7 @@ State dicts written before ``lr_schedule`` existed (a schedule stored under ``"l
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import warnings
@@ -84,6 +85,11 @@ class Optimizer:
         update).
     defaults : dict
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # every step() marks the call (see _marking_steps)
+            cls.step = _marking_steps(cls.__dict__["step"])
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         # id(group) -> the lr its schedule wrote last: tells a hand-written lr from the schedule's
@@ -235,6 +241,7 @@ class Optimizer:
         -------
         The closure's return value, or None without a closure.
         """
+        self._opt_called = True  # lets a scheduler check the order of the calls
         loss = self._evaluate(closure)
         for group, lr, params in self._plan():
             self._commit(group, lr)
@@ -474,6 +481,24 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]!r}")
         lines.append(")")
         return "\n".join(lines)
+
+
+Optimizer.step._marks_steps = True
+
+
+def _marking_steps(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` that first records that it was called: a learning-rate scheduler warns, as
+    PyTorch does, when its first ``step()`` comes before any ``optimizer.step()``."""
+    if getattr(step, "_marks_steps", False):
+        return step
+
+    @functools.wraps(step)
+    def marked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+
+    marked._marks_steps = True
+    return marked
 
 
 # ---------------------------------------------------------------------- shared checks

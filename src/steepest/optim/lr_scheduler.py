@@ -38,12 +38,10 @@ saved (the attributes of a callable object are, as in PyTorch).
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import numbers
 import types
 import warnings
-import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -109,24 +107,6 @@ def _lrs(optimizer: Optimizer) -> list[float]:
     return [group["lr"] for group in optimizer.param_groups]
 
 
-def _mark_steps(optimizer: Optimizer) -> None:
-    """Wrap ``optimizer.step`` (once) so that a scheduler can tell whether it ran: PyTorch warns
-    when the first ``scheduler.step()`` comes before any ``optimizer.step()``."""
-    if getattr(optimizer.step, "_marks_steps", False):
-        return
-    step = type(optimizer).step
-    owner = weakref.ref(optimizer)  # no cycle through the instance attribute
-
-    @functools.wraps(step)
-    def marked(*args: Any, **kwargs: Any) -> Any:
-        opt = owner()
-        opt._opt_called = True
-        return step(opt, *args, **kwargs)
-
-    marked._marks_steps = True
-    optimizer.step = marked
-
-
 def _momentum_key(owner: str, optimizer: Optimizer) -> bool:
     """Whether momentum cycling moves ``betas[0]`` (True) or ``momentum`` (False)."""
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
@@ -190,7 +170,6 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self._in_step = False
         self._is_initial = False
-        _mark_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -214,9 +193,9 @@ class LRScheduler:
     def _warn_order(self) -> None:
         name = type(self).__name__
         if not getattr(self.optimizer.step, "_marks_steps", False):
-            warnings.warn(f"{name}: optimizer.step was replaced after the scheduler was built, so "
-                          "the order of the calls cannot be checked; call optimizer.step() "
-                          "before scheduler.step()", UserWarning, stacklevel=3)
+            warnings.warn(f"{name}: optimizer.step was replaced by a function that does not "
+                          "record its calls, so the order of the calls cannot be checked; call "
+                          "optimizer.step() before scheduler.step()", UserWarning, stacklevel=3)
         elif not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(f"{name}.step() was called before any optimizer.step(); call "
                           "optimizer.step() first (PyTorch's order since 1.1), otherwise the "
