@@ -14,8 +14,9 @@ class, schedulers chained by hand (two ``step()`` calls in turn), ``ChainedSched
 ``SequentialLR`` (with nested members), ``step(epoch)`` (the closed forms) and
 ``ReduceLROnPlateau`` on a fixed metric sequence. ``lr_lambda`` functions are named families
 (``["pow", g]`` is ``epoch -> g**epoch``, ``["inv", a]`` is ``epoch -> 1/(1 + a*epoch)``,
-``["step", k, g]`` is ``epoch -> g**(epoch // k)``) that the tests rebuild. PyTorch is a tool
-dependency only.
+``["step", k, g]`` is ``epoch -> g**(epoch // k)``) that the tests rebuild. A few trajectories
+on a quadratic (``TRAJECTORIES``) check that the rates and momenta set by a scheduler reach the
+optimizer's update. PyTorch is a tool dependency only.
 """
 
 from __future__ import annotations
@@ -204,6 +205,43 @@ def cases(rng):
     return out
 
 
+#: Trajectories: the schedule must reach the update. On f(x) = sum(d * x^2) / 2 from x0, each
+#: step sets the gradient d * x, calls opt.step() then sched.step(); params after every step.
+TRAJECTORIES = {
+    "SGD-OneCycleLR": ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+                       {"type": "OneCycleLR", "kwargs": {"max_lr": 0.3, "total_steps": 60}}),
+    "Adam-CyclicLR": ("Adam", {"lr": 0.01},
+                      {"type": "CyclicLR", "kwargs": {"base_lr": 0.001, "max_lr": 0.05,
+                                                      "step_size_up": 7, "mode": "triangular2"}}),
+    "SGD-StepLR": ("SGD", {"lr": 0.2, "momentum": 0.5},
+                   {"type": "StepLR", "kwargs": {"step_size": 10, "gamma": 0.5}}),
+    "RMSprop-ReduceLROnPlateau": ("RMSprop", {"lr": 0.01, "momentum": 0.5},
+                                  {"type": "ReduceLROnPlateau",
+                                   "kwargs": {"patience": 2, "factor": 0.5}}),
+}
+TRAJECTORY_STEPS = 60
+CURVATURES = [1.0, 3.0, 0.2, 10.0]
+X0 = [1.0, -2.0, 0.5, 0.3]
+
+
+def trajectory(name):
+    optimizer, options, spec = TRAJECTORIES[name]
+    x = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
+    d = torch.tensor(CURVATURES, dtype=torch.float64)
+    opt = getattr(torch.optim, optimizer)([x], **options)
+    sched = build(spec, opt)
+    path = [x.detach().clone().numpy()]
+    for _ in range(TRAJECTORY_STEPS):
+        x.grad = d * x.detach()
+        opt.step()
+        if spec["type"] == "ReduceLROnPlateau":
+            sched.step(float((d * x.detach() ** 2).sum() / 2) + 1.0)  # plateaus above 1
+        else:
+            sched.step()
+        path.append(x.detach().clone().numpy())
+    return np.array(path)
+
+
 def main():
     warnings.simplefilter("ignore")  # torch's own deprecation warnings for step(epoch)
     torch.set_default_dtype(torch.float64)
@@ -215,9 +253,14 @@ def main():
         arrays[f"{case['name']}/lr"] = lrs
         arrays[f"{case['name']}/momentum"] = moms
         arrays[f"{case['name']}/last_lr"] = last
+    for name in TRAJECTORIES:
+        arrays[f"trajectory/{name}"] = trajectory(name)
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez(OUT / "lr_scheduler.npz", **arrays)
-    manifest = {"torch": torch.__version__, "steps": STEPS, "cases": all_cases}
+    manifest = {"torch": torch.__version__, "steps": STEPS, "cases": all_cases,
+                "trajectories": {name: {"optimizer": o, "options": opts, "scheduler": spec}
+                                 for name, (o, opts, spec) in TRAJECTORIES.items()},
+                "trajectory_steps": TRAJECTORY_STEPS, "curvatures": CURVATURES, "x0": X0}
     (OUT / "lr_scheduler.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"{len(all_cases)} cases written to {OUT}")
 

@@ -347,3 +347,24 @@ def test_a_copied_optimizer_steps_itself_and_records_its_own_calls():
 def test_every_optimizer_records_its_step_calls():
     for name, cls in st.optim.OPTIMIZERS.items():
         assert getattr(cls.step, "_marks_steps", False), name
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["trajectories"]))
+def test_scheduled_trajectories_match_pytorch(name):
+    spec = MANIFEST["trajectories"][name]
+    d = np.array(MANIFEST["curvatures"])
+    x = st.tensor(np.array(MANIFEST["x0"]), requires_grad=True)
+    options = dict(spec["options"])
+    opt = getattr(st.optim, spec["optimizer"])([x], **options)
+    sched = build(spec["scheduler"], opt)
+    path = [x.data.copy()]
+    for _ in range(MANIFEST["trajectory_steps"]):
+        x.grad = d * x.data
+        opt.step()
+        if spec["scheduler"]["type"] == "ReduceLROnPlateau":
+            sched.step(float((d * x.data ** 2).sum() / 2) + 1.0)
+        else:
+            sched.step()
+        path.append(x.data.copy())
+    np.testing.assert_allclose(np.array(path), ARRAYS[f"trajectory/{name}"], rtol=1e-9,
+                               atol=1e-12)
