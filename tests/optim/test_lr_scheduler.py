@@ -368,3 +368,16 @@ def test_scheduled_trajectories_match_pytorch(name):
         path.append(x.data.copy())
     np.testing.assert_allclose(np.array(path), ARRAYS[f"trajectory/{name}"], rtol=1e-9,
                                atol=1e-12)
+
+
+def test_a_schedule_expressed_as_lambda_lr_gives_the_same_rates():
+    # docs/schedulers.md: LambdaLR(opt, lambda epoch: schedule(epoch + 1) / base_lr)
+    schedule = schedules.warm_restarts(0.1, T_0=5, T_mult=2)
+    opt = sgd(lr=0.1)
+    sched = L.LambdaLR(opt, lambda epoch: schedule(epoch + 1) / 0.1)
+    rates = [opt.param_groups[0]["lr"]]
+    for _ in range(30):
+        opt.step()
+        sched.step()
+        rates.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, schedule.values(31), rtol=1e-14)
