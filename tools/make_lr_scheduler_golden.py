@@ -16,7 +16,9 @@ class, schedulers chained by hand (two ``step()`` calls in turn), ``ChainedSched
 (``["pow", g]`` is ``epoch -> g**epoch``, ``["inv", a]`` is ``epoch -> 1/(1 + a*epoch)``,
 ``["step", k, g]`` is ``epoch -> g**(epoch // k)``) that the tests rebuild. A few trajectories
 on a quadratic (``TRAJECTORIES``) check that the rates and momenta set by a scheduler reach the
-optimizer's update. PyTorch is a tool dependency only.
+optimizer's update. For the ``RESUMED`` cases the JSON also holds PyTorch's own scheduler state
+dicts (and the groups' scheduled keys) at step ``RESUME_AT``, which steepest must load and
+continue from. PyTorch is a tool dependency only.
 """
 
 from __future__ import annotations
@@ -70,6 +72,22 @@ def momentum_of(group):
     return group["betas"][0] if "betas" in group else group["momentum"]
 
 
+#: Cases whose PyTorch state (scheduler state dicts and the groups' scheduled keys) is saved at
+#: step RESUME_AT: steepest must load it and continue with PyTorch's sequence.
+RESUMED = ["StepLR-0", "MultiStepLR-1", "CyclicLR-1", "OneCycleLR-2", "LambdaLR-0",
+           "CosineAnnealingLR-0", "CosineAnnealingWarmRestarts-1", "SequentialLR-three",
+           "ChainedScheduler-Linear-Cosine", "ReduceLROnPlateau-1", "chain-Step-Exponential"]
+RESUME_AT = 37
+GROUP_KEYS = ("lr", "initial_lr", "momentum", "betas", "max_lr", "min_lr", "max_momentum",
+              "base_momentum")
+
+
+def torch_state(opt, scheds):
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
+               if k in GROUP_KEYS} for g in opt.param_groups]
+    return {"groups": groups, "schedulers": [s.state_dict() for s in scheds]}
+
+
 def run(case):
     opt = make_optimizer(case)
     scheds = [build(spec, opt) for spec in case["schedulers"]]
@@ -82,6 +100,8 @@ def run(case):
     record()
     last = []
     for i in range(case.get("steps", STEPS)):
+        if i == RESUME_AT and case["name"] in RESUMED:
+            case["torch_state"] = json.loads(json.dumps(torch_state(opt, scheds), default=dict))
         opt.step()
         for s in scheds:
             if "metrics" in case:
@@ -260,7 +280,7 @@ def main():
     manifest = {"torch": torch.__version__, "steps": STEPS, "cases": all_cases,
                 "trajectories": {name: {"optimizer": o, "options": opts, "scheduler": spec}
                                  for name, (o, opts, spec) in TRAJECTORIES.items()},
-                "trajectory_steps": TRAJECTORY_STEPS, "curvatures": CURVATURES, "x0": X0}
+                "resume_at": RESUME_AT, "trajectory_steps": TRAJECTORY_STEPS, "curvatures": CURVATURES, "x0": X0}
     (OUT / "lr_scheduler.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"{len(all_cases)} cases written to {OUT}")
 

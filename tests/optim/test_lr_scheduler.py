@@ -381,3 +381,26 @@ def test_a_schedule_expressed_as_lambda_lr_gives_the_same_rates():
         sched.step()
         rates.append(opt.param_groups[0]["lr"])
     np.testing.assert_allclose(rates, schedule.values(31), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if "torch_state" in c))
+def test_pytorch_scheduler_state_dicts_load_and_continue(name):
+    """PyTorch's own state dicts (saved at step resume_at by the tool, through JSON) load into
+    steepest's schedulers, which then continue PyTorch's sequence."""
+    case, start = CASES[name], MANIFEST["resume_at"]
+    opt = make_optimizer(case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheds = [build(spec, opt) for spec in case["schedulers"]]
+    for group, saved in zip(opt.param_groups, case["torch_state"]["groups"], strict=True):
+        group.update({k: tuple(v) if k == "betas" else v for k, v in saved.items()})
+    for sched, state in zip(scheds, case["torch_state"]["schedulers"], strict=True):
+        sched.load_state_dict(state)
+    lrs, moms = [], []
+    for i in range(start, MANIFEST["steps"]):
+        opt.step()
+        advance(case, scheds, i)
+        record(opt, lrs, moms)
+    np.testing.assert_allclose(lrs, ARRAYS[f"{name}/lr"][start + 1:], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(moms, ARRAYS[f"{name}/momentum"][start + 1:], rtol=1e-12,
+                               atol=1e-15)
