@@ -280,7 +280,8 @@ def main():
     manifest = {"torch": torch.__version__, "steps": STEPS, "cases": all_cases,
                 "trajectories": {name: {"optimizer": o, "options": opts, "scheduler": spec}
                                  for name, (o, opts, spec) in TRAJECTORIES.items()},
-                "resume_at": RESUME_AT, "trajectory_steps": TRAJECTORY_STEPS, "curvatures": CURVATURES, "x0": X0}
+                "resume_at": RESUME_AT, "trajectory_steps": TRAJECTORY_STEPS,
+                "curvatures": CURVATURES, "x0": X0}
     (OUT / "lr_scheduler.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"{len(all_cases)} cases written to {OUT}")
 
