@@ -22,3 +22,12 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
            "NAdam", "LBFGS", "line_search", "OPTIMIZERS", "create", "hyperparameters"]
+# issue 14: RAdam, Rprop, ASGD, Adafactor (torch parity), Lion and schedule-free AdamW
+from .adafactor import Adafactor  # noqa: E402
+from .asgd import ASGD  # noqa: E402
+from .lion import Lion  # noqa: E402
+from .radam import RAdam  # noqa: E402
+from .rprop import Rprop  # noqa: E402
+from .schedule_free import ScheduleFreeAdamW  # noqa: E402
+
+__all__ += ["RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "ScheduleFreeAdamW"]
