@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_real
 from ..autodiff.tensor import Tensor
 from .base import LR, Optimizer, ParamsT, check_flags, check_lr, check_nonnegative
 

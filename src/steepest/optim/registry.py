@@ -20,9 +20,9 @@ from typing import Any
 
 from .._validation import check_choice
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .adafactor import Adafactor
 from .adamax import Adamax
 from .asgd import ASGD
 from .base import Optimizer
