@@ -11,15 +11,22 @@ classes, which move ``param_groups[g]["lr"]`` (always the float in force).
 
 from . import line_search, lr_scheduler
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .base import Optimizer
 from .lbfgs import LBFGS
+from .lion import Lion
 from .nadam import NAdam
+from .radam import RAdam
 from .registry import OPTIMIZERS, create, hyperparameters
 from .rmsprop import RMSprop
+from .rprop import Rprop
+from .schedule_free import ScheduleFreeAdamW
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "LBFGS", "line_search", "lr_scheduler", "OPTIMIZERS", "create", "hyperparameters"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "ScheduleFreeAdamW", "LBFGS",
+           "line_search", "lr_scheduler", "OPTIMIZERS", "create", "hyperparameters"]
