@@ -4,8 +4,7 @@ Each method is a small class whose :meth:`~Method.step` takes the current point 
 vectors ``x``, ``f``, ``g``) and returns the next one found by a line search along its
 direction, with the evaluations it spent. :func:`steepest.minimize` drives them
 (``method="newton"``, ``"bfgs"``, ``"lbfgs"``, ``"cg"``) and keeps the trace; the line searches
-are those of :mod:`steepest.optim.line_search`, and L-BFGS's two-loop recursion is the one of
-:class:`steepest.optim.LBFGS`.
+are those of :mod:`steepest.optim.line_search`.
 
 Reference for all four: Nocedal and Wright, *Numerical Optimization*, 2nd ed., Springer 2006
 (chapters 3, 5, 6 and 7).
@@ -22,7 +21,6 @@ import numpy as np
 
 from ._validation import check_int
 from .optim import line_search as _line_search
-from .optim.lbfgs import LBFGS
 
 __all__ = ["METHODS", "Step", "StepFailure", "Method", "Newton", "BFGS", "LBFGSMethod",
            "ConjugateGradient", "create"]
@@ -30,6 +28,7 @@ __all__ = ["METHODS", "Step", "StepFailure", "Method", "Newton", "BFGS", "LBFGSM
 #: The second-order and quasi-Newton methods of :func:`steepest.minimize`.
 METHODS: tuple[str, ...] = ("newton", "bfgs", "lbfgs", "cg")
 
+_EPS = float(np.finfo(np.float64).eps)
 FunAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 Hessian = Callable[[np.ndarray], np.ndarray]
 
@@ -136,7 +135,8 @@ class Newton(Method):
 
     At :math:`x_k` the Hessian :math:`H_k = Q \Lambda Q^\top` is modified to
     :math:`\tilde H_k = Q \max(|\Lambda|, \delta) Q^\top` with
-    :math:`\delta = 10^{-8} \max_i |\lambda_i|`, and
+    :math:`\delta = \max(n, 10)\,\epsilon \max_i |\lambda_i|` (:math:`\epsilon` the machine
+    epsilon: eigenvalues below this are rounding noise of the eigensolver), and
 
     .. math::
 
@@ -186,7 +186,7 @@ class Newton(Method):
         if scale == 0.0:  # no curvature at all: a gradient step, scaled by the line search
             self.curvature.singular.append(k)
             return self.restart(g)
-        delta = 1e-8 * scale
+        delta = max(n, 10) * _EPS * scale  # the size below which eigh cannot resolve one
         if values[0] < -delta:
             self.curvature.indefinite.append((k, float(values[0])))
         elif values[0] < delta:
@@ -211,10 +211,10 @@ class Newton(Method):
         flat = self.curvature.singular
         if flat:
             where = ", ".join(str(k) for k in flat[:8]) + (", ..." if len(flat) > 8 else "")
-            notes.append(f"the Hessian was singular or nearly so at {len(flat)} of "
-                         f"{self.iteration} iterations ({where}): eigenvalues below 1e-8 of the "
-                         "largest were raised to that level; expect linear, not quadratic, "
-                         "convergence near a singular minimum")
+            notes.append(f"the Hessian was singular at {len(flat)} of {self.iteration} "
+                         f"iterations ({where}): eigenvalues below rounding level (about 1e-15 "
+                         "of the largest) were raised to that level; expect linear, not "
+                         "quadratic, convergence near a singular minimum")
         return notes
 
 
@@ -233,7 +233,7 @@ class BFGS(Method):
     (Nocedal and Wright, Algorithm 6.1), with a strong Wolfe search (which makes
     :math:`y_k^\top s_k > 0`), :math:`H_0 = I` rescaled to
     :math:`(y_0^\top s_0 / y_0^\top y_0) I` before the first update (their eq. 6.20), and the
-    update skipped when :math:`y_k^\top s_k \le 10^{-10} \lVert s_k\rVert \lVert y_k\rVert`.
+    update skipped when :math:`y_k^\top s_k \le \epsilon \lVert s_k\rVert \lVert y_k\rVert`.
     Convergence is superlinear near a minimum with a positive definite Hessian.
     """
 
@@ -261,7 +261,7 @@ class BFGS(Method):
                g_new: np.ndarray, alpha: float, d: np.ndarray) -> None:
         s, y = x_new - x, g_new - g
         ys = float(y @ s)
-        if not ys > 1e-10 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+        if not ys > _EPS * float(np.linalg.norm(s) * np.linalg.norm(y)):
             self.skipped += 1
             return
         if self.updates == 0:
@@ -279,9 +279,9 @@ class LBFGSMethod(Method):
     r"""Limited-memory BFGS: the last ``history_size`` pairs instead of a dense matrix.
 
     The direction :math:`d_k = -H_k \nabla f(x_k)` comes from the two-loop recursion over the
-    pairs :math:`(s_i, y_i)` with :math:`H_k^0 = \gamma_k I`,
-    :math:`\gamma_k = s_{k-1}^\top y_{k-1} / y_{k-1}^\top y_{k-1}` (Nocedal, Math. Comp. 1980;
-    Nocedal and Wright, Algorithm 7.4): the recursion of :class:`steepest.optim.LBFGS`,
+    last :math:`m` pairs :math:`(s_i, y_i)`, :math:`\rho_i = 1/y_i^\top s_i`, with
+    :math:`H_k^0 = \gamma_k I`, :math:`\gamma_k = s_{k-1}^\top y_{k-1} / y_{k-1}^\top y_{k-1}`
+    (Nocedal, Math. Comp. 1980; Nocedal and Wright, Algorithm 7.4), implicitly applying
 
     .. math::
 
@@ -289,7 +289,11 @@ class LBFGSMethod(Method):
                   + \rho_i s_i s_i^\top, \qquad x_{k+1} = x_k + \alpha_k d_k,
 
     with :math:`\alpha_k` from a strong Wolfe search started at 1 (at :math:`1/\lVert g_0\rVert`
-    on the first iteration). Memory and work per iteration are :math:`O(m n)`.
+    on the first iteration). Memory and work per iteration are :math:`O(m n)`. A pair is kept
+    when :math:`y^\top s > \epsilon \lVert y\rVert \lVert s\rVert`, a test relative to the
+    sizes of the vectors. (:class:`steepest.optim.LBFGS` keeps PyTorch's absolute test
+    :math:`y^\top s > 10^{-10}` for parity, which drops every pair, and so all curvature, on a
+    problem whose values are small, e.g. Moré–Garbow–Hillstrom's Gaussian, f ~ 1e-8.)
     """
 
     name = "lbfgs"
@@ -297,27 +301,39 @@ class LBFGSMethod(Method):
     def __init__(self, evaluate: FunAndGrad, search: Any, history_size: int) -> None:
         super().__init__(evaluate, search)
         self.history_size = history_size
-        self.state: dict[str, Any] = {"n_iter": 0}
+        self.pairs: list[tuple[np.ndarray, np.ndarray, float]] = []  # (s, y, rho), oldest first
 
     def direction(self, x: np.ndarray, f: float, g: np.ndarray) -> np.ndarray:
-        state = self.state
-        state["n_iter"] += 1
-        LBFGS._direction(state, g, self.history_size)  # torch's two-loop recursion
-        self.steepest = state["n_iter"] == 1
-        return state["d"]
+        self.steepest = not self.pairs
+        if not self.pairs:
+            return -g
+        q = g.copy()
+        alphas = []
+        for s, y, rho in reversed(self.pairs):
+            a = rho * float(s @ q)
+            alphas.append(a)
+            q -= a * y
+        s, y, _ = self.pairs[-1]
+        r = q * (float(s @ y) / float(y @ y))
+        for (s, y, rho), a in zip(self.pairs, reversed(alphas), strict=True):
+            r += (a - rho * float(y @ r)) * s
+        return -r
 
     def trial(self, f: float, g: np.ndarray, d: np.ndarray) -> float:
-        return _first_trial(g) if self.state["n_iter"] == 1 else 1.0
+        return _first_trial(g) if not self.pairs else 1.0
 
     def restart(self, g: np.ndarray) -> np.ndarray:
-        self.state = {"n_iter": 1, "d": -g, "old_dirs": [], "old_stps": [], "ro": [],
-                      "H_diag": 1.0, "t": None, "al": None}
+        self.pairs = []
         return super().restart(g)
 
     def update(self, x: np.ndarray, f: float, g: np.ndarray, x_new: np.ndarray,
                g_new: np.ndarray, alpha: float, d: np.ndarray) -> None:
-        # The recursion forms s = t d and y = g_new - prev_flat_grad at the next direction.
-        self.state.update(d=d, t=alpha, prev_flat_grad=g.copy())
+        s, y = x_new - x, g_new - g
+        ys = float(y @ s)
+        if ys > _EPS * float(np.linalg.norm(y) * np.linalg.norm(s)):
+            if len(self.pairs) == self.history_size:
+                del self.pairs[0]
+            self.pairs.append((s, y, 1.0 / ys))
 
 
 # --------------------------------------------------------------------------- CG
