@@ -735,6 +735,8 @@ class _Run:
             self._diverged(result, diagnose)
         elif diagnose and self._near_stationary(result):
             self._check_saddle(result)
+        if diagnose and not result.diverged and self.method in ("gd", "momentum", "nesterov"):
+            self._check_early_steps(result)
         if diagnose and nit >= 3 and self.status in (2, 3, 4):
             oscillation = _diagnostics.detect_oscillation(np.diff(result.path[-52:], axis=0))
             if oscillation.oscillating:
@@ -780,7 +782,8 @@ class _Run:
     def _check_saddle(self, result: OptimizeResult) -> None:
         grad, value, calls = self._evaluations()
         try:
-            report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None)
+            report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None,
+                                                hvp=self.objective.hvp())
         except FloatingPointError:  # the gradient is not finite next to x: no verdict
             return
         finally:
@@ -814,11 +817,45 @@ class _Run:
         warnings.warn(f"minimize ({self.method}) {result.message}",
                       _diagnostics.DivergenceWarning, stacklevel=4)
 
+    def _check_early_steps(self, result: OptimizeResult) -> None:
+        """Warn when f grew tenfold or more under steps above the stable limit, even though the
+        run went on to recover (a schedule such as 1/t falling below 2/L hides a blow-up)."""
+        finite = [f for f in self.fvals if math.isfinite(f)]
+        f0 = self.fvals[0]
+        if len(finite) < 2 or not max(finite) - f0 > 10.0 * max(abs(f0), 1e-12):
+            return
+        peak = int(np.argmax(self.fvals))
+        grad, _, calls = self._evaluations()
+        try:
+            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
+        except FloatingPointError:
+            return
+        finally:
+            self.nfev += calls[0]
+            self.njev += calls[0]
+        if not L > 0:
+            return
+        limit, formula = self._stable_limit(L)
+        over = [t for t, lr in enumerate(self.lrs[:peak], start=1) if lr > limit]
+        if not over:
+            return
+        grew = max(finite) / abs(f0) if f0 != 0 else math.inf
+        steps = f"t = {over[0]}" if len(over) == 1 else f"t = {over[0]}..{over[-1]}"
+        message = (f"unstable early steps: lr_t exceeded {formula} = {limit:.3g} (L ~ {L:.3g} at "
+                   f"x0) for {steps} (lr_1 = {self.lrs[0]:.3g}), and f grew {grew:.3g}x to "
+                   f"{max(finite):.6g} by iteration {peak} before the steps fell below the "
+                   f"limit; the run recovered, but start with lr_1 <= {limit / 2:.3g} (or a "
+                   "warm-up) so that the early steps are stable")
+        result.unstable_steps = over
+        result.diagnostics.append(message)
+        warnings.warn(f"minimize ({self.method}) {message}", _diagnostics.UnstableStepWarning,
+                      stacklevel=4)
+
     def _remedy(self, lr: float | None) -> tuple[str, float | None, float | None]:
         """What to do, from the curvature at x0: (advice, suggested lr, L estimate)."""
         grad, _, calls = self._evaluations()
         try:
-            L = _diagnostics.lipschitz_estimate(grad, self.x0)
+            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
         except FloatingPointError:  # the gradient is not finite next to x0
             L = None
         finally:
