@@ -473,7 +473,9 @@ def convergence_order(values: Any, f_min: float | None = None, *, floor: float =
     per step, as Newton's near a non-degenerate minimum); superlinear: the ratios fall toward 0
     (:math:`q > 1.15`, or ratios decreasing below 0.1, as BFGS's); linear: steady ratios below
     1 (gradient descent, whose rate on a quadratic is :math:`(\\kappa - 1)/(\\kappa + 1)` at its
-    best step, see :func:`gd_rate`); sublinear: ratios tending to 1.
+    best step, see :func:`gd_rate`); sublinear: ratios above 0.99 and still rising toward 1 (as
+    for :math:`1/k`; a linear run still in its transient can look the same over a short
+    window).
 
     Parameters
     ----------
@@ -542,8 +544,8 @@ def _order_kind(q: float, ratios: np.ndarray, rate: float) -> str:
         return "quadratic"
     if falling or (math.isfinite(q) and q > 1.15 and ratios[-1] < 0.5):
         return "superlinear"
-    if rate > 0.999 and ratios[-1] > 0.999:
-        return "sublinear"
+    if ratios[-1] > 0.99 and bool(np.all(np.diff(ratios) > 1e-12)):
+        return "sublinear"  # ratios still creeping up toward 1, as for 1/k
     return "linear"
 
 

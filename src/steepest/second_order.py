@@ -215,6 +215,12 @@ class Newton(Method):
                          f"iterations ({where}): eigenvalues below rounding level (about 1e-15 "
                          "of the largest) were raised to that level; expect linear, not "
                          "quadratic, convergence near a singular minimum")
+        values = self.last_eigenvalues
+        if values is not None and not flat and values[-1] > 0 and \
+                abs(values[0]) < 1e-6 * abs(values[-1]):
+            notes.append(f"the Hessian is nearly singular at the last iterate (smallest "
+                         f"eigenvalue {values[0]:.3g}, largest {values[-1]:.3g}): Newton "
+                         "converges only linearly near a singular minimum")
         return notes
 
 
