@@ -251,3 +251,16 @@ def test_mgh_subset_solves_what_scipy_solves():
                 if row[other].solved:
                     assert row[method].solved, (number, method, other, row[method])
                     assert row[method].nfev <= 3 * row[other].nfev + 10, (number, method, other)
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_cli_minimize_and_compare_offer_the_second_order_methods(capsys):
+    from steepest import cli
+    assert cli.main(["minimize", "rosenbrock", "--method", "newton"]) == 0
+    assert "converged" in capsys.readouterr().out
+    assert cli.main(["compare", "rosenbrock", "--methods", "gd,bfgs,newton", "--lr", "1e-3",
+                     "--max-iter", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "observed order of convergence" in out
+    assert "newton: quadratic convergence" in out
+    assert "bfgs" in out and "line search" in out  # not tuned: it takes no lr

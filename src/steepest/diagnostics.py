@@ -559,7 +559,9 @@ def _order_message(kind: str, q: float, rate: float, digits: tuple[float, ...]) 
                 f"(digits {shown})")
     if kind == "linear":
         return f"linear convergence with rate {rate:.4g} per step (digits {shown})"
-    return f"{kind} convergence (rate {rate:.4g} per step)"
+    if kind == "sublinear":
+        return f"sublinear convergence (ratio {rate:.4g} per step, still rising toward 1)"
+    return f"no convergence over the last steps (ratio {rate:.4g} per step)"
 
 
 # --------------------------------------------------------------------------- oscillation
