@@ -109,6 +109,11 @@ class OptimizeResult(dict):
         ``f`` and the Euclidean norm of the gradient at each iterate.
     lrs : ndarray of shape (nit,)
         The step size used by each update (the accepted step with a line search).
+    evals : ndarray of shape (nit + 1,)
+        The evaluations of ``f`` spent when each iterate was reached (``k + 1`` for the
+        optimizers; more with a line search): plot against it to see the cost per evaluation.
+    nhev : int
+        Hessian evaluations (``newton`` only).
     method : str
     diagnostics : list of str
         Warnings in words: divergence, oscillation, saddle points, slow progress.
@@ -552,6 +557,7 @@ class _Run:
         self.fvals: list[float] = []
         self.grad_norms: list[float] = []
         self.lrs: list[float] = []
+        self.evals: list[int] = []  # evaluations of f spent when each iterate was reached
         self.nfev = self.njev = 0
         self.status = 2
         self.detail = ""
@@ -646,6 +652,7 @@ class _Run:
         while True:
             gnorm = math.sqrt(np.vdot(g, g))
             path.append(x)
+            self.evals.append(self.nfev)
             fvals.append(f)
             grad_norms.append(gnorm)
             if self._stop(k, f, gnorm, g, x):
@@ -686,6 +693,7 @@ class _Run:
         while True:
             gnorm = math.sqrt(np.vdot(g, g))
             path.append(x)
+            self.evals.append(self.nfev)
             fvals.append(f)
             grad_norms.append(gnorm)
             if self._stop(k, f, gnorm, g.reshape(shape), x.reshape(shape)):
@@ -730,6 +738,7 @@ class _Run:
             path=np.array(self.path).reshape(nit + 1, -1), fvals=np.array(self.fvals),
             grad_norms=np.array(self.grad_norms), lrs=np.array(self.lrs, dtype=np.float64),
             method=self.method, diagnostics=[], diverged=False, saddle=False, suggested_lr=None,
+            evals=(np.array(self.evals) if self.evals else np.arange(1, nit + 2)),
         )
         if self.status == 4 or (self.status == 3 and self._grew()):
             self._diverged(result, diagnose)
