@@ -424,7 +424,8 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
              max_iter: int = 1000, gtol: float = 1e-6, ftol: float = 0.0,
              callback: Callable[[OptimizeResult], Any] | None = None, jac: Any = None, *,
              hess: Any = None, diagnose: bool = True, **options: Any) -> OptimizeResult:
-    """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`.
+    """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`, or with
+    Newton, BFGS, L-BFGS or nonlinear CG.
 
     Each iteration takes one optimizer update of the float64 parameter :math:`x`; ``gd`` is
 
@@ -455,7 +456,9 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     method : str, default "gd"
         One of :data:`METHODS`: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball momentum,
         default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
-        ``adamax``, ``nadam``.
+        ``adamax``, ``nadam``; or the second-order ``newton`` (exact Hessian, eigenvalue
+        modification), ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps
+        by a strong Wolfe search and take no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
         The step size: a positive number, a schedule (any callable ``t -> lr``, ``t = 1, 2,
         ...``) or a schedule string for :func:`steepest.schedules.parse` (``"1/t"``). ``None``
@@ -463,6 +466,7 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
         with a line search, where ``lr`` scales the first trial step.
     line_search : {"armijo", "wolfe"}, Armijo, StrongWolfe or None
         Choose each step of ``gd`` by a line search (see :mod:`steepest.optim.line_search`).
+        The second-order methods use strong Wolfe by default; ``newton`` also takes Armijo.
     max_iter : int, default 1000
         Most updates to take, ``>= 0``.
     gtol : float, default 1e-6
@@ -477,12 +481,16 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     jac : callable, True or None
         The gradient of a NumPy ``fun`` (``jac(x) -> ndarray``), or True when ``fun`` returns
         ``(f, grad)``. ``None``: ``fun`` is differentiated by the engine.
+    hess : callable, optional
+        ``x -> (n, n)`` Hessian for ``newton`` when ``fun`` is NumPy code (``jac=``); for Tensor
+        code and Problems the engine differentiates twice.
     diagnose : bool, default True
         Run the curvature estimates (suggested step after a divergence, saddle check) and the
         oscillation check. They cost a few extra evaluations, counted in ``nfev``/``njev``.
     **options
         Passed to the optimizer class: ``momentum``, ``dampening``, ``weight_decay``, ``betas``,
-        ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...
+        ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...; for ``lbfgs``
+        ``history_size`` (default 10), for ``cg`` ``restart`` (default: the dimension).
 
     Returns
     -------
