@@ -4,12 +4,16 @@
   :func:`heavy_ball_rate` give the theoretical ones on a quadratic of condition number
   :math:`\\kappa`, with the step sizes that achieve them (:func:`gd_optimal_lr`,
   :func:`heavy_ball_parameters`).
-* Curvature: :func:`hessian_eigenvalues` runs Lanczos on Hessian-vector products taken by central
-  differences of the gradient; :func:`lipschitz_estimate` and :func:`strong_convexity_estimate`
-  read the extreme eigenvalues off it.
+* Curvature: :func:`hessian_eigenvalues` runs Lanczos on Hessian-vector products, exact ones
+  (``hvp=st.hvp(f)``) where ``f`` is Tensor code, else central differences of the gradient;
+  :func:`lipschitz_estimate`, :func:`strong_convexity_estimate` and :func:`curvature` (L, mu,
+  kappa, suggested and optimal step) read the extreme eigenvalues off it.
+* Orders: :func:`convergence_order` says whether a run converges linearly (with its rate),
+  superlinearly or quadratically (digits doubling per step).
 * Pathologies: :func:`detect_oscillation` (successive gradients or steps pointing against each
-  other), :func:`detect_saddle` (small gradient, negative curvature) and the
-  :class:`DivergenceWarning` that :func:`steepest.minimize` raises with a concrete remedy.
+  other), :func:`detect_saddle` (small gradient, negative curvature), the
+  :class:`DivergenceWarning` that :func:`steepest.minimize` raises with a concrete remedy, and
+  the :class:`UnstableStepWarning` for early steps above 2/L that a schedule later hides.
 * Step-size rules: :func:`robbins_monro` checks :math:`\\sum \\alpha_t = \\infty`,
   :math:`\\sum \\alpha_t^2 < \\infty`, exactly for the built-in schedule families and numerically,
   with an honest "undecided", for anything else.
