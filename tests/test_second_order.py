@@ -279,3 +279,15 @@ def test_the_second_order_figure_and_its_orders():
     assert gd[4].startswith("linear") and float(gd[5]) == pytest.approx(float(gd[6]), rel=1e-3)
     fig = figures.convergence_figure(runs)
     assert len(fig.axes) == 4
+
+
+def test_callback_and_ftol_stop_second_order_runs():
+    p = problems.rosenbrock()
+    seen = []
+    stopped = st.minimize(p.f, p.x0, method="bfgs",
+                          callback=lambda r: seen.append(r.nit) or r.nit == 5)
+    assert stopped.status == 5 and stopped.nit == 5 and seen == list(range(6))
+    assert stopped.lrs.shape == (5,)
+    pair = st.minimize(lambda x: (float(np.sum((x - 2) ** 2)), 2 * (x - 2)), [0.0, 0.0],
+                       method="cg", jac=True, ftol=1e-12, gtol=0.0)
+    assert pair.status in (0, 1) and np.allclose(pair.x, 2.0)
