@@ -123,7 +123,8 @@ def test_state_dict_is_plain_data_and_a_copy():
             assert value is None or type(value) in (bool, int, float, str, np.ndarray), value
 
     check_plain(sd)
-    assert sd["param_groups"][0]["lr"]["type"] == "warmup"
+    assert sd["param_groups"][0]["lr_schedule"]["type"] == "warmup"
+    assert type(sd["param_groups"][0]["lr"]) is float
     assert sd["param_groups"][0]["num_updates"] == 3
     buffer = sd["state"][0]["exp_avg"]
     buffer += 1.0  # the optimizer's own buffer must not change

@@ -29,13 +29,12 @@ from .progress import _make_progress, _Progress
 # --------------------------------------------------------------------------- learning rate
 def current_lr(optimizer: Any) -> float:
     """The learning rate of the first parameter group's most recent update (the one its next
-    update would use, before any has been taken); a schedule is evaluated at that update's
-    number, as :class:`steepest.optim.Optimizer` counts them (``num_updates``, ``last_lr``)."""
+    update would use, before any has been taken): ``group["lr"]`` is always the rate in force
+    (a schedule given as ``lr=`` writes it before each update)."""
     group = optimizer.param_groups[0]
     if group.get("last_lr") is not None:
         return float(group["last_lr"])
-    lr = group["lr"]
-    return float(lr(int(group.get("num_updates", 0)) + 1)) if callable(lr) else float(lr)
+    return float(group["lr"])
 
 
 # --------------------------------------------------------------------------- fit
