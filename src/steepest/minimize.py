@@ -155,7 +155,8 @@ class OptimizeResult(dict):
                                      else None)),
                 ("x", _short(self.get("x"))),
                 ("iterations", str(self.get("nit"))),
-                ("evaluations", f"{self.get('nfev')} of f, {self.get('njev')} of the gradient"),
+                ("evaluations", f"{self.get('nfev')} of f, {self.get('njev')} of the gradient"
+                 + (f", {self['nhev']} of the Hessian" if "nhev" in self else "")),
                 ("status", f"{self.get('status')} ({'success' if self.get('success') else 'failure'})")]
         if self.get("suggested_lr") is not None:
             rows.append(("suggested lr", _number(self["suggested_lr"])))
