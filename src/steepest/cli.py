@@ -270,10 +270,12 @@ def _add_minimize(commands: Any) -> None:
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
     p.add_argument("--method", default="gd", help="gd, momentum, nesterov, adagrad, rmsprop, "
-                   "adam, adamw, adadelta, adamax or nadam")
+                   "adam, adamw, adadelta, adamax, nadam, or the second-order newton, bfgs, "
+                   "lbfgs, cg (their own line search; no --lr)")
     p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the method's)")
     p.add_argument("--line-search", choices=("armijo", "wolfe", "none"), default="none",
-                   help="choose each step by a line search (method gd only)")
+                   help="choose each step by a line search (gd; newton, bfgs, lbfgs and cg "
+                        "search by default, armijo for newton only)")
     p.add_argument("--momentum", type=_nonnegative_float,
                    help="momentum coefficient of momentum and nesterov")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -486,6 +488,7 @@ def _check_size(args: argparse.Namespace) -> None:
 def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: int
                  ) -> dict[str, Any]:
     """``--lr`` values: ``LR`` for every method, or ``METHOD=LR`` for one."""
+    from .second_order import METHODS as SECOND_ORDER  # they take no lr
     lrs: dict[str, Any] = {}
     for entry in entries:
         name, sep, text = entry.partition("=")
@@ -496,12 +499,14 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
                              f"compared methods: {', '.join(methods)}")
         else:  # every method that takes a learning rate; a line search finds its own steps
             value = parse_lr(entry, total_steps)
-            lrs.update({m: value for m in methods if m not in lrs and "+" not in m})
+            lrs.update({m: value for m in methods if m not in lrs and "+" not in m
+                        and m not in SECOND_ORDER})
     return lrs
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from . import experiments
+    from .diagnostics import convergence_order
     methods = experiments.parse_methods(args.methods)
     plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
@@ -515,6 +520,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                                    progress=progress)
     text = experiments.comparison_text(problem, runs, tol=args.tol, x0=x0,
                                        max_iter=args.max_iter)
+    text += "\n\nobserved order of convergence (of the gradient norm, last steps):\n" + "\n".join(
+        f"  {run.label}: {convergence_order(run.result.grad_norms).message}" for run in runs)
     if args.json:
         _stderr(text)
         payload = {"problem": problem.name, "dim": problem.dim, "tol": args.tol,
