@@ -270,8 +270,9 @@ def _add_minimize(commands: Any) -> None:
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
     p.add_argument("--method", default="gd", help="gd, momentum, nesterov, adagrad, rmsprop, "
-                   "adam, adamw, adadelta, adamax, nadam, or the second-order newton, bfgs, "
-                   "lbfgs, cg (their own line search; no --lr)")
+                   "adam, adamw, adadelta, adamax, nadam, radam, rprop, asgd, adafactor, lion, "
+                   "schedule_free_adamw, or the second-order newton, bfgs, lbfgs, cg (their own "
+                   "line search; no --lr)")
     p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the method's)")
     p.add_argument("--line-search", choices=("armijo", "wolfe", "none"), default="none",
                    help="choose each step by a line search (gd; newton, bfgs, lbfgs and cg "
@@ -328,7 +329,8 @@ def _add_train(commands: Any) -> None:
                    help="relu, leaky_relu, tanh, sigmoid or gelu")
     p.add_argument("--dropout", type=_fraction, default=0.0, help="dropout probability")
     p.add_argument("--optimizer", default="adam",
-                   help="sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax or nadam")
+                   help="sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax, nadam, "
+                   "radam, rprop, asgd, adafactor, lion or schedule_free_adamw")
     p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the optimizer's)")
     p.add_argument("--momentum", type=_nonnegative_float, help="momentum of sgd and rmsprop")
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")

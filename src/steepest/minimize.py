@@ -42,7 +42,8 @@ __all__ = ["minimize", "OptimizeResult", "METHODS", "FIRST_ORDER", "SECOND_ORDER
 
 #: The first-order methods: one optimizer of :mod:`steepest.optim` each.
 FIRST_ORDER: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-                                "adamw", "adadelta", "adamax", "nadam")
+                                "adamw", "adadelta", "adamax", "nadam", "radam", "rprop", "asgd",
+                                "adafactor", "lion", "schedule_free_adamw")
 #: Newton and the quasi-Newton and conjugate-gradient methods (:mod:`steepest.second_order`).
 SECOND_ORDER: tuple[str, ...] = _second_order.METHODS
 #: The method names :func:`minimize` accepts.
@@ -61,6 +62,12 @@ _OPTIMIZERS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "adadelta": ("adadelta", {}, {}),
     "adamax": ("adamax", {}, {}),
     "nadam": ("nadam", {}, {}),
+    "radam": ("radam", {}, {}),
+    "rprop": ("rprop", {}, {}),
+    "asgd": ("asgd", {}, {}),
+    "adafactor": ("adafactor", {}, {}),
+    "lion": ("lion", {}, {}),
+    "schedule_free_adamw": ("schedule_free_adamw", {}, {}),
 }
 #: Optimizer arguments that minimize sets itself.
 _RESERVED = {"params", "lr", "maximize", "line_search", "on_line_search_failure"}
@@ -80,7 +87,9 @@ STATUS: dict[int, str] = {
 #: f above f(x0) + DIVERGENCE_FACTOR * max(|f(x0)|, 1) counts as divergence.
 DIVERGENCE_FACTOR = 1e6
 
-_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam"}
+#: Methods whose step per coordinate is about lr whatever the gradient's scale (sign-like steps).
+_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam", "radam", "rprop",
+             "adafactor", "lion", "schedule_free_adamw"}
 
 
 # --------------------------------------------------------------------------- the result
@@ -457,7 +466,8 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     method : str, default "gd"
         One of :data:`METHODS`: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball momentum,
         default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
-        ``adamax``, ``nadam``; or the second-order ``newton`` (exact Hessian, eigenvalue
+        ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``,
+        ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue
         modification), ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps
         by a strong Wolfe search and take no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
