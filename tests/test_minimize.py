@@ -14,7 +14,9 @@ from steepest import diagnostics, optim, problems, schedules
 
 minimize_module = importlib.import_module("steepest.minimize")
 METHOD_LRS = {"gd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5, "rmsprop": 0.01,
-              "adam": 0.05, "adamw": 0.05, "adadelta": 1.0, "adamax": 0.05, "nadam": 0.05}
+              "adam": 0.05, "adamw": 0.05, "adadelta": 1.0, "adamax": 0.05, "nadam": 0.05,
+              "radam": 0.05, "rprop": 0.01, "asgd": 0.05, "adafactor": 0.05, "lion": 0.01,
+              "schedule_free_adamw": 0.05}
 
 
 @pytest.fixture
@@ -29,7 +31,9 @@ def sphere(x):
 # --------------------------------------------------------------------------- methods
 def test_methods_are_listed():
     assert minimize_module.FIRST_ORDER == ("gd", "momentum", "nesterov", "adagrad", "rmsprop",
-                                           "adam", "adamw", "adadelta", "adamax", "nadam")
+                                           "adam", "adamw", "adadelta", "adamax", "nadam",
+                                           "radam", "rprop", "asgd", "adafactor", "lion",
+                                           "schedule_free_adamw")
     assert minimize_module.SECOND_ORDER == ("newton", "bfgs", "lbfgs", "cg")
     assert minimize_module.METHODS == minimize_module.FIRST_ORDER + minimize_module.SECOND_ORDER
     assert st.minimize.METHODS == minimize_module.METHODS
@@ -58,7 +62,8 @@ def test_every_method_follows_its_optimizer_exactly(method, quad):
 @pytest.mark.parametrize("method", list(METHOD_LRS))
 def test_every_method_makes_progress_on_rosenbrock(method):
     r = problems.rosenbrock()
-    lr = {"gd": 1e-3, "momentum": 2e-4, "nesterov": 2e-4, "adadelta": 1.0}.get(method, 1e-2)
+    lr = {"gd": 1e-3, "momentum": 2e-4, "nesterov": 2e-4, "adadelta": 1.0, "asgd": 1e-3,
+          "radam": 1e-3}.get(method, 1e-2)
     result = st.minimize(r, r.x0, method=method, lr=lr, max_iter=2000)
     assert result.fun < 0.5 * r.value(r.x0)
     assert not result.diverged
@@ -302,7 +307,7 @@ def test_oscillation_is_reported_when_a_run_does_not_converge():
     ({"x0": [1.0, np.nan]}, ValueError, r"x0 must be finite, but x0\[1\] = nan"),
     ({"x0": []}, ValueError, "x0 must not be empty"),
     ({"x0": ["a", "b"]}, TypeError, "x0 must be a real array"),
-    ({"method": "sr1"}, ValueError, r"method must be one of 'gd', 'momentum', .*'nadam', "
+.*'nadam', .*'schedule_free_adamw', "
                                     r"'newton', 'bfgs', 'lbfgs', 'cg'; got 'sr1'"),
     ({"lr": -0.1}, ValueError, r"minimize: lr must be in \(0, inf\), got -0.1"),
     ({"lr": 0}, ValueError, r"minimize: lr must be in \(0, inf\), got 0.0"),
