@@ -307,7 +307,7 @@ def test_oscillation_is_reported_when_a_run_does_not_converge():
     ({"x0": [1.0, np.nan]}, ValueError, r"x0 must be finite, but x0\[1\] = nan"),
     ({"x0": []}, ValueError, "x0 must not be empty"),
     ({"x0": ["a", "b"]}, TypeError, "x0 must be a real array"),
-.*'nadam', .*'schedule_free_adamw', "
+    ({"method": "sr1"}, ValueError, r"method must be one of 'gd', 'momentum', .*'nadam', .*"
                                     r"'newton', 'bfgs', 'lbfgs', 'cg'; got 'sr1'"),
     ({"lr": -0.1}, ValueError, r"minimize: lr must be in \(0, inf\), got -0.1"),
     ({"lr": 0}, ValueError, r"minimize: lr must be in \(0, inf\), got 0.0"),
