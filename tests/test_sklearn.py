@@ -383,7 +383,7 @@ def test_solver_typo_lists_the_solvers(iris):
 
 @pytest.mark.parametrize("name", [s for s in SOLVERS if s != "lbfgs"])
 def test_every_solver_trains(iris, name):
-    lr = {"adadelta": 1.0, "sgd": 0.1, "adagrad": 0.1}.get(name, 0.01)
+    lr = {"adadelta": 1.0, "sgd": 0.1, "adagrad": 0.1, "asgd": 0.1}.get(name, 0.01)
     clf = MLPClassifier(hidden_layer_sizes=(16,), solver=name, learning_rate_init=lr,
                         batch_size=16, max_iter=60, random_state=0).fit(*iris)
     assert clf.score(*iris) > 0.85

@@ -119,7 +119,7 @@ def convergence_figure(runs: Mapping[str, tuple[problems.Problem,
             ax.set_xscale("symlog", linthresh=10)
             ax.set_xlim(left=0)
             ax.grid(True, which="major", alpha=0.3)
-        axes[row, 0].legend(loc="lower left", fontsize=8)
+        axes[row, 1].legend(loc="upper right", fontsize=8)
     fig.suptitle("GD, momentum, CG, BFGS and Newton: linear, superlinear and quadratic "
                  "convergence")
     return fig

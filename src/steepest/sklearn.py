@@ -347,7 +347,9 @@ class _BaseMLP(BaseEstimator):
         mapped: dict[str, Any] = {"lr": lr}
         if "betas" in accepted:
             mapped["betas"] = (self.beta_1, self.beta_2)
-        if "eps" in accepted and self.solver != "adadelta":
+        # adadelta's eps sits inside its square roots, adafactor's is a pair (eps1, eps2): neither
+        # is Adam's epsilon
+        if "eps" in accepted and self.solver not in ("adadelta", "adafactor"):
             mapped["eps"] = self.epsilon
         if self.solver == "sgd":
             mapped["momentum"] = self.momentum

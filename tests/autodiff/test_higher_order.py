@@ -320,3 +320,42 @@ def test_tall_jacobians_use_forward_mode_and_agree_with_reverse():
     tall = st.jacobian(f)(x)  # 5 outputs, 2 inputs: columns by forward mode
     rows = np.stack([st.vjp(f)(x, e)[1] for e in np.eye(5)])
     np.testing.assert_allclose(tall, rows, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@settings(max_examples=5, deadline=None)
+@given(shape=shapes, seed=hs.integers(0, 2**32 - 1))
+def test_recorded_backward_keeps_float32(name, shape, seed):
+    op = OPS[name]
+    args, params = _sample(op, shape, seed)
+    positions = _positions(op, args)
+    tensors = [st.tensor(args[i].astype(np.float32), requires_grad=True) for i in positions]
+    full = list(args)
+    for i, t in zip(positions, tensors, strict=True):
+        full[i] = t
+    out = op(*full, **params)
+    grads = st.autodiff.grad(out, tensors, grad_outputs=np.ones(out.shape, np.float32),
+                             create_graph=True)
+    for t, g in zip(tensors, grads, strict=True):
+        assert g.shape == t.shape and g.dtype == np.float32, f"{name}: {g.dtype} {g.shape}"
+    _, tangent = st.jvp(lambda x: op(*[x if i == positions[0] else a for i, a in enumerate(full)],
+                                     **params))(tensors[0].data, np.ones(tensors[0].shape,
+                                                                        np.float32))
+    assert tangent.dtype == out.dtype
+
+
+def test_cross_entropy_with_probability_targets_is_twice_differentiable():
+    rng = np.random.default_rng(3)
+    target = rng.dirichlet(np.ones(4), size=3)
+    for reduction in ("mean", "sum"):
+        def f(z, reduction=reduction):
+            return ops.cross_entropy(z.reshape(3, 4), target, reduction=reduction)
+
+        z = rng.standard_normal(12)
+        gradient = st.grad(f)
+        numeric = np.stack([(gradient(z + EPS * e) - gradient(z - EPS * e)) / (2 * EPS)
+                            for e in np.eye(12)], axis=-1)
+        np.testing.assert_allclose(st.hessian(f)(z), numeric, atol=1e-7)
+        v = rng.standard_normal(12)
+        _, tangent = st.jvp(f)(z, v)
+        np.testing.assert_allclose(tangent, gradient(z) @ v, atol=1e-12)

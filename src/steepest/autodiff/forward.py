@@ -35,7 +35,7 @@ def push_tangents(output: Tensor, inputs: Sequence[Tensor],
     result = tangent.get(id(output))
     if result is None:
         return np.zeros(output.shape, dtype=output.dtype)
-    return np.array(result, dtype=np.result_type(result, output.dtype), copy=True)
+    return np.array(result, dtype=output.dtype, copy=True)
 
 
 def _node_tangent(node: Tensor, tangent: dict[int, np.ndarray]) -> np.ndarray:

@@ -7,12 +7,21 @@ autograd. A rule is called as ``rule(g, ans, *inputs, **params)`` with the incom
 returns the gradient for its input. Rules of broadcasting ops may return a gradient of the
 broadcast shape: :meth:`Op.vjp` sums it back to the input's shape. Rules never modify ``g``.
 
+Two more rules complete a block. ``defvjp_graph`` gives the same VJP rules written with ops, on
+Tensors (``same=True`` when the NumPy rules use only operators and so already work on Tensors):
+``autodiff.grad(..., create_graph=True)`` calls them, so that the backward pass is itself a
+recorded graph and derivatives of any order work; the plain ``backward()`` never does.
+``defjvp`` gives the forward-mode rule (``rule(t, ans, *inputs, **params)`` -> J t), or names the
+kind that derives it from the VJP rule or the forward (diagonal, linear, multilinear,
+reduction), for ``st.jvp``.
+
 The ``sample`` of each block draws valid inputs for the op's gradient check (``tests/autodiff``
 runs :func:`steepest.gradcheck` on every registered op over hypothesis-generated shapes), so that
 each op states the domain on which its derivative is checked (``log`` on positive numbers, ``abs``
 away from its kink, and so on).
 
-Adding an op means adding one block here (and its method on :class:`Tensor`, if it has one).
+Adding an op means adding one block here (and its method on :class:`Tensor`, if it has one);
+the tests check every registered op's rules of all three kinds against finite differences.
 """
 
 from __future__ import annotations
