@@ -71,7 +71,7 @@ def test_version(capsys):
 # ------------------------------------------------------------------------ bad arguments
 @pytest.mark.parametrize("argv, match", [
     (["minimize", "banana"], "unknown problem 'banana'; choose from: quadratic, rosenbrock"),
-    (["minimize", "rosenbrock", "--method", "lbfgs"], "unknown method 'lbfgs'; choose from: gd,"),
+    (["minimize", "rosenbrock", "--method", "sr1"], "unknown method 'sr1'; choose from: gd,"),
     (["minimize", "rosenbrock", "--lr", "cosine:x"], "accepted: 0.01, 1/t"),
     (["minimize", "rosenbrock", "--lr", "1/q"], "--lr: cannot read '1/q'"),
     (["minimize", "rosenbrock", "--lr", "0"], "--lr must be a positive number"),

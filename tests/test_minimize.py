@@ -14,7 +14,9 @@ from steepest import diagnostics, optim, problems, schedules
 
 minimize_module = importlib.import_module("steepest.minimize")
 METHOD_LRS = {"gd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5, "rmsprop": 0.01,
-              "adam": 0.05, "adamw": 0.05, "adadelta": 1.0, "adamax": 0.05, "nadam": 0.05}
+              "adam": 0.05, "adamw": 0.05, "adadelta": 1.0, "adamax": 0.05, "nadam": 0.05,
+              "radam": 0.05, "rprop": 0.01, "asgd": 0.05, "adafactor": 0.05, "lion": 0.01,
+              "schedule_free_adamw": 0.05}
 
 
 @pytest.fixture
@@ -28,10 +30,14 @@ def sphere(x):
 
 # --------------------------------------------------------------------------- methods
 def test_methods_are_listed():
-    assert minimize_module.METHODS == ("gd", "momentum", "nesterov", "adagrad", "rmsprop",
-                                       "adam", "adamw", "adadelta", "adamax", "nadam")
+    assert minimize_module.FIRST_ORDER == ("gd", "momentum", "nesterov", "adagrad", "rmsprop",
+                                           "adam", "adamw", "adadelta", "adamax", "nadam",
+                                           "radam", "rprop", "asgd", "adafactor", "lion",
+                                           "schedule_free_adamw")
+    assert minimize_module.SECOND_ORDER == ("newton", "bfgs", "lbfgs", "cg")
+    assert minimize_module.METHODS == minimize_module.FIRST_ORDER + minimize_module.SECOND_ORDER
     assert st.minimize.METHODS == minimize_module.METHODS
-    assert set(METHOD_LRS) == set(minimize_module.METHODS)
+    assert set(METHOD_LRS) == set(minimize_module.FIRST_ORDER)
 
 
 @pytest.mark.parametrize("method", list(METHOD_LRS))
@@ -56,7 +62,8 @@ def test_every_method_follows_its_optimizer_exactly(method, quad):
 @pytest.mark.parametrize("method", list(METHOD_LRS))
 def test_every_method_makes_progress_on_rosenbrock(method):
     r = problems.rosenbrock()
-    lr = {"gd": 1e-3, "momentum": 2e-4, "nesterov": 2e-4, "adadelta": 1.0}.get(method, 1e-2)
+    lr = {"gd": 1e-3, "momentum": 2e-4, "nesterov": 2e-4, "adadelta": 1.0, "asgd": 1e-3,
+          "radam": 1e-3}.get(method, 1e-2)
     result = st.minimize(r, r.x0, method=method, lr=lr, max_iter=2000)
     assert result.fun < 0.5 * r.value(r.x0)
     assert not result.diverged
@@ -279,9 +286,13 @@ def test_diagnose_false_spends_no_extra_evaluations():
     q = problems.quadratic(kappa=10.0)
     result = st.minimize(q, q.x0, lr=0.1, gtol=1e-8, diagnose=False)
     assert result.nfev == result.nit + 1 and "min_hessian_eigenvalue" not in result
-    checked = st.minimize(q, q.x0, lr=0.1, gtol=1e-8)
-    # the saddle check: the gradient at x, then two gradients per Lanczos step (two steps)
+    checked = st.minimize(q.value, q.x0, jac=q.grad, lr=0.1, gtol=1e-8)
+    # the saddle check of a NumPy f: the gradient at x, then two gradients per Lanczos step
     assert checked.nfev == checked.nit + 1 + 5
+    exact = st.minimize(q, q.x0, lr=0.1, gtol=1e-8)
+    # a Problem is Tensor code: Hessian-vector products from the engine, the gradient at x only
+    assert exact.nfev == exact.nit + 1 + 1
+    assert exact.min_hessian_eigenvalue == pytest.approx(q.mu, rel=1e-6)
 
 
 def test_oscillation_is_reported_when_a_run_does_not_converge():
@@ -296,8 +307,8 @@ def test_oscillation_is_reported_when_a_run_does_not_converge():
     ({"x0": [1.0, np.nan]}, ValueError, r"x0 must be finite, but x0\[1\] = nan"),
     ({"x0": []}, ValueError, "x0 must not be empty"),
     ({"x0": ["a", "b"]}, TypeError, "x0 must be a real array"),
-    ({"method": "bfgs"}, ValueError, r"method must be one of 'gd', 'momentum', .*'nadam'; "
-                                     r"got 'bfgs'"),
+    ({"method": "sr1"}, ValueError, r"method must be one of 'gd', 'momentum', .*'nadam', .*"
+                                    r"'newton', 'bfgs', 'lbfgs', 'cg'; got 'sr1'"),
     ({"lr": -0.1}, ValueError, r"minimize: lr must be in \(0, inf\), got -0.1"),
     ({"lr": 0}, ValueError, r"minimize: lr must be in \(0, inf\), got 0.0"),
     ({"lr": "fast"}, ValueError, "cannot read 'fast'"),
@@ -310,7 +321,8 @@ def test_oscillation_is_reported_when_a_run_does_not_converge():
     ({"jac": "2-point"}, TypeError, "jac must be None .*, True .* or a callable"),
     ({"line_search": "golden"}, ValueError, "line_search must be one of 'armijo', 'wolfe'"),
     ({"method": "adam", "line_search": "armijo"}, ValueError,
-     "line_search works with method='gd' only"),
+     "line_search works with method='gd' .* and with newton, bfgs, lbfgs, cg; got "
+     "method='adam'"),
     ({"line_search": "armijo", "lr": "1/t"}, ValueError, "lr is a number that scales"),
     ({"method": "adam", "momentum": 0.9}, TypeError,
      r"method 'adam' \(Adam\) takes no option 'momentum'; its options are: betas, eps, "),

@@ -187,7 +187,7 @@ def test_round_trip_for_any_parameters(lr0, p, steps):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"type": "linear", "lr0": 0.1}, "type must be one of constant, inverse_power"),
+    ({"type": "sawtooth", "lr0": 0.1}, "type must be one of constant, inverse_power"),
     ({"type": "cosine", "lr0": 0.1}, "keys lr0, total_steps, lr_min"),
     ({"type": "constant", "lr": 0.1, "extra": 1}, "has the keys lr"),
     ({"lr": 0.1}, "with a 'type' key"),
@@ -261,3 +261,163 @@ def test_parse_accepts_n_as_the_update_number():
         assert [a(k) for k in range(1, 50)] == [b(k) for k in range(1, 50)]
     with pytest.raises(ValueError):
         sched.parse("1/m")
+
+
+# ---------------------------------------------------------------------- the cyclical and finite-run families
+_LR_GOLDEN = json.loads((GOLDEN.parent / "lr_scheduler.json").read_text())
+_LR_ARRAYS = np.load(GOLDEN.parent / "lr_scheduler.npz")
+_LR_CASES = {case["name"]: case for case in _LR_GOLDEN["cases"]}
+
+
+def _torch_lrs(name):
+    """Group 0's rates of a golden torch case: epoch e is update t = e + 1 here."""
+    return _LR_ARRAYS[f"{name}/lr"][:, 0], _LR_CASES[name]
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_warm_restarts_matches_cosine_annealing_warm_restarts(k):
+    lrs, case = _torch_lrs(f"CosineAnnealingWarmRestarts-{k}")
+    kw = case["schedulers"][0]["kwargs"]
+    schedule = S.warm_restarts(case["lrs"][0], kw["T_0"], kw["T_mult"], kw["eta_min"])
+    np.testing.assert_allclose(schedule.values(len(lrs)), lrs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_cyclic_matches_cyclic_lr(k):
+    lrs, case = _torch_lrs(f"CyclicLR-{k}")
+    kw = case["schedulers"][0]["kwargs"]
+    schedule = S.cyclic(kw["base_lr"], kw["max_lr"], kw["step_size_up"], kw["step_size_down"],
+                        kw["mode"], kw["gamma"])
+    np.testing.assert_allclose(schedule.values(len(lrs)), lrs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_one_cycle_matches_one_cycle_lr(k):
+    lrs, case = _torch_lrs(f"OneCycleLR-{k}")
+    kw = case["schedulers"][0]["kwargs"]
+    schedule = S.one_cycle(kw["max_lr"], kw["total_steps"], kw["pct_start"],
+                           kw["anneal_strategy"], kw["div_factor"], kw["final_div_factor"],
+                           kw["three_phase"])
+    np.testing.assert_allclose(schedule.values(len(lrs)), lrs, rtol=1e-12)
+
+
+def test_polynomial_matches_the_closed_form_of_polynomial_lr():
+    lrs, case = _torch_lrs("epoch-PolynomialLR")
+    kw = case["schedulers"][0]["kwargs"]
+    schedule = S.polynomial(case["lrs"][0], kw["total_iters"], kw["power"])
+    got = [schedule(e + 1) for e in case["epochs"]]
+    np.testing.assert_allclose(got, lrs[1:], rtol=1e-12, atol=1e-18)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_polynomial_and_linear_follow_the_chainable_schedulers(k):
+    lrs, case = _torch_lrs(f"PolynomialLR-{k}")
+    kw = case["schedulers"][0]["kwargs"]
+    got = S.polynomial(case["lrs"][0], kw["total_iters"], kw["power"]).values(len(lrs))
+    np.testing.assert_allclose(got, lrs, rtol=1e-9, atol=1e-15)
+    lrs, case = _torch_lrs(f"LinearLR-{k}")
+    kw = case["schedulers"][0]["kwargs"]
+    base = case["lrs"][0]
+    got = S.linear(base * kw["start_factor"], base * kw["end_factor"],
+                   kw["total_iters"]).values(len(lrs))
+    np.testing.assert_allclose(got, lrs, rtol=1e-9)
+
+
+def test_linear_ramps_then_stays():
+    np.testing.assert_allclose(S.linear(1.0, 0.5, 4).values(7),
+                               [1.0, 0.875, 0.75, 0.625, 0.5, 0.5, 0.5])
+    np.testing.assert_allclose(S.linear(0.0, 1.0, 2).values(4), [0.0, 0.5, 1.0, 1.0])
+
+
+def test_warm_restarts_restart_at_growing_periods():
+    values = S.warm_restarts(1.0, T_0=2, T_mult=2).values(8)
+    assert values[0] == values[2] == values[6] == 1.0  # restarts at updates 1, 3 and 7
+    assert values[1] == pytest.approx(0.5) and values[3] == pytest.approx(0.5 + 0.5 * 2 ** -0.5)
+
+
+def test_one_cycle_after_its_run_stays_at_the_minimum():
+    schedule = S.one_cycle(1.0, total_steps=10)
+    assert schedule(11) == schedule(1000) == pytest.approx(1.0 / 25 / 1e4)
+
+
+NEW_FAMILIES = [S.linear(0.1, 0.01, 100), S.linear(0.1, 0.0, 100), S.polynomial(0.1, 100, 2.0),
+                S.warm_restarts(0.1, 10, 2, 0.001), S.warm_restarts(0.1, 10),
+                S.cyclic(0.0, 0.1, 10), S.cyclic(0.01, 0.1, 10, 5, "triangular2"),
+                S.cyclic(0.0, 0.1, 10, mode="exp_range", gamma=0.99),
+                S.one_cycle(0.1, 100), S.one_cycle(0.1, 100, 0.25, "linear", three_phase=True)]
+
+
+@pytest.mark.parametrize("schedule", NEW_FAMILIES, ids=repr)
+def test_new_families_are_never_robbins_monro(schedule):
+    from steepest import diagnostics
+    assert schedule.robbins_monro() is False
+    result = diagnostics.robbins_monro(schedule)
+    assert result.verdict is False and result.method == "exact"
+
+
+def test_the_cyclic_docstring_says_why_it_fails_robbins_monro():
+    doc = S.cyclic.__doc__
+    assert "Never Robbins–Monro, by design" in doc and "sum" in doc.replace("\\sum", "sum")
+
+
+@pytest.mark.parametrize("schedule", NEW_FAMILIES, ids=repr)
+def test_new_families_round_trip_and_rebuild_from_their_repr(schedule):
+    data = schedule.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert S.from_dict(data) == schedule
+    assert eval(repr(schedule), {**vars(S)}) == schedule  # noqa: S307
+    values = schedule.values(300)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("linear:0.1", S.linear(0.1, 0.0, 50)),
+    ("linear:0.1:0.01:20", S.linear(0.1, 0.01, 20)),
+    ("poly:0.1", S.polynomial(0.1, 50)),
+    ("poly:0.1:30:2", S.polynomial(0.1, 30, 2.0)),
+    ("sgdr:0.1:10", S.warm_restarts(0.1, 10)),
+    ("sgdr:0.1:10:2:0.001", S.warm_restarts(0.1, 10, 2, 0.001)),
+    ("cyclic:0.001:0.1:20", S.cyclic(0.001, 0.1, 20)),
+    ("cyclic:0.001:0.1:20:exp_range:0.99", S.cyclic(0.001, 0.1, 20, mode="exp_range",
+                                                     gamma=0.99)),
+    ("onecycle:0.1", S.one_cycle(0.1, 50)),
+    ("onecycle:0.1:200:0.25", S.one_cycle(0.1, 200, 0.25)),
+    ("warmup:5:sgdr:0.1:10", S.warmup(S.warm_restarts(0.1, 10), 5)),
+])
+def test_parse_reads_the_new_families(text, expected):
+    assert S.parse(text, total_steps=50) == expected
+
+
+@pytest.mark.parametrize("text", ["poly:0.1", "onecycle:0.1", "sgdr:0.1", "cyclic:0.1:0.2",
+                                  "cyclic:0.1:0.2:10:saw", "linear:0.1:0.2:3:4"])
+def test_parse_refuses_incomplete_new_families(text):
+    with pytest.raises(ValueError, match="accepted schedule syntax"):
+        S.parse(text)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: S.warm_restarts(0.1, 0), "warm_restarts: T_0 must be"),
+    (lambda: S.warm_restarts(0.1, 5, lr_min=0.2), "warm_restarts: lr_min must be in"),
+    (lambda: S.cyclic(0.1, 0.2, 0), "cyclic: step_size_up must be"),
+    (lambda: S.cyclic(0.1, 0.2, 5, mode="saw"), "cyclic: mode must be one of"),
+    (lambda: S.one_cycle(0.1, 10, pct_start=1.5), "one_cycle: pct_start must be in"),
+    (lambda: S.one_cycle(0.1, 10, anneal_strategy="exp"), "one_cycle: anneal_strategy"),
+    (lambda: S.polynomial(0.1, 0), "polynomial: total_steps must be"),
+    (lambda: S.linear(-0.1), "linear: lr0 must be"),
+])
+def test_new_families_refuse_bad_parameters(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+
+
+def test_a_new_family_as_an_optimizer_lr_sets_the_group_lr_each_update():
+    import steepest as st
+    schedule = S.one_cycle(0.5, total_steps=20)
+    p = st.tensor([1.0, 2.0], requires_grad=True)
+    opt = st.optim.SGD([p], lr=schedule, momentum=0.9)
+    seen = []
+    for _ in range(20):
+        p.grad = np.ones(2)
+        opt.step()
+        seen.append(opt.param_groups[0]["lr"])
+    np.testing.assert_array_equal(seen, schedule.values(20))

@@ -169,6 +169,16 @@ def torch_kwargs(options: dict) -> dict:
     return kwargs
 
 
+#: Optimizers that are not ``torch.optim`` classes, by name: a callable ``(groups, **kwargs)``
+#: returning an object with torch's ``param_groups``, ``zero_grad()`` and ``step()``
+#: (tools/make_optim_more_golden.py registers Lion through optax and schedule-free AdamW).
+FACTORIES: dict = {}
+
+
+def _torch_optimizer(name: str):
+    return lambda groups, **kwargs: getattr(torch.optim, name)(groups, foreach=False, **kwargs)
+
+
 def run_case(optimizer: str, defaults: dict, override: dict | None, problem: str,
              spec: dict) -> tuple[np.ndarray, np.ndarray]:
     data = {key: torch.tensor(value) for key, value in spec["data"].items()}
@@ -179,7 +189,7 @@ def run_case(optimizer: str, defaults: dict, override: dict | None, problem: str
         first, second = spec["groups"]
         groups = [{"params": [params[name] for name in first]},
                   {"params": [params[name] for name in second], **torch_kwargs(override)}]
-    opt = getattr(torch.optim, optimizer)(groups, foreach=False, **torch_kwargs(defaults))
+    opt = FACTORIES.get(optimizer, _torch_optimizer(optimizer))(groups, **torch_kwargs(defaults))
     schedules = [defaults.get("lr")]
     if override is not None:
         schedules.append(override.get("lr", defaults.get("lr")))

@@ -21,10 +21,13 @@ from .autodiff import (
     eye,
     from_numpy,
     full,
-    grad,
     gradcheck,
+    hessian,
+    hvp,
     inference_mode,
     is_grad_enabled,
+    jacobian,
+    jvp,
     leaky_relu,
     linspace,
     log,
@@ -54,10 +57,12 @@ from .autodiff import (
     tensor,
     transpose,
     value_and_grad,
+    vjp,
     where,
     zeros,
     zeros_like,
 )
+from .autodiff.functional import grad  # st.grad(f) transforms f; st.autodiff.grad is torch's
 
 __version__ = "0.2.0"
 
@@ -70,7 +75,8 @@ _LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "O
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
-    "gradcheck", "GradcheckError", "minimize", "OptimizeResult", "manual_seed", "save", "load",
+    "gradcheck", "GradcheckError", "jacobian", "hessian", "hvp", "jvp", "vjp",
+    "minimize", "OptimizeResult", "manual_seed", "save", "load",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",

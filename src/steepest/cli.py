@@ -272,10 +272,13 @@ def _add_minimize(commands: Any) -> None:
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
     p.add_argument("--method", default="gd", help="gd, momentum, nesterov, adagrad, rmsprop, "
-                   "adam, adamw, adadelta, adamax or nadam")
+                   "adam, adamw, adadelta, adamax, nadam, radam, rprop, asgd, adafactor, lion, "
+                   "schedule_free_adamw, or the second-order newton, bfgs, lbfgs, cg (their own "
+                   "line search; no --lr)")
     p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the method's)")
     p.add_argument("--line-search", choices=("armijo", "wolfe", "none"), default="none",
-                   help="choose each step by a line search (method gd only)")
+                   help="choose each step by a line search (gd; newton, bfgs, lbfgs and cg "
+                        "search by default, armijo for newton only)")
     p.add_argument("--momentum", type=_nonnegative_float,
                    help="momentum coefficient of momentum and nesterov")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -328,7 +331,8 @@ def _add_train(commands: Any) -> None:
                    help="relu, leaky_relu, tanh, sigmoid or gelu")
     p.add_argument("--dropout", type=_fraction, default=0.0, help="dropout probability")
     p.add_argument("--optimizer", default="adam",
-                   help="sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax or nadam")
+                   help="sgd, adagrad, rmsprop, adam, adamw, adadelta, adamax, nadam, "
+                   "radam, rprop, asgd, adafactor, lion or schedule_free_adamw")
     p.add_argument("--lr", type=str, help=_SCHEDULE_HELP + " (default: the optimizer's)")
     p.add_argument("--momentum", type=_nonnegative_float, help="momentum of sgd and rmsprop")
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
@@ -488,6 +492,7 @@ def _check_size(args: argparse.Namespace) -> None:
 def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: int
                  ) -> dict[str, Any]:
     """``--lr`` values: ``LR`` for every method, or ``METHOD=LR`` for one."""
+    from .second_order import METHODS as SECOND_ORDER  # they take no lr
     lrs: dict[str, Any] = {}
     for entry in entries:
         name, sep, text = entry.partition("=")
@@ -498,12 +503,14 @@ def _compare_lrs(entries: Sequence[str], methods: Sequence[str], total_steps: in
                              f"compared methods: {', '.join(methods)}")
         else:  # every method that takes a learning rate; a line search finds its own steps
             value = parse_lr(entry, total_steps)
-            lrs.update({m: value for m in methods if m not in lrs and "+" not in m})
+            lrs.update({m: value for m in methods if m not in lrs and "+" not in m
+                        and m not in SECOND_ORDER})
     return lrs
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from . import experiments
+    from .diagnostics import convergence_order
     methods = experiments.parse_methods(args.methods)
     plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
@@ -517,6 +524,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                                    progress=progress)
     text = experiments.comparison_text(problem, runs, tol=args.tol, x0=x0,
                                        max_iter=args.max_iter)
+    text += "\n\nobserved order of convergence (of the gradient norm, last steps):\n" + "\n".join(
+        f"  {run.label}: {convergence_order(run.result.grad_norms).message}" for run in runs)
     if args.json:
         _stderr(text)
         payload = {"problem": problem.name, "dim": problem.dim, "tol": args.tol,

@@ -4,12 +4,16 @@
   :func:`heavy_ball_rate` give the theoretical ones on a quadratic of condition number
   :math:`\\kappa`, with the step sizes that achieve them (:func:`gd_optimal_lr`,
   :func:`heavy_ball_parameters`).
-* Curvature: :func:`hessian_eigenvalues` runs Lanczos on Hessian-vector products taken by central
-  differences of the gradient; :func:`lipschitz_estimate` and :func:`strong_convexity_estimate`
-  read the extreme eigenvalues off it.
+* Curvature: :func:`hessian_eigenvalues` runs Lanczos on Hessian-vector products, exact ones
+  (``hvp=st.hvp(f)``) where ``f`` is Tensor code, else central differences of the gradient;
+  :func:`lipschitz_estimate`, :func:`strong_convexity_estimate` and :func:`curvature` (L, mu,
+  kappa, suggested and optimal step) read the extreme eigenvalues off it.
+* Orders: :func:`convergence_order` says whether a run converges linearly (with its rate),
+  superlinearly or quadratically (digits doubling per step).
 * Pathologies: :func:`detect_oscillation` (successive gradients or steps pointing against each
-  other), :func:`detect_saddle` (small gradient, negative curvature) and the
-  :class:`DivergenceWarning` that :func:`steepest.minimize` raises with a concrete remedy.
+  other), :func:`detect_saddle` (small gradient, negative curvature), the
+  :class:`DivergenceWarning` that :func:`steepest.minimize` raises with a concrete remedy, and
+  the :class:`UnstableStepWarning` for early steps above 2/L that a schedule later hides.
 * Step-size rules: :func:`robbins_monro` checks :math:`\\sum \\alpha_t = \\infty`,
   :math:`\\sum \\alpha_t^2 < \\infty`, exactly for the built-in schedule families and numerically,
   with an honest "undecided", for anything else.
@@ -31,14 +35,21 @@ __all__ = [
     "DivergenceWarning", "RateEstimate", "observed_rate", "gd_rate", "heavy_ball_rate",
     "gd_optimal_lr", "heavy_ball_parameters", "hessian_eigenvalues", "lipschitz_estimate",
     "strong_convexity_estimate", "OscillationReport", "detect_oscillation", "SaddleReport",
-    "detect_saddle", "RobbinsMonroResult", "robbins_monro",
+    "detect_saddle", "RobbinsMonroResult", "robbins_monro", "UnstableStepWarning",
+    "CurvatureEstimate", "curvature", "OrderEstimate", "convergence_order",
 ]
 
 Gradient = Callable[[np.ndarray], np.ndarray]
+HVP = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class DivergenceWarning(RuntimeWarning):
     """A run's objective grew by orders of magnitude (or overflowed): the step is too large."""
+
+
+class UnstableStepWarning(RuntimeWarning):
+    """Early steps exceeded the stable limit (2/L for gradient descent) and ``f`` grew, even
+    though the run later recovered as the schedule's steps fell: the result hides a blow-up."""
 
 
 # --------------------------------------------------------------------------- theoretical rates
@@ -250,23 +261,26 @@ def _check_point(owner: str, x: Any) -> np.ndarray:
     return x
 
 
-def hessian_eigenvalues(grad: Gradient, x: Any, k: int | None = None, h: float | None = None,
-                        seed: int = 0, return_vectors: bool = False) -> Any:
-    """Estimate the extreme eigenvalues of the Hessian at ``x`` from gradients alone.
+def hessian_eigenvalues(grad: Gradient | None, x: Any, k: int | None = None,
+                        h: float | None = None, seed: int = 0, return_vectors: bool = False,
+                        *, hvp: HVP | None = None) -> Any:
+    """Estimate the extreme eigenvalues of the Hessian at ``x``.
 
-    Lanczos iteration (with full reorthogonalisation) on Hessian-vector products taken by
-    central differences of the gradient,
+    Lanczos iteration (with full reorthogonalisation) on Hessian-vector products: exact ones
+    from ``hvp`` where ``f`` is Tensor code (``hvp=st.hvp(f)``), else taken by central
+    differences of the gradient,
 
     .. math:: H v \\approx \\frac{\\nabla f(x + h v) - \\nabla f(x - h v)}{2 h},
 
     whose Ritz values approach the extreme eigenvalues first (Lanczos 1950; Golub and Van Loan,
-    *Matrix Computations*, sec. 10.1). With ``k = dim`` steps they are the whole spectrum, up to
-    the differencing error. Each step costs two gradient evaluations.
+    *Matrix Computations*, sec. 10.1). With ``k = dim`` steps they are the whole spectrum (up
+    to the differencing error, without ``hvp``). Each step costs one ``hvp`` or two gradient
+    evaluations.
 
     Parameters
     ----------
-    grad : callable
-        ``x -> gradient`` on arrays of ``x``'s shape.
+    grad : callable or None
+        ``x -> gradient`` on arrays of ``x``'s shape (unused, and may be None, with ``hvp``).
     x : array_like
         The point.
     k : int, optional
@@ -279,6 +293,9 @@ def hessian_eigenvalues(grad: Gradient, x: Any, k: int | None = None, h: float |
         Seed of the random start vector (the library's generator is not touched).
     return_vectors : bool, default False
         Also return the Ritz vectors (columns, flattened to ``x.size``).
+    hvp : callable, optional
+        ``(x, v) -> H v`` on arrays of ``x``'s shape, exact (``st.hvp(f)``); ``h`` is then
+        unused.
 
     Returns
     -------
@@ -292,16 +309,30 @@ def hessian_eigenvalues(grad: Gradient, x: Any, k: int | None = None, h: float |
     if h is None:
         h = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.linalg.norm(x)))
     h = check_real("hessian_eigenvalues", "h", h, low=0.0, low_open=True)
-    flat_grad = _flat_gradient(grad, x)
-    x_flat = x.reshape(-1)
+    product = _products(grad, x, h, hvp)
+    rng = np.random.default_rng(check_int("hessian_eigenvalues", "seed", seed, low=0))
+    values, vectors = _lanczos(product, n, k, rng)
+    return (values, vectors) if return_vectors else values
 
-    def hvp(v: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", over="ignore"):  # non-finite results are refused below
+
+def _products(grad: Gradient | None, x: np.ndarray, h: float, hvp: HVP | None
+              ) -> Callable[[np.ndarray], np.ndarray]:
+    """``v -> H v`` on flat vectors at ``x``: exact through ``hvp``, else differenced."""
+    shape, x_flat = x.shape, x.reshape(-1)
+    if hvp is not None:
+        if not callable(hvp):
+            raise TypeError(f"hessian_eigenvalues: hvp must be a callable (x, v) -> H v, got "
+                            f"{hvp!r}")
+        return lambda v: np.asarray(hvp(x, v.reshape(shape)), dtype=np.float64).reshape(-1)
+    if grad is None:
+        raise TypeError("hessian_eigenvalues: give grad (x -> gradient) or hvp ((x, v) -> H v)")
+    flat_grad = _flat_gradient(grad, x)
+
+    def differenced(v: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", over="ignore"):  # non-finite results are refused later
             return (flat_grad(x_flat + h * v) - flat_grad(x_flat - h * v)) / (2.0 * h)
 
-    rng = np.random.default_rng(check_int("hessian_eigenvalues", "seed", seed, low=0))
-    values, vectors = _lanczos(hvp, n, k, rng)
-    return (values, vectors) if return_vectors else values
+    return differenced
 
 
 def _lanczos(hvp: Callable[[np.ndarray], np.ndarray], n: int, k: int,
@@ -333,20 +364,208 @@ def _lanczos(hvp: Callable[[np.ndarray], np.ndarray], n: int, k: int,
     return values, basis[:m].T @ ritz
 
 
-def lipschitz_estimate(grad: Gradient, x: Any, k: int | None = None, h: float | None = None,
-                       seed: int = 0) -> float:
+def lipschitz_estimate(grad: Gradient | None, x: Any, k: int | None = None,
+                       h: float | None = None, seed: int = 0, *, hvp: HVP | None = None) -> float:
     """Estimate the local Lipschitz constant of the gradient, :math:`L \\approx \\max |\\lambda(H)|`
-    at ``x`` (the global constant for a quadratic). See :func:`hessian_eigenvalues`."""
-    values = hessian_eigenvalues(grad, x, k=k, h=h, seed=seed)
+    at ``x`` (the global constant for a quadratic); exact products with ``hvp``. See
+    :func:`hessian_eigenvalues`."""
+    values = hessian_eigenvalues(grad, x, k=k, h=h, seed=seed, hvp=hvp)
     return float(max(abs(values[0]), abs(values[-1])))
 
 
-def strong_convexity_estimate(grad: Gradient, x: Any, k: int | None = None,
-                              h: float | None = None, seed: int = 0) -> float:
+def strong_convexity_estimate(grad: Gradient | None, x: Any, k: int | None = None,
+                              h: float | None = None, seed: int = 0, *,
+                              hvp: HVP | None = None) -> float:
     """Estimate the local strong-convexity constant, :math:`\\mu \\approx \\lambda_{\\min}(H)` at
     ``x`` (the global constant for a quadratic). A negative value means ``f`` is not convex
     near ``x``. See :func:`hessian_eigenvalues`."""
-    return float(hessian_eigenvalues(grad, x, k=k, h=h, seed=seed)[0])
+    return float(hessian_eigenvalues(grad, x, k=k, h=h, seed=seed, hvp=hvp)[0])
+
+
+@dataclass(frozen=True)
+class CurvatureEstimate:
+    """The curvature at a point, from :func:`curvature`.
+
+    Attributes
+    ----------
+    L, mu : float
+        Largest absolute and smallest Hessian eigenvalue (``mu < 0``: not convex there).
+    kappa : float
+        ``L / mu`` (``inf`` when ``mu <= 0``).
+    suggested_lr : float
+        ``1/L``, safely inside gradient descent's stable range ``(0, 2/L)``.
+    optimal_lr : float or None
+        ``2/(mu + L)``, the best constant step on a quadratic (None when ``mu <= 0``).
+    exact : bool
+        Whether exact Hessian-vector products were used.
+    """
+
+    L: float
+    mu: float
+    kappa: float
+    suggested_lr: float
+    optimal_lr: float | None
+    exact: bool
+
+
+def curvature(grad: Gradient | None, x: Any, k: int | None = None, seed: int = 0, *,
+              hvp: HVP | None = None) -> CurvatureEstimate:
+    """L, mu, kappa and step sizes at ``x`` from one Lanczos run (:func:`hessian_eigenvalues`).
+
+    .. math:: L = \\max_i |\\lambda_i(H)|, \\quad \\mu = \\lambda_{\\min}(H), \\quad
+              \\kappa = L / \\mu, \\quad \\alpha = 1/L
+
+    Give ``hvp=st.hvp(f)`` where ``f`` is Tensor code for exact products; ``grad`` alone means
+    differenced gradients.
+    """
+    values = hessian_eigenvalues(grad, x, k=k, seed=seed, hvp=hvp)
+    L = float(max(abs(values[0]), abs(values[-1])))
+    mu = float(values[0])
+    kappa = L / mu if mu > 0 else math.inf
+    suggested = 1.0 / L if L > 0 else math.inf
+    optimal = 2.0 / (mu + L) if mu > 0 else None
+    return CurvatureEstimate(L, mu, kappa, suggested, optimal, hvp is not None)
+
+
+# --------------------------------------------------------------------------- orders
+@dataclass(frozen=True)
+class OrderEstimate:
+    """The observed order of convergence of a run, from :func:`convergence_order`.
+
+    Attributes
+    ----------
+    kind : {"quadratic", "superlinear", "linear", "sublinear", "undetermined"}
+    order : float
+        The fitted :math:`q` in :math:`e_{k+1} \\approx C e_k^q` (NaN when undetermined).
+    rate : float
+        The last ratios' geometric mean :math:`e_{k+1}/e_k` over the fitted stretch (for a
+        linear run its rate; tending to 0 for superlinear and quadratic ones).
+    ratios : tuple of float
+        :math:`e_{k+1}/e_k` over the stretch.
+    digits : tuple of float
+        Correct digits :math:`-\\log_{10}(e_k / e_0)` over the stretch: they grow by a constant
+        per step for linear convergence and double per step for quadratic.
+    start, stop : int
+        The iterations used.
+    message : str
+    """
+
+    kind: str
+    order: float
+    rate: float
+    ratios: tuple[float, ...]
+    digits: tuple[float, ...]
+    start: int
+    stop: int
+    message: str
+
+
+def convergence_order(values: Any, f_min: float | None = None, *, floor: float = 1e-13,
+                      window: int = 4) -> OrderEstimate:
+    """Measure how fast errors go to zero: linear, superlinear or quadratic.
+
+    With errors :math:`e_k > 0` (distances to the minimiser, gradient norms, or ``values -
+    f_min``), the order :math:`q` and the ratio :math:`\\rho` are read off the last ``window``
+    errors above round-off (:math:`e_k > \\text{floor} \\cdot e_0`):
+
+    .. math:: \\log e_{k+1} \\approx q \\log e_k + c, \\qquad
+              \\rho = \\bigl(e_{b-1} / e_a\\bigr)^{1/(b - a - 1)}
+
+    over the errors :math:`e_a, \\dots, e_{b-1}`
+
+    (least squares for :math:`q`). Quadratic: :math:`q \\ge 1.7` (the digits of accuracy double
+    per step, as Newton's near a non-degenerate minimum); superlinear: the ratios fall toward 0
+    (:math:`q > 1.15`, or ratios decreasing below 0.1, as BFGS's); linear: steady ratios below
+    1 (gradient descent, whose rate on a quadratic is :math:`(\\kappa - 1)/(\\kappa + 1)` at its
+    best step, see :func:`gd_rate`); sublinear: ratios above 0.99 and still rising toward 1 (as
+    for :math:`1/k`; a linear run still in its transient can look the same over a short
+    window).
+
+    Parameters
+    ----------
+    values : array_like of shape (n,)
+        Errors, or function values with ``f_min``.
+    f_min : float, optional
+        Subtracted from ``values``.
+    floor : float, default 1e-13
+        Errors below ``floor * e_0`` are round-off and are not used.
+    window : int, default 4
+        The most trailing errors used (at least 3 are needed).
+
+    Returns
+    -------
+    OrderEstimate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from steepest.diagnostics import convergence_order
+    >>> convergence_order(0.5 ** (2.0 ** np.arange(6))).kind
+    'quadratic'
+    >>> linear = convergence_order(0.9 ** np.arange(100))
+    >>> linear.kind, round(linear.rate, 6)
+    ('linear', 0.9)
+    """
+    try:
+        errors = np.array(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"convergence_order: values must be a 1-D array of numbers, got "
+                        f"{_short_repr(values)}") from None
+    if f_min is not None:
+        errors = errors - check_real("convergence_order", "f_min", f_min)
+    floor = check_real("convergence_order", "floor", floor, 0.0, 1.0, high_open=True)
+    window = check_int("convergence_order", "window", window, low=3)
+    if errors.size == 0 or not (errors[0] > 0 and math.isfinite(errors[0])):
+        return _undetermined("the first error is not positive and finite", 0, 0)
+    usable = np.isfinite(errors) & (errors > floor * errors[0])
+    stop = int(np.argmin(usable)) if not usable.all() else errors.size  # first unusable
+    start = max(0, stop - window)
+    e = errors[start:stop]
+    if e.size < 3:
+        return _undetermined(f"only {e.size} errors above round-off ({floor:g} e_0): too few "
+                             "to measure an order", start, stop)
+    ratios = e[1:] / e[:-1]
+    rate = float((e[-1] / e[0]) ** (1.0 / (e.size - 1)))
+    logs = np.log(e)
+    q = float(np.polyfit(logs[:-1], logs[1:], 1)[0]) if np.ptp(logs[:-1]) > 0 else math.nan
+    digits = tuple(float(-np.log10(v / errors[0])) for v in e)
+    kind = _order_kind(q, ratios, rate)
+    message = _order_message(kind, q, rate, digits)
+    return OrderEstimate(kind, q, rate, tuple(float(r) for r in ratios), digits, start, stop,
+                         message)
+
+
+def _undetermined(why: str, start: int, stop: int) -> OrderEstimate:
+    return OrderEstimate("undetermined", math.nan, math.nan, (), (), start, stop,
+                         f"order undetermined: {why}")
+
+
+def _order_kind(q: float, ratios: np.ndarray, rate: float) -> str:
+    if not rate < 1:
+        return "sublinear" if rate <= 1 + 1e-12 else "undetermined"
+    falling = bool(np.all(np.diff(ratios) < 0)) and ratios[-1] < 0.1
+    if math.isfinite(q) and q >= 1.7 and ratios[-1] < 0.1:
+        return "quadratic"
+    if falling or (math.isfinite(q) and q > 1.15 and ratios[-1] < 0.5):
+        return "superlinear"
+    if ratios[-1] > 0.99 and bool(np.all(np.diff(ratios) > 1e-12)):
+        return "sublinear"  # ratios still creeping up toward 1, as for 1/k
+    return "linear"
+
+
+def _order_message(kind: str, q: float, rate: float, digits: tuple[float, ...]) -> str:
+    shown = ", ".join(f"{d:.1f}" for d in digits)
+    if kind == "quadratic":
+        return (f"quadratic convergence (order {q:.2f}): the digits of accuracy roughly double "
+                f"per step ({shown})")
+    if kind == "superlinear":
+        return (f"superlinear convergence (order {q:.2f}): the error ratio falls toward 0 "
+                f"(digits {shown})")
+    if kind == "linear":
+        return f"linear convergence with rate {rate:.4g} per step (digits {shown})"
+    if kind == "sublinear":
+        return f"sublinear convergence (ratio {rate:.4g} per step, still rising toward 1)"
+    return f"no convergence over the last steps (ratio {rate:.4g} per step)"
 
 
 # --------------------------------------------------------------------------- oscillation
@@ -446,8 +665,8 @@ class SaddleReport:
 
 
 def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | None = None, *,
-                  gtol: float | None = 1e-4, tol: float = 1e-6, atol: float = 1e-8,
-                  k: int | None = None, seed: int = 0) -> SaddleReport:
+                  gtol: float | None = 1e-4, tol: float = 1e-6, atol: float | None = None,
+                  k: int | None = None, seed: int = 0, hvp: HVP | None = None) -> SaddleReport:
     """Decide whether ``x`` is a saddle point: a small gradient and negative curvature.
 
     The extreme Hessian eigenvalues come from :func:`hessian_eigenvalues`. The point is a saddle
@@ -472,12 +691,14 @@ def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | N
         skips this test (the caller knows the point is stationary).
     tol : float, default 1e-6
         Relative threshold for calling an eigenvalue non-zero.
-    atol : float, default 1e-8
-        Absolute threshold for the same (differences of a gradient cannot resolve curvature
-        much below this).
+    atol : float, optional
+        Absolute threshold for the same: 1e-8 by default (differences of a gradient cannot
+        resolve curvature much below this), 1e-12 with exact products (``hvp``).
     k : int, optional
         Lanczos steps (see :func:`hessian_eigenvalues`).
     seed : int, default 0
+    hvp : callable, optional
+        ``(x, v) -> H v``, exact (``st.hvp(f)``), instead of differenced gradients.
 
     Returns
     -------
@@ -487,12 +708,13 @@ def detect_saddle(grad: Gradient, x: Any, fun: Callable[[np.ndarray], float] | N
     if gtol is not None:
         gtol = check_real("detect_saddle", "gtol", gtol, low=0.0)
     tol = check_real("detect_saddle", "tol", tol, low=0.0)
-    atol = check_real("detect_saddle", "atol", atol, low=0.0)
+    atol = check_real("detect_saddle", "atol", (1e-8 if hvp is None else 1e-12)
+                      if atol is None else atol, low=0.0)
     grad_norm = float(np.linalg.norm(np.asarray(grad(x), dtype=np.float64)))
     if gtol is not None and not grad_norm <= gtol:
         return SaddleReport(False, grad_norm, math.nan, math.nan,
                             f"not a stationary point: ||grad|| = {grad_norm:.3g} > gtol = {gtol:g}")
-    values, vectors = hessian_eigenvalues(grad, x, k=k, seed=seed, return_vectors=True)
+    values, vectors = hessian_eigenvalues(grad, x, k=k, seed=seed, return_vectors=True, hvp=hvp)
     low, high = float(values[0]), float(values[-1])
     zero = max(tol * max(abs(low), abs(high)), atol)
     if low < -zero:

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice
-from .autodiff import Tensor, grad, tensor
+from .autodiff import Tensor, tensor
+from .autodiff.functional import grad
 
 __all__ = ["CheckResult", "check_update", "check_gradient", "check_schedule"]
 

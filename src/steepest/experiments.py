@@ -235,6 +235,9 @@ def run_method(problem: Any, method: str, *, lr: Any = None, line_search: str | 
         kwargs["lr"] = lr
     if line_search is not None:
         kwargs["line_search"] = line_search
+    from .problems import Problem
+    if method == "newton" and isinstance(problem, Problem):  # its Tensor code gives the Hessian
+        return minimize(problem, start, **kwargs)
     return minimize(problem.value, start, jac=problem.grad, **kwargs)
 
 
@@ -478,8 +481,10 @@ def compare(problem: Any, labels: Sequence[str], *, lrs: Mapping[str, Any] | Non
     options = {k: dict(v) for k, v in (options or {}).items()}
     progress = progress or Progress(enabled=False)
     budget = tune_iter or max_iter
+    from .minimize import SECOND_ORDER  # they choose their own steps: nothing to tune
     to_tune = [label for label in labels
-               if tune and label not in lrs and split_label(label)[1] is None]
+               if tune and label not in lrs and split_label(label)[1] is None
+               and label not in SECOND_ORDER]
     trials_total = sum(len(lr_grid(split_label(lb)[0])) for lb in to_tune)
     runs: list[MethodRun] = []
     with progress.bar(trials_total + len(labels), f"{problem.name}") as advance:
@@ -488,7 +493,7 @@ def compare(problem: Any, labels: Sequence[str], *, lrs: Mapping[str, Any] | Non
             extra = options.get(label, _default_options(method))
             lr, source, trials = lrs.get(label), "given", []
             if label not in lrs:
-                if line_search is not None:
+                if line_search is not None or method in SECOND_ORDER:
                     source = "line search"
                 elif label in to_tune:
                     lr, trials = tune_lr(problem, label, x0=x0, max_iter=budget, gtol=gtol,

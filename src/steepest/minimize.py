@@ -29,18 +29,25 @@ from typing import Any
 
 import numpy as np
 
+from . import _curvature
 from . import diagnostics as _diagnostics
 from . import optim as _optim
 from . import schedules as _schedules
+from . import second_order as _second_order
 from ._validation import check_bool, check_choice, check_int, check_real
 from .autodiff.tensor import Tensor, as_array
 from .problems import Problem
 
-__all__ = ["minimize", "OptimizeResult", "METHODS", "STATUS"]
+__all__ = ["minimize", "OptimizeResult", "METHODS", "FIRST_ORDER", "SECOND_ORDER", "STATUS"]
 
+#: The first-order methods: one optimizer of :mod:`steepest.optim` each.
+FIRST_ORDER: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                "adamw", "adadelta", "adamax", "nadam", "radam", "rprop", "asgd",
+                                "adafactor", "lion", "schedule_free_adamw")
+#: Newton and the quasi-Newton and conjugate-gradient methods (:mod:`steepest.second_order`).
+SECOND_ORDER: tuple[str, ...] = _second_order.METHODS
 #: The method names :func:`minimize` accepts.
-METHODS: tuple[str, ...] = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
-                            "adadelta", "adamax", "nadam")
+METHODS: tuple[str, ...] = FIRST_ORDER + SECOND_ORDER
 
 #: The optimizer behind each method (its name in :data:`steepest.optim.OPTIMIZERS`), the
 #: options the method fixes, and its default options. gd, momentum and nesterov are SGD.
@@ -55,6 +62,12 @@ _OPTIMIZERS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "adadelta": ("adadelta", {}, {}),
     "adamax": ("adamax", {}, {}),
     "nadam": ("nadam", {}, {}),
+    "radam": ("radam", {}, {}),
+    "rprop": ("rprop", {}, {}),
+    "asgd": ("asgd", {}, {}),
+    "adafactor": ("adafactor", {}, {}),
+    "lion": ("lion", {}, {}),
+    "schedule_free_adamw": ("schedule_free_adamw", {}, {}),
 }
 #: Optimizer arguments that minimize sets itself.
 _RESERVED = {"params", "lr", "maximize", "line_search", "on_line_search_failure"}
@@ -74,7 +87,9 @@ STATUS: dict[int, str] = {
 #: f above f(x0) + DIVERGENCE_FACTOR * max(|f(x0)|, 1) counts as divergence.
 DIVERGENCE_FACTOR = 1e6
 
-_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam"}
+#: Methods whose step per coordinate is about lr whatever the gradient's scale (sign-like steps).
+_ADAPTIVE = {"adagrad", "rmsprop", "adam", "adamw", "adadelta", "adamax", "nadam", "radam", "rprop",
+             "adafactor", "lion", "schedule_free_adamw"}
 
 
 # --------------------------------------------------------------------------- the result
@@ -103,6 +118,11 @@ class OptimizeResult(dict):
         ``f`` and the Euclidean norm of the gradient at each iterate.
     lrs : ndarray of shape (nit,)
         The step size used by each update (the accepted step with a line search).
+    evals : ndarray of shape (nit + 1,)
+        The evaluations of ``f`` spent when each iterate was reached (``k + 1`` for the
+        optimizers; more with a line search): plot against it to see the cost per evaluation.
+    nhev : int
+        Hessian evaluations (``newton`` only).
     method : str
     diagnostics : list of str
         Warnings in words: divergence, oscillation, saddle points, slow progress.
@@ -144,7 +164,8 @@ class OptimizeResult(dict):
                                      else None)),
                 ("x", _short(self.get("x"))),
                 ("iterations", str(self.get("nit"))),
-                ("evaluations", f"{self.get('nfev')} of f, {self.get('njev')} of the gradient"),
+                ("evaluations", f"{self.get('nfev')} of f, {self.get('njev')} of the gradient"
+                 + (f", {self['nhev']} of the Hessian" if "nhev" in self else "")),
                 ("status", f"{self.get('status')} ({'success' if self.get('success') else 'failure'})")]
         if self.get("suggested_lr") is not None:
             rows.append(("suggested lr", _number(self["suggested_lr"])))
@@ -176,6 +197,9 @@ class _Objective:
 
     def __init__(self, fun: Any, jac: Any, x0: np.ndarray) -> None:
         self.shape = x0.shape
+        #: ``fun`` as Tensor code (x: Tensor -> scalar Tensor), for exact second derivatives;
+        #: None for a NumPy function given with jac=.
+        self.expression: Callable[[Tensor], Tensor] | None = None
         if isinstance(fun, Problem):
             if jac is not None:
                 raise ValueError("minimize: fun is a Problem, which brings its own gradient; "
@@ -184,10 +208,12 @@ class _Objective:
                 raise ValueError(f"minimize: x0 has {x0.size} entries but the problem "
                                  f"{fun.name!r} has dimension {fun.dim}")
             self.evaluate = self._problem(fun)
+            self.expression = fun._expression
         elif not callable(fun):
             raise TypeError(f"minimize: fun must be callable (or a Problem), got {fun!r}")
         elif jac is None:
             self.evaluate = self._autodiff(fun)
+            self.expression = fun
         elif jac is True:
             self.evaluate = self._numpy_pair(fun)
         elif callable(jac):
@@ -301,6 +327,37 @@ class _Objective:
                              f"shape of x0), got {array.shape}")
         return self._gradient(array, x)
 
+    # Second derivatives. They come from the engine where f is Tensor code, from hess= where it
+    # is given; a NumPy f with only jac= has none (the diagnostics then difference gradients).
+    def hessian(self, hess: Any, method: str) -> Callable[[np.ndarray], np.ndarray]:
+        """``x -> (n, n)`` Hessian on flat vectors: ``hess`` if given, else the engine's."""
+        n = int(np.prod(self.shape))
+        if hess is not None:
+            if not callable(hess):
+                raise TypeError(f"minimize: hess must be a callable x -> (n, n) array or None, "
+                                f"got {hess!r}")
+            return lambda z: self._check_hessian(hess(z.reshape(self.shape)), n)
+        if self.expression is None:
+            raise ValueError(
+                f"minimize: method {method!r} needs a Hessian, but fun is NumPy code given with "
+                "jac=, which the engine cannot differentiate twice; pass hess= (a callable "
+                "x -> (n, n) array), or write fun with steepest operations and leave jac=None")
+        return _curvature.hessian(self.expression, self.shape)
+
+    def hvp(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+        """``(x, v) -> H v`` from the engine where f is Tensor code, else None."""
+        if self.expression is None:
+            return None
+        return _curvature.hvp(self.expression, self.shape)
+
+    @staticmethod
+    def _check_hessian(H: Any, n: int) -> np.ndarray:
+        H = np.asarray(H.data if isinstance(H, Tensor) else H, dtype=np.float64)
+        if H.shape != (n, n):
+            raise ValueError(f"minimize: hess must return an array of shape ({n}, {n}) for x0 "
+                             f"of {n} entries, got shape {H.shape}")
+        return H
+
     def counted(self) -> tuple[Callable[[np.ndarray], tuple[float, np.ndarray]], list[int]]:
         """The objective with a call counter (for the diagnostics' extra evaluations)."""
         calls = [0]
@@ -365,9 +422,10 @@ def _search(line_search: Any, method: str) -> Any:
     if line_search is None:
         return None
     search = _optim.line_search.get(line_search, owner="minimize")
-    if method != "gd":
-        raise ValueError(f"minimize: line_search works with method='gd' only (a line search "
-                         f"chooses the step along -grad), got method={method!r}")
+    if method not in ("gd",) + SECOND_ORDER:
+        raise ValueError(f"minimize: line_search works with method='gd' (a line search chooses "
+                         f"the step along -grad) and with {', '.join(SECOND_ORDER)}; got "
+                         f"method={method!r}")
     return search
 
 
@@ -375,8 +433,9 @@ def _search(line_search: Any, method: str) -> Any:
 def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search: Any = None,
              max_iter: int = 1000, gtol: float = 1e-6, ftol: float = 0.0,
              callback: Callable[[OptimizeResult], Any] | None = None, jac: Any = None, *,
-             diagnose: bool = True, **options: Any) -> OptimizeResult:
-    """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`.
+             hess: Any = None, diagnose: bool = True, **options: Any) -> OptimizeResult:
+    """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`, or with
+    Newton, BFGS, L-BFGS or nonlinear CG.
 
     Each iteration takes one optimizer update of the float64 parameter :math:`x`; ``gd`` is
 
@@ -407,7 +466,10 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     method : str, default "gd"
         One of :data:`METHODS`: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball momentum,
         default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
-        ``adamax``, ``nadam``.
+        ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``,
+        ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue
+        modification), ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps
+        by a strong Wolfe search and take no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
         The step size: a positive number, a schedule (any callable ``t -> lr``, ``t = 1, 2,
         ...``) or a schedule string for :func:`steepest.schedules.parse` (``"1/t"``). ``None``
@@ -415,6 +477,7 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
         with a line search, where ``lr`` scales the first trial step.
     line_search : {"armijo", "wolfe"}, Armijo, StrongWolfe or None
         Choose each step of ``gd`` by a line search (see :mod:`steepest.optim.line_search`).
+        The second-order methods use strong Wolfe by default; ``newton`` also takes Armijo.
     max_iter : int, default 1000
         Most updates to take, ``>= 0``.
     gtol : float, default 1e-6
@@ -429,12 +492,16 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     jac : callable, True or None
         The gradient of a NumPy ``fun`` (``jac(x) -> ndarray``), or True when ``fun`` returns
         ``(f, grad)``. ``None``: ``fun`` is differentiated by the engine.
+    hess : callable, optional
+        ``x -> (n, n)`` Hessian for ``newton`` when ``fun`` is NumPy code (``jac=``); for Tensor
+        code and Problems the engine differentiates twice.
     diagnose : bool, default True
         Run the curvature estimates (suggested step after a divergence, saddle check) and the
         oscillation check. They cost a few extra evaluations, counted in ``nfev``/``njev``.
     **options
         Passed to the optimizer class: ``momentum``, ``dampening``, ``weight_decay``, ``betas``,
-        ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...
+        ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...; for ``lbfgs``
+        ``history_size`` (default 10), for ``cg`` ``restart`` (default: the dimension).
 
     Returns
     -------
@@ -458,6 +525,8 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     x = _initial_point(x0)
     lr = _learning_rate(lr)
     search = _search(line_search, method)
+    if hess is not None and method != "newton":
+        raise ValueError(f"minimize: hess is used by method='newton' only, got method={method!r}")
     max_iter = check_int("minimize", "max_iter", max_iter, low=0)
     gtol = check_real("minimize", "gtol", gtol, low=0.0)
     ftol = check_real("minimize", "ftol", ftol, low=0.0)
@@ -469,7 +538,12 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
         raise ValueError(f"minimize: with line_search, lr is a number that scales the first trial "
                          f"step and the method takes no options; got {what}")
     objective = _Objective(fun, jac, x)
-    if search is None:
+    if method in SECOND_ORDER:
+        _second_order.check_lr(method, lr)
+        hessian = objective.hessian(hess, method) if method == "newton" else None
+        run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
+        run.with_steps(line_search, hessian, options)
+    elif search is None:
         optimizer_class, kwargs = _optimizer_options(method, options)
         param = getattr(objective, "param", None)
         if param is None:  # fun is evaluated in NumPy: the optimizer needs a Tensor to update
@@ -502,11 +576,14 @@ class _Run:
         self.fvals: list[float] = []
         self.grad_norms: list[float] = []
         self.lrs: list[float] = []
+        self.evals: list[int] = []  # evaluations of f spent when each iterate was reached
         self.nfev = self.njev = 0
         self.status = 2
         self.detail = ""
         self.last_grads: tuple[np.ndarray, np.ndarray] | None = None  # (previous, current)
         self.f_limit = math.inf
+        self.last_is_finite = False  # status 3 from a non-finite Hessian, at a finite iterate
+        self.algorithm: Any = None  # the second-order method, for its own diagnostics
 
     # ------------------------------------------------------------------ stopping rules
     def _stop(self, k: int, f: float, gnorm: float, g: np.ndarray, x: np.ndarray) -> bool:
@@ -594,6 +671,7 @@ class _Run:
         while True:
             gnorm = math.sqrt(np.vdot(g, g))
             path.append(x)
+            self.evals.append(self.nfev)
             fvals.append(f)
             grad_norms.append(gnorm)
             if self._stop(k, f, gnorm, g, x):
@@ -613,12 +691,56 @@ class _Run:
             k += 1
         self.last_grads = (previous if k else g, g)
 
+    def with_steps(self, line_search: Any, hessian: Any, options: dict[str, Any]) -> None:
+        """The loop of the second-order methods: one line search per iteration, on flat
+        vectors (the algorithm in :mod:`steepest.second_order`)."""
+        shape = self.shape = self.x0.shape
+
+        def evaluate(z: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g = self.objective.evaluate(z.reshape(shape))
+            return f, np.asarray(g, dtype=np.float64).reshape(-1)
+
+        algorithm = _second_order.create(self.method, evaluate, self.x0.size,
+                                         line_search=line_search, hessian=hessian,
+                                         options=options)
+        self.algorithm = algorithm
+        path, fvals, grad_norms, lrs = self.path, self.fvals, self.grad_norms, self.lrs
+        f, g = self._start()
+        g = np.asarray(g, dtype=np.float64).reshape(-1)
+        x = self.x0.reshape(-1).copy()
+        previous, k = g, 0
+        while True:
+            gnorm = math.sqrt(np.vdot(g, g))
+            path.append(x)
+            self.evals.append(self.nfev)
+            fvals.append(f)
+            grad_norms.append(gnorm)
+            if self._stop(k, f, gnorm, g.reshape(shape), x.reshape(shape)):
+                break
+            try:
+                step = algorithm.step(x, f, g)
+            except _second_order.StepFailure as failure:
+                self.nfev += failure.nfev
+                self.njev += failure.njev
+                self.status = failure.status
+                self.last_is_finite = failure.status == 3
+                self.detail = (f"the line search failed at iteration {k}: {failure}"
+                               if failure.status == 6 else str(failure))
+                break
+            self.nfev += step.nfev
+            self.njev += step.njev
+            previous = g
+            x, f, g = step.x, step.fun, step.grad
+            lrs.append(step.alpha)
+            k += 1
+        self.last_grads = (previous, g)
+
     # ------------------------------------------------------------------ the verdict
     def _final(self) -> tuple[np.ndarray, float, np.ndarray]:
         """x, f and grad to report: the last iterate, or the last finite one after a non-finite
         value (every earlier iterate was finite, or the run would have stopped there)."""
         previous, g = self.last_grads
-        if self.status != 3:
+        if self.status != 3 or self.last_is_finite:
             return self.path[-1], self.fvals[-1], g
         if len(self.path) == 1:
             return self.path[0], self.fvals[0], g
@@ -635,21 +757,29 @@ class _Run:
             path=np.array(self.path).reshape(nit + 1, -1), fvals=np.array(self.fvals),
             grad_norms=np.array(self.grad_norms), lrs=np.array(self.lrs, dtype=np.float64),
             method=self.method, diagnostics=[], diverged=False, saddle=False, suggested_lr=None,
+            evals=(np.array(self.evals) if self.evals else np.arange(1, nit + 2)),
         )
         if self.status == 4 or (self.status == 3 and self._grew()):
             self._diverged(result, diagnose)
         elif diagnose and self._near_stationary(result):
             self._check_saddle(result)
+        if diagnose and not result.diverged and self.method in ("gd", "momentum", "nesterov"):
+            self._check_early_steps(result)
         if diagnose and nit >= 3 and self.status in (2, 3, 4):
             oscillation = _diagnostics.detect_oscillation(np.diff(result.path[-52:], axis=0))
             if oscillation.oscillating:
                 result.diagnostics.append(oscillation.message)
+        if self.algorithm is not None:
+            result.diagnostics += getattr(self.algorithm, "report", list)()
+            if self.method == "newton":
+                result.nhev = self.algorithm.nhev
         if self.status == 2:
-            result.diagnostics.append(f"not converged: {self.detail}; raise max_iter or tune lr")
+            advice = "raise max_iter" + ("" if self.method in SECOND_ORDER else " or tune lr")
+            result.diagnostics.append(f"not converged: {self.detail}; {advice}")
         if self.status == 3 and self._fell():
             result.diagnostics.append(f"f fell from {self.fvals[0]:.6g} to {min(self.fvals):.6g}: "
                                       "the function appears to be unbounded below")
-        if self.status == 3 and nit > 0:
+        if self.status == 3 and nit > 0 and not self.last_is_finite:
             result.diagnostics.append(f"x, fun and grad are those of the last finite iterate "
                                       f"(iteration {nit - 1})")
         result.message = result.message or f"{STATUS[self.status].split(':')[0]}: {self.detail}"
@@ -680,7 +810,8 @@ class _Run:
     def _check_saddle(self, result: OptimizeResult) -> None:
         grad, value, calls = self._evaluations()
         try:
-            report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None)
+            report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None,
+                                                hvp=self.objective.hvp())
         except FloatingPointError:  # the gradient is not finite next to x: no verdict
             return
         finally:
@@ -714,11 +845,45 @@ class _Run:
         warnings.warn(f"minimize ({self.method}) {result.message}",
                       _diagnostics.DivergenceWarning, stacklevel=4)
 
+    def _check_early_steps(self, result: OptimizeResult) -> None:
+        """Warn when f grew tenfold or more under steps above the stable limit, even though the
+        run went on to recover (a schedule such as 1/t falling below 2/L hides a blow-up)."""
+        finite = [f for f in self.fvals if math.isfinite(f)]
+        f0 = self.fvals[0]
+        if len(finite) < 2 or not max(finite) - f0 > 10.0 * max(abs(f0), 1e-12):
+            return
+        peak = int(np.argmax(self.fvals))
+        grad, _, calls = self._evaluations()
+        try:
+            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
+        except FloatingPointError:
+            return
+        finally:
+            self.nfev += calls[0]
+            self.njev += calls[0]
+        if not L > 0:
+            return
+        limit, formula = self._stable_limit(L)
+        over = [t for t, lr in enumerate(self.lrs[:peak], start=1) if lr > limit]
+        if not over:
+            return
+        grew = max(finite) / abs(f0) if f0 != 0 else math.inf
+        steps = f"t = {over[0]}" if len(over) == 1 else f"t = {over[0]}..{over[-1]}"
+        message = (f"unstable early steps: lr_t exceeded {formula} = {limit:.3g} (L ~ {L:.3g} at "
+                   f"x0) for {steps} (lr_1 = {self.lrs[0]:.3g}), and f grew {grew:.3g}x to "
+                   f"{max(finite):.6g} by iteration {peak} before the steps fell below the "
+                   f"limit; the run recovered, but start with lr_1 <= {limit / 2:.3g} (or a "
+                   "warm-up) so that the early steps are stable")
+        result.unstable_steps = over
+        result.diagnostics.append(message)
+        warnings.warn(f"minimize ({self.method}) {message}", _diagnostics.UnstableStepWarning,
+                      stacklevel=4)
+
     def _remedy(self, lr: float | None) -> tuple[str, float | None, float | None]:
         """What to do, from the curvature at x0: (advice, suggested lr, L estimate)."""
         grad, _, calls = self._evaluations()
         try:
-            L = _diagnostics.lipschitz_estimate(grad, self.x0)
+            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
         except FloatingPointError:  # the gradient is not finite next to x0
             L = None
         finally:

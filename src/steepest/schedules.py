@@ -37,9 +37,10 @@ from ._validation import check_int, check_real
 
 __all__ = [
     "Schedule", "Constant", "InversePower", "InverseTime", "StepDecay", "Exponential", "Cosine",
-    "Warmup", "Piecewise", "Custom",
+    "Warmup", "Piecewise", "Custom", "Linear", "Polynomial", "WarmRestarts", "Cyclic", "OneCycle",
     "constant", "inverse_power", "inverse_time", "step", "exponential", "cosine", "warmup",
-    "piecewise", "as_schedule", "from_dict", "parse", "SYNTAX",
+    "piecewise", "linear", "polynomial", "warm_restarts", "cyclic", "one_cycle",
+    "as_schedule", "from_dict", "parse", "SYNTAX",
 ]
 
 
@@ -443,6 +444,323 @@ class Custom(Schedule):
         return f"Custom({self.function!r})"
 
 
+class Linear(Schedule):
+    r"""A straight line from ``lr0`` to ``lr_end`` over ``total_steps`` updates, then constant
+    (``LinearLR``'s curve, written in rates rather than factors).
+
+    .. math::
+
+        \alpha_t = \alpha_0 + (\alpha_{\text{end}} - \alpha_0)\,
+                    \frac{\min(t - 1, T)}{T}
+
+    Never Robbins–Monro: the tail is the constant :math:`\alpha_{\text{end}}`, whose squares
+    sum to infinity (or, for :math:`\alpha_{\text{end}} = 0`, the steps stop and their sum is
+    finite).
+
+    Parameters
+    ----------
+    lr0 : float
+        The first rate, ``>= 0``.
+    lr_end : float, default 0.0
+        The rate from update ``T + 1`` on, ``>= 0`` (above ``lr0`` makes a warm-up).
+    total_steps : int, default 1000
+        ``T >= 1``.
+    """
+
+    def __init__(self, lr0: float, lr_end: float = 0.0, total_steps: int = 1000) -> None:
+        self.lr0 = check_real("linear", "lr0", lr0, 0.0)
+        self.lr_end = check_real("linear", "lr_end", lr_end, 0.0)
+        self.total_steps = check_int("linear", "total_steps", total_steps, 1)
+
+    def value(self, t: int) -> float:
+        return self.lr0 + (self.lr_end - self.lr0) * min(t - 1, self.total_steps) / self.total_steps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "linear", "lr0": self.lr0, "lr_end": self.lr_end,
+                "total_steps": self.total_steps}
+
+    def robbins_monro(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return (f"linear(lr0={self.lr0!r}, lr_end={self.lr_end!r}, "
+                f"total_steps={self.total_steps!r})")
+
+
+class Polynomial(Schedule):
+    r"""Polynomial decay to 0 over ``total_steps`` updates (``PolynomialLR``).
+
+    .. math:: \alpha_t = \alpha_0 \Bigl(1 - \frac{\min(t - 1, T)}{T}\Bigr)^{p}
+
+    Update 1 uses :math:`\alpha_0`, as epoch 0 of PyTorch's ``PolynomialLR``. Never
+    Robbins–Monro: every rate after update ``T`` is 0, so :math:`\sum \alpha_t` is finite
+    (unlike :func:`inverse_power`, whose :math:`t^{-p}` never reaches 0).
+
+    Parameters
+    ----------
+    lr0 : float
+        ``>= 0``.
+    total_steps : int
+        ``T >= 1``.
+    power : float, default 1.0
+        ``p >= 0``.
+    """
+
+    def __init__(self, lr0: float, total_steps: int, power: float = 1.0) -> None:
+        self.lr0 = check_real("polynomial", "lr0", lr0, 0.0)
+        self.total_steps = check_int("polynomial", "total_steps", total_steps, 1)
+        self.power = check_real("polynomial", "power", power, 0.0)
+
+    def value(self, t: int) -> float:
+        return self.lr0 * (1.0 - min(t - 1, self.total_steps) / self.total_steps) ** self.power
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "polynomial", "lr0": self.lr0, "total_steps": self.total_steps,
+                "power": self.power}
+
+    def robbins_monro(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return (f"polynomial(lr0={self.lr0!r}, total_steps={self.total_steps!r}, "
+                f"power={self.power!r})")
+
+
+class WarmRestarts(Schedule):
+    r"""Cosine annealing with warm restarts, SGDR (Loshchilov and Hutter, 2017;
+    ``CosineAnnealingWarmRestarts``).
+
+    .. math::
+
+        \alpha_t = \alpha_{\min} + \tfrac12(\alpha_0 - \alpha_{\min})
+                    \Bigl(1 + \cos\frac{\pi T_{cur}}{T_i}\Bigr)
+
+    where update ``t`` falls :math:`T_{cur}` updates into the :math:`i`-th period, of length
+    :math:`T_i = T_0 T_{mult}^i` (update 1 starts period 0 at :math:`\alpha_0`). Never
+    Robbins–Monro: every restart returns to :math:`\alpha_0`, and each period spends half its
+    length above :math:`(\alpha_0 + \alpha_{\min})/2`, so :math:`\sum \alpha_t^2 = \infty`
+    whenever :math:`\alpha_0 > 0` (and every step is 0 otherwise).
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate at each restart, ``>= 0``.
+    T_0 : int
+        The first period, ``>= 1``.
+    T_mult : int, default 1
+        Growth of the period at each restart, ``>= 1``.
+    lr_min : float, default 0.0
+        In ``[0, lr0]``.
+    """
+
+    def __init__(self, lr0: float, T_0: int, T_mult: int = 1, lr_min: float = 0.0) -> None:
+        self.lr0 = check_real("warm_restarts", "lr0", lr0, 0.0)
+        self.T_0 = check_int("warm_restarts", "T_0", T_0, 1)
+        self.T_mult = check_int("warm_restarts", "T_mult", T_mult, 1)
+        self.lr_min = check_real("warm_restarts", "lr_min", lr_min, 0.0, self.lr0)
+
+    def value(self, t: int) -> float:
+        t_cur, period = t - 1, self.T_0
+        if self.T_mult == 1:
+            t_cur %= period
+        else:
+            while t_cur >= period:  # periods grow geometrically: a few dozen iterations at most
+                t_cur -= period
+                period *= self.T_mult
+        return self.lr_min + (self.lr0 - self.lr_min) * (1 + math.cos(math.pi * t_cur / period)) / 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "warm_restarts", "lr0": self.lr0, "T_0": self.T_0, "T_mult": self.T_mult,
+                "lr_min": self.lr_min}
+
+    def robbins_monro(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return (f"warm_restarts(lr0={self.lr0!r}, T_0={self.T_0!r}, T_mult={self.T_mult!r}, "
+                f"lr_min={self.lr_min!r})")
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+class Cyclic(Schedule):
+    r"""A cyclical learning rate (Smith, "Cyclical learning rates for training neural networks",
+    2017; ``CyclicLR``): up from ``base_lr`` to ``max_lr`` in ``step_size_up`` updates and back
+    down in ``step_size_down``.
+
+    With :math:`e = t - 1`, :math:`S` the cycle length, :math:`c = \lfloor 1 + e/S \rfloor`,
+    :math:`x = 1 + e/S - c` and :math:`r` = ``step_size_up / S``,
+
+    .. math::
+
+        \alpha_t = \alpha_b + (\alpha_{\max} - \alpha_b)\, h(x)\, s, \qquad
+        h(x) = \begin{cases} x / r & x \le r \\ (x - 1)/(r - 1) & x > r \end{cases}
+
+    with the scale :math:`s = 1` (``"triangular"``), :math:`2^{1 - c}` (``"triangular2"``) or
+    :math:`\gamma^{e}` (``"exp_range"``).
+
+    **Never Robbins–Monro, by design.** A cyclical rate is meant to keep returning to large
+    steps, so it does not decay like :math:`1/t`. ``"triangular"`` climbs back to
+    :math:`\alpha_{\max}` in every cycle: infinitely many steps above
+    :math:`\alpha_{\max}/2`, so :math:`\sum \alpha_t^2 = \infty`. The two decaying modes
+    shrink the amplitude geometrically, so the rate tends to :math:`\alpha_b`: a constant tail
+    (:math:`\sum \alpha_t^2 = \infty`) when :math:`\alpha_b > 0`, and a geometric series
+    (:math:`\sum \alpha_t < \infty`) when :math:`\alpha_b = 0`. Either way one of the two
+    conditions fails; stochastic gradient descent with it does not converge to a point, it keeps
+    exploring, which is the point of a cycle.
+
+    Parameters
+    ----------
+    base_lr, max_lr : float
+        The bounds, ``>= 0``.
+    step_size_up : int, default 2000
+        ``>= 1``.
+    step_size_down : int, optional
+        Defaults to ``step_size_up``.
+    mode : {"triangular", "triangular2", "exp_range"}, default "triangular"
+    gamma : float, default 1.0
+        The base of ``"exp_range"``, in ``(0, 1]``.
+    """
+
+    def __init__(self, base_lr: float, max_lr: float, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0) -> None:
+        self.base_lr = check_real("cyclic", "base_lr", base_lr, 0.0)
+        self.max_lr = check_real("cyclic", "max_lr", max_lr, 0.0)
+        self.step_size_up = check_int("cyclic", "step_size_up", step_size_up, 1)
+        self.step_size_down = (None if step_size_down is None else
+                               check_int("cyclic", "step_size_down", step_size_down, 1))
+        if mode not in _CYCLIC_MODES:
+            raise ValueError(f"cyclic: mode must be one of {', '.join(_CYCLIC_MODES)}; got "
+                             f"{mode!r}")
+        self.mode = mode
+        self.gamma = check_real("cyclic", "gamma", gamma, 0.0, 1.0, low_open=True)
+
+    def value(self, t: int) -> float:
+        e = t - 1
+        up = float(self.step_size_up)
+        total = up + (float(self.step_size_down) if self.step_size_down is not None else up)
+        ratio = up / total
+        cycle = math.floor(1 + e / total)
+        x = 1.0 + e / total - cycle
+        height = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        if self.mode == "triangular":
+            scale = 1.0
+        elif self.mode == "triangular2":
+            scale = 1 / (2.0 ** (cycle - 1))
+        else:
+            scale = self.gamma ** e
+        return self.base_lr + (self.max_lr - self.base_lr) * height * scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "cyclic", "base_lr": self.base_lr, "max_lr": self.max_lr,
+                "step_size_up": self.step_size_up, "step_size_down": self.step_size_down,
+                "mode": self.mode, "gamma": self.gamma}
+
+    def robbins_monro(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return (f"cyclic(base_lr={self.base_lr!r}, max_lr={self.max_lr!r}, "
+                f"step_size_up={self.step_size_up!r}, step_size_down={self.step_size_down!r}, "
+                f"mode={self.mode!r}, gamma={self.gamma!r})")
+
+
+class OneCycle(Schedule):
+    r"""The 1cycle policy (Smith and Topin, "Super-convergence", 2018; ``OneCycleLR``): up from
+    ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of the run, then down to
+    ``max_lr / (div_factor * final_div_factor)``.
+
+    Within a phase from update :math:`a` to :math:`b` (counted from 0, :math:`e = t - 1`), with
+    :math:`p = (e - a)/(b - a)`, the rate goes from :math:`\alpha_s` to :math:`\alpha_f` by
+
+    .. math::
+
+        \alpha_t = \alpha_f + \tfrac12(\alpha_s - \alpha_f)(1 + \cos \pi p)
+        \quad\text{("cos")}, \qquad
+        \alpha_t = \alpha_s + (\alpha_f - \alpha_s)\, p \quad\text{("linear")};
+
+    the phases end at :math:`\text{pct\_start}\cdot N - 1` and :math:`N - 1`
+    (``three_phase``: back to the initial rate by :math:`2\,\text{pct\_start}\cdot N - 2`,
+    then down to the minimum). After update ``N`` the rate stays at the minimum. Never
+    Robbins–Monro: the schedule is built for a finite run, and its tail is the constant minimum
+    (:math:`\sum \alpha_t^2 = \infty`; all zero when ``max_lr = 0``).
+
+    Parameters
+    ----------
+    max_lr : float
+        ``>= 0``.
+    total_steps : int
+        ``N >= 1``.
+    pct_start : float, default 0.3
+        In ``[0, 1]``.
+    anneal_strategy : {"cos", "linear"}, default "cos"
+    div_factor : float, default 25.0
+        ``> 0``.
+    final_div_factor : float, default 1e4
+        ``> 0``.
+    three_phase : bool, default False
+    """
+
+    def __init__(self, max_lr: float, total_steps: int, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False) -> None:
+        self.max_lr = check_real("one_cycle", "max_lr", max_lr, 0.0)
+        self.total_steps = check_int("one_cycle", "total_steps", total_steps, 1)
+        self.pct_start = check_real("one_cycle", "pct_start", pct_start, 0.0, 1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"one_cycle: anneal_strategy must be one of cos, linear; got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        self.div_factor = check_real("one_cycle", "div_factor", div_factor, 0.0, low_open=True)
+        self.final_div_factor = check_real("one_cycle", "final_div_factor", final_div_factor,
+                                           0.0, low_open=True)
+        if not isinstance(three_phase, bool):
+            raise TypeError(f"one_cycle: three_phase must be a bool, got {three_phase!r}")
+        self.three_phase = three_phase
+
+    def _phases(self) -> list[tuple[float, float, float]]:
+        """(end step, start rate, end rate) of each phase."""
+        n, high = self.total_steps, self.max_lr
+        initial = high / self.div_factor
+        low = initial / self.final_div_factor
+        rise = float(self.pct_start * n) - 1
+        if not self.three_phase:
+            return [(rise, initial, high), (n - 1, high, low)]
+        return [(rise, initial, high), (float(2 * self.pct_start * n) - 2, high, initial),
+                (n - 1, initial, low)]
+
+    def value(self, t: int) -> float:
+        phases = self._phases()
+        if t > self.total_steps:
+            return phases[-1][2]
+        e, start = t - 1, 0.0
+        for i, (end, lr_start, lr_end) in enumerate(phases):
+            if e <= end or i == len(phases) - 1:
+                pct = (e - start) / (end - start)
+                if self.anneal_strategy == "cos":
+                    return lr_end + (lr_start - lr_end) / 2.0 * (math.cos(math.pi * pct) + 1)
+                return (lr_end - lr_start) * pct + lr_start
+            start = end
+        raise AssertionError("unreachable: the last phase always matches")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "one_cycle", "max_lr": self.max_lr, "total_steps": self.total_steps,
+                "pct_start": self.pct_start, "anneal_strategy": self.anneal_strategy,
+                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
+                "three_phase": self.three_phase}
+
+    def robbins_monro(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return (f"one_cycle(max_lr={self.max_lr!r}, total_steps={self.total_steps!r}, "
+                f"pct_start={self.pct_start!r}, anneal_strategy={self.anneal_strategy!r}, "
+                f"div_factor={self.div_factor!r}, final_div_factor={self.final_div_factor!r}, "
+                f"three_phase={self.three_phase!r})")
+
+
 constant = Constant
 inverse_power = InversePower
 inverse_time = InverseTime
@@ -451,6 +769,11 @@ exponential = Exponential
 cosine = Cosine
 warmup = Warmup
 piecewise = Piecewise
+linear = Linear
+polynomial = Polynomial
+warm_restarts = WarmRestarts
+cyclic = Cyclic
+one_cycle = OneCycle
 
 
 def as_schedule(lr: Schedule | Callable[[int], float] | float) -> Schedule:
@@ -492,6 +815,12 @@ _TYPES: dict[str, tuple[type[Schedule], tuple[str, ...]]] = {
     "cosine": (Cosine, ("lr0", "total_steps", "lr_min")),
     "warmup": (Warmup, ("schedule", "warmup_steps", "start")),
     "piecewise": (Piecewise, ("schedules", "boundaries")),
+    "linear": (Linear, ("lr0", "lr_end", "total_steps")),
+    "polynomial": (Polynomial, ("lr0", "total_steps", "power")),
+    "warm_restarts": (WarmRestarts, ("lr0", "T_0", "T_mult", "lr_min")),
+    "cyclic": (Cyclic, ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma")),
+    "one_cycle": (OneCycle, ("max_lr", "total_steps", "pct_start", "anneal_strategy",
+                             "div_factor", "final_div_factor", "three_phase")),
 }
 
 
@@ -546,6 +875,11 @@ accepted schedule syntax:
   step:0.1:30[:0.5]        step(0.1, step_size=30, gamma=0.5; default gamma 0.1)
   exp:0.1:0.99             exponential(0.1, gamma=0.99)
   cosine:0.1[:1000[:0.001]]  cosine(0.1, total_steps=1000, lr_min=0.001)
+  linear:0.1[:0.001[:1000]]  linear(0.1, lr_end=0.001, total_steps=1000)
+  poly:0.1[:1000[:2]]      polynomial(0.1, total_steps=1000, power=2)
+  sgdr:0.1:50[:2[:0.001]]  warm_restarts(0.1, T_0=50, T_mult=2, lr_min=0.001)
+  cyclic:0.001:0.1:200[:triangular2|exp_range[:0.999]]  cyclic(base_lr, max_lr, step_size_up)
+  onecycle:0.1[:1000[:0.3]]  one_cycle(max_lr=0.1, total_steps=1000, pct_start=0.3)
   warmup:100:<schedule>    warmup(<schedule>, warmup_steps=100), e.g. warmup:100:cosine:0.1"""
 
 _NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
@@ -624,7 +958,8 @@ def _parse(text: str, total_steps: int | None) -> Schedule:
         return Warmup(_parse(inner, total_steps), _integer(steps, "warmup steps"))
     args = rest.split(":")
     arities = {"const": (1, 1), "power": (2, 2), "invtime": (2, 2), "step": (2, 3),
-               "exp": (2, 2), "cosine": (1, 3)}
+               "exp": (2, 2), "cosine": (1, 3), "linear": (1, 3), "poly": (1, 3),
+               "sgdr": (2, 4), "cyclic": (3, 5), "onecycle": (1, 3)}
     if name not in arities:
         raise ValueError(f"unknown schedule name {name!r}")
     low, high = arities[name]
@@ -642,6 +977,8 @@ def _parse(text: str, total_steps: int | None) -> Schedule:
         return StepDecay(_number(args[0], "lr0"), _integer(args[1], "step_size"), gamma)
     if name == "exp":
         return Exponential(_number(args[0], "lr0"), _number(args[1], "gamma"))
+    if name in _NEW_FAMILIES:
+        return _NEW_FAMILIES[name](args, total_steps)
     lr0 = _number(args[0], "lr0")
     if len(args) >= 2:
         length = _integer(args[1], "total_steps")
@@ -652,3 +989,47 @@ def _parse(text: str, total_steps: int | None) -> Schedule:
                          "total_steps=")
     lr_min = _number(args[2], "lr_min") if len(args) == 3 else 0.0
     return Cosine(lr0, length, lr_min)
+
+
+def _run_length(args: list[str], index: int, total_steps: int | None, name: str) -> int:
+    """The length argument at ``index``, else the run's ``total_steps``."""
+    if len(args) > index:
+        return _integer(args[index], "total_steps")
+    if total_steps is not None:
+        return total_steps
+    raise ValueError(f"{name} needs its length: give it in the text or pass total_steps=")
+
+
+def _parse_linear(args: list[str], total_steps: int | None) -> Schedule:
+    lr_end = _number(args[1], "lr_end") if len(args) >= 2 else 0.0
+    return Linear(_number(args[0], "lr0"), lr_end, _run_length(args, 2, total_steps, "linear"))
+
+
+def _parse_poly(args: list[str], total_steps: int | None) -> Schedule:
+    power = _number(args[2], "power") if len(args) == 3 else 1.0
+    return Polynomial(_number(args[0], "lr0"), _run_length(args, 1, total_steps, "poly"), power)
+
+
+def _parse_sgdr(args: list[str], total_steps: int | None) -> Schedule:
+    t_mult = _integer(args[2], "T_mult") if len(args) >= 3 else 1
+    lr_min = _number(args[3], "lr_min") if len(args) == 4 else 0.0
+    return WarmRestarts(_number(args[0], "lr0"), _integer(args[1], "T_0"), t_mult, lr_min)
+
+
+def _parse_cyclic(args: list[str], total_steps: int | None) -> Schedule:
+    mode = args[3] if len(args) >= 4 else "triangular"
+    gamma = _number(args[4], "gamma") if len(args) == 5 else 1.0
+    return Cyclic(_number(args[0], "base_lr"), _number(args[1], "max_lr"),
+                  _integer(args[2], "step_size_up"), mode=mode, gamma=gamma)
+
+
+def _parse_onecycle(args: list[str], total_steps: int | None) -> Schedule:
+    pct = _number(args[2], "pct_start") if len(args) == 3 else 0.3
+    return OneCycle(_number(args[0], "max_lr"), _run_length(args, 1, total_steps, "onecycle"),
+                    pct)
+
+
+_NEW_FAMILIES: dict[str, Callable[[list[str], int | None], Schedule]] = {
+    "linear": _parse_linear, "poly": _parse_poly, "sgdr": _parse_sgdr, "cyclic": _parse_cyclic,
+    "onecycle": _parse_onecycle,
+}

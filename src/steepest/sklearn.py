@@ -58,7 +58,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from . import _random
@@ -71,6 +71,13 @@ CHUNK = 2048
 
 #: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
 _GROWTH = 1e6
+#: An epoch whose loss exceeds this many times the larger of the loss the fit started from and
+#: the loss of the best constant prediction has diverged, even when the first epoch already did
+#: (a rate too large from the first step): no training run that is making progress gets there.
+_BLOWUP = 1e3
+#: scikit-learn's message for non-finite weights, kept word for word for code that matches it.
+_SKLEARN_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
+                       "large values and need to be preprocessed.")
 
 
 def _optimizer_names() -> tuple[str, ...]:
@@ -234,6 +241,7 @@ class _BaseMLP(BaseEstimator):
             layer.bias.data[...] = self._random_state.uniform(-bound, bound, fan_out)
         self.n_iter_ = 0
         self.t_ = 0
+        self._updates = 0  # optimizer steps since initialisation
         self._optimizer = None
         self._no_improvement_count = 0
         self.loss_curve_: list[float] = []
@@ -264,7 +272,7 @@ class _BaseMLP(BaseEstimator):
 
     def _check_finite_weights(self) -> None:
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
-            raise ValueError(self._diverged_message("the weights are not finite"))
+            raise ValueError(self._non_finite_message("the weights are not finite", False))
 
     # ----------------------------------------------------------------- stochastic solvers
     def _fit_stochastic(self, X: Any, Y: np.ndarray, sample_weight: Any, incremental: bool
@@ -285,6 +293,8 @@ class _BaseMLP(BaseEstimator):
         order = np.arange(n)
         pieces = _batches(n, batch_size)
         self.n_iter_ = 0
+        self._loss_reference = max(self._constant_loss(Y, sample_weight), np.finfo(float).tiny)
+        started = False
         for _ in range(self.max_iter):
             if self.shuffle:
                 order = order[self._random_state.permutation(n)]  # as sklearn.utils.shuffle
@@ -292,7 +302,11 @@ class _BaseMLP(BaseEstimator):
             for piece in pieces:
                 rows = order[piece] if self.shuffle else piece
                 weights = None if sample_weight is None else sample_weight[rows]
-                total += self._step(_dense(X[rows]), Y[rows], weights) * (piece.stop - piece.start)
+                value = self._step(_dense(X[rows]), Y[rows], weights)
+                if not started:  # the loss at the weights this call starts from
+                    self._loss_reference = max(self._loss_reference, value)
+                    started = True
+                total += value * (piece.stop - piece.start)
             self._end_epoch(total / n, n, (X_val, Y_val, w_val))
             if self._should_stop(incremental):
                 break
@@ -306,7 +320,9 @@ class _BaseMLP(BaseEstimator):
             self.model_.load_state_dict(self._best_state)
 
     def _holdout(self, X: Any, Y: np.ndarray, sample_weight: Any) -> tuple[Any, ...]:
-        stratify = Y if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1 else None
+        # as scikit-learn: binary classification only is stratified, on the labels as booleans
+        stratify = (Y.astype(bool) if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1
+                    else None)
         w = np.ones(X.shape[0], dtype=self._dtype) if sample_weight is None else sample_weight
         X_tr, X_val, Y_tr, Y_val, w_tr, w_val = train_test_split(
             X, Y, w, random_state=self._random_state, test_size=self.validation_fraction,
@@ -331,7 +347,9 @@ class _BaseMLP(BaseEstimator):
         mapped: dict[str, Any] = {"lr": lr}
         if "betas" in accepted:
             mapped["betas"] = (self.beta_1, self.beta_2)
-        if "eps" in accepted and self.solver != "adadelta":
+        # adadelta's eps sits inside its square roots, adafactor's is a pair (eps1, eps2): neither
+        # is Adam's epsilon
+        if "eps" in accepted and self.solver not in ("adadelta", "adafactor"):
             mapped["eps"] = self.epsilon
         if self.solver == "sgd":
             mapped["momentum"] = self.momentum
@@ -355,12 +373,14 @@ class _BaseMLP(BaseEstimator):
         loss.backward()
         value += self._add_penalty(max(total, 1e-300))
         if not math.isfinite(value):
-            raise ValueError(self._diverged_message(f"the loss became {value}"))
+            raise ValueError(self._non_finite_message(f"the loss is {value}",
+                                                      self._updates == 0))
         if self.clip_grad_norm is not None:
             from .train import clip_grad_norm_
 
             clip_grad_norm_(self.model_.parameters(), self.clip_grad_norm)
         opt.step()
+        self._updates += 1
         return value
 
     def _add_penalty(self, total: float) -> float:
@@ -378,17 +398,23 @@ class _BaseMLP(BaseEstimator):
         return 0.5 * self.alpha * squares / total
 
     def _end_epoch(self, loss: float, n: int, validation: tuple[Any, Any, Any]) -> None:
-        self.n_iter_ += 1
-        self.t_ += n
         self.loss_ = loss
         self.loss_curve_.append(loss)
         if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            print(f"Iteration {self.n_iter_ + 1}, loss = {loss:.8f}")
         first = self.loss_curve_[0]
         if len(self.loss_curve_) > 1 and loss > _GROWTH * max(first, np.finfo(float).tiny):
             raise ValueError(self._diverged_message(
                 f"the loss grew from {first:.3g} to {loss:.3g}"))
-        self._check_finite_weights()
+        reference = self._loss_reference
+        if loss > _BLOWUP * reference:
+            raise ValueError(self._diverged_message(
+                f"the loss reached {loss:.3g}, {loss / reference:.3g} times the larger of the "
+                f"loss when this fit started and the loss of a constant prediction "
+                f"({reference:.3g})"))
+        self._check_finite_weights()  # all three name epoch n_iter_ + 1, the one that ends here
+        self.n_iter_ += 1
+        self.t_ += n
         self._update_no_improvement_count(*validation)
         if self.solver == "sgd" and self.learning_rate == "invscaling" and not callable(
                 self._lr_now):
@@ -441,6 +467,13 @@ class _BaseMLP(BaseEstimator):
         for group in self._optimizer.param_groups:
             group["lr"] = lr
 
+    def _non_finite_message(self, what: str, before_any_update: bool) -> str:
+        """Non-finite loss or weights: scikit-learn's sentence, then what steepest knows."""
+        if before_any_update:  # the data, not the rate: nothing was updated yet
+            return (f"{_SKLEARN_NON_FINITE} {type(self).__name__}: {what} at the initial weights, "
+                    f"before any update: scale the inputs.")
+        return f"{_SKLEARN_NON_FINITE} {self._diverged_message(what)}"
+
     def _diverged_message(self, what: str) -> str:
         lr = getattr(self, "_lr_now", self.learning_rate_init)
         if callable(lr) or isinstance(lr, str):
@@ -456,18 +489,25 @@ class _BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X: Any, Y: np.ndarray, sample_weight: Any) -> None:
-        """Full-batch L-BFGS (SciPy's L-BFGS-B) on the penalised loss, ``max_iter``/``max_fun``."""
-        import scipy.optimize
+        """Full-batch L-BFGS (:class:`steepest.optim.LBFGS`, strong Wolfe) on the penalised loss.
+
+        As scikit-learn (which runs SciPy's L-BFGS-B), the optimizer works on one float64 vector
+        of all weights, whatever the network's dtype, keeps 10 correction pairs, stops when the
+        largest gradient entry is at most ``tol``, and is bounded by ``max_iter`` iterations and
+        ``max_fun`` loss evaluations.
+        """
+        from .optim.lbfgs import LBFGS
 
         params = list(self.model_.parameters())
         total = float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
         if hasattr(X, "tocsr"):
             X = X.tocsr()
-
         pieces = _batches(X.shape[0], CHUNK)
+        flat = Tensor(np.concatenate([p.data.ravel() for p in params]).astype(np.float64),
+                      requires_grad=True)
 
-        def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            _unpack(params, x)
+        def closure() -> float:
+            _unpack(params, flat.data)
             for p in params:
                 p.grad = None
             value = 0.0
@@ -478,24 +518,44 @@ class _BaseMLP(BaseEstimator):
                 value += float(loss.item())
                 loss.backward()
             value += self._add_penalty(total)
-            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64, copy=False)
+            flat.grad = np.concatenate([p.grad.ravel() for p in params]).astype(np.float64,
+                                                                                 copy=False)
+            return value
 
-        x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
         self._lr_now = 1.0
-        result = scipy.optimize.minimize(
-            loss_and_grad, x0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        _unpack(params, result.x)
-        self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
+        self.n_iter_, evaluations, previous = 0, 0, math.inf
+        while True:
+            # A fresh L-BFGS per round: when torch's line search stalls (a step below the change
+            # tolerance, as happens at ReLU kinks) it stops, and L-BFGS-B would restart from the
+            # scaled steepest-descent direction. Do the same while the restarts make progress.
+            optimizer = LBFGS([flat], lr=1.0, max_iter=self.max_iter - self.n_iter_,
+                              max_eval=self.max_fun - evaluations, tolerance_grad=self.tol,
+                              tolerance_change=_LBFGS_FTOL, history_size=10,
+                              line_search_fn="strong_wolfe")
+            optimizer.step(closure)
+            state = optimizer.state[flat]
+            self.loss_ = closure()  # the loss, weights and gradient at the final iterate
+            self.n_iter_ += int(state["n_iter"])
+            evaluations += int(state["func_evals"]) + 1
+            if (not math.isfinite(self.loss_) or np.abs(flat.grad).max() <= self.tol
+                    or self.n_iter_ >= self.max_iter or evaluations >= self.max_fun
+                    or previous - self.loss_ <= _LBFGS_FTOL * max(abs(self.loss_), 1.0)):
+                break
+            previous = self.loss_
         self.t_ += X.shape[0]
         if not math.isfinite(self.loss_):
-            raise ValueError(self._diverged_message(f"the loss became {self.loss_}"))
-        if result.status != 0:
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                          f"(status={result.status}): {result.message}. Increase the number "
-                          f"of iterations (max_iter) or scale the data.", ConvergenceWarning,
-                          stacklevel=4)
+            raise ValueError(self._non_finite_message(f"the loss is {self.loss_}",
+                                                      self.n_iter_ == 0))
+        if np.abs(flat.grad).max() > self.tol:  # not converged: say why, as L-BFGS-B's status
+            if self.n_iter_ >= self.max_iter:
+                limit = f"reached the iteration limit max_iter={self.max_iter}"
+            elif evaluations >= self.max_fun:
+                limit = f"reached the evaluation limit max_fun={self.max_fun}"
+            else:
+                limit = "found no step that lowers the loss (the line search stalled)"
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it "
+                          f"{limit}. Increase the number of iterations (max_iter) or scale the "
+                          f"data.", ConvergenceWarning, stacklevel=4)
 
     # ----------------------------------------------------------------- prediction
     def _raw(self, X: Any, reset_check: bool = True) -> np.ndarray:
@@ -544,6 +604,20 @@ class _BaseMLP(BaseEstimator):
 
     def _out_activation(self) -> str:
         raise NotImplementedError
+
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        """The best constant output pre-activation (one row): the baseline of the loss."""
+        raise NotImplementedError
+
+    def _constant_loss(self, Y: np.ndarray, w: np.ndarray | None) -> float:
+        """The loss of the best constant prediction, the floor of the divergence check."""
+        if Y.shape[0] == 0 or (w is not None and not np.sum(w) > 0):
+            return 0.0
+        z = np.broadcast_to(self._constant_z(Y, w), Y.shape).astype(np.float64)
+        total = Y.shape[0] if w is None else float(np.sum(w))
+        with no_grad():
+            value = float(self._data_loss(Tensor(z), Y, w).item())
+        return value * self._reported_share() / total
 
     def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
         raise NotImplementedError
@@ -596,6 +670,11 @@ def _batches(n: int, size: int) -> list[slice]:
 
 def _dense(X: Any) -> np.ndarray:
     return X.toarray() if hasattr(X, "toarray") else X
+
+
+#: L-BFGS-B's default relative loss-change tolerance (factr 1e7 times float64 epsilon), which
+#: scikit-learn's lbfgs solver inherits; used here as the change tolerance.
+_LBFGS_FTOL = 1e7 * float(np.finfo(np.float64).eps)
 
 
 def _unpack(params: list[Tensor], x: np.ndarray) -> None:
@@ -728,8 +807,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if incremental and not hasattr(self, "classes_"):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._set_labels(np.asarray(classes))
-            self._check_labels(y, incremental, None)
+            if type_of_target(y).startswith("multilabel"):  # as scikit-learn: labels from y
+                self._set_labels(y)
+            else:
+                self._set_labels(np.asarray(classes))
+                self._check_labels(y, incremental, None)
         elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._set_labels(y)
         else:
@@ -739,12 +821,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _set_labels(self, y: np.ndarray) -> None:
         self._label_binarizer = LabelBinarizer()
         self._label_binarizer.fit(y)
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and y.size and len(
-                self._label_binarizer.classes_) < 2:
-            raise ValueError(f"{type(self).__name__}: y has only one class "
-                             f"({self._label_binarizer.classes_[0]!r}); a classifier needs at "
-                             f"least 2 classes")
+        # one class is allowed, as in scikit-learn: the model learns to predict it
         self.classes_ = self._label_binarizer.classes_
+
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        p = np.clip(np.average(Y, axis=0, weights=w), 1e-12, 1 - 1e-12)
+        return np.log(p) if self.out_activation_ == "softmax" else np.log(p / (1 - p))
 
     def _check_labels(self, y: np.ndarray, incremental: bool, classes: Any) -> None:
         labels = unique_labels(y)
@@ -903,6 +985,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             diff = z - Y
             per_sample = (diff * diff).sum(axis=1) * 0.5
         return _weighted_sum(per_sample, w)
+
+    def _constant_z(self, Y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+        mean = np.average(Y, axis=0, weights=w)
+        return np.log(np.maximum(mean, 1e-12)) if self.out_activation_ == "exp" else mean
 
     def _reported_share(self) -> float:
         # scikit-learn trains on the squared error summed over outputs but reports its mean

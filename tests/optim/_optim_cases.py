@@ -23,13 +23,23 @@ def manifest() -> dict[str, Any]:
 
 
 @cache
+def more_manifest() -> dict[str, Any]:
+    """The cases of tools/make_optim_more_golden.py (RAdam, Rprop, ASGD, Adafactor from torch;
+    Lion from optax; schedule-free AdamW from its reference implementation and optax)."""
+    return json.loads((GOLDEN / "more_cases.json").read_text())
+
+
+@cache
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(GOLDEN / "trajectories.npz", allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    out = {}
+    for name in ("trajectories.npz", "more_trajectories.npz"):
+        with np.load(GOLDEN / name, allow_pickle=False) as archive:
+            out.update({key: archive[key] for key in archive.files})
+    return out
 
 
 def cases() -> list[dict[str, Any]]:
-    return manifest()["cases"]
+    return manifest()["cases"] + more_manifest()["cases"]
 
 
 def case(name: str) -> dict[str, Any]:

@@ -17,6 +17,9 @@ import steepest as st
 
 RTOL = 1e-9
 OPTIMIZERS = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax", "NAdam"]
+#: Added for issue 14 (tools/make_optim_more_golden.py): torch's, then Lion (optax) and
+#: schedule-free AdamW (its authors' implementation, one case from optax).
+MORE_OPTIMIZERS = ["RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "ScheduleFreeAdamW"]
 
 
 def assert_trajectory(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -91,7 +94,7 @@ def test_state_dict_round_trip_continues_the_run_exactly(name):
     assert_trajectory(straight, arrays()[f"{name}/params"][:41])
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", OPTIMIZERS + MORE_OPTIMIZERS)
 def test_state_dict_round_trip_through_st_save_and_st_load(optimizer, tmp_path):
     io = pytest.importorskip("steepest.io")
 
@@ -123,10 +126,61 @@ def test_state_dict_is_plain_data_and_a_copy():
             assert value is None or type(value) in (bool, int, float, str, np.ndarray), value
 
     check_plain(sd)
-    assert sd["param_groups"][0]["lr"]["type"] == "warmup"
+    assert sd["param_groups"][0]["lr_schedule"]["type"] == "warmup"
+    assert type(sd["param_groups"][0]["lr"]) is float
     assert sd["param_groups"][0]["num_updates"] == 3
     buffer = sd["state"][0]["exp_avg"]
     buffer += 1.0  # the optimizer's own buffer must not change
     assert not np.shares_memory(buffer, opt.state[params["u"]]["exp_avg"])
     assert sd["state"][0]["step"] == 3 and isinstance(sd["state"][0]["step"], int)
     assert st.optim.Adam is type(opt)
+
+
+def test_more_golden_cases_cover_each_new_optimizer_and_their_sources():
+    more = [c for c in cases() if c["optimizer"] in MORE_OPTIMIZERS]
+    names = {c["name"] for c in more}
+    for optimizer in MORE_OPTIMIZERS:
+        for problem in ("quadratic", "mlp"):
+            assert f"{optimizer}-default-{problem}" in names
+        for problem in ("quadratic", "rosenbrock", "mlp"):
+            assert f"{optimizer}-groups-{problem}" in names
+    sources = {c["optimizer"]: set() for c in more}
+    for c in more:
+        sources[c["optimizer"]].add(c["source"])
+    assert sources["Lion"] == {"optax"}
+    assert sources["ScheduleFreeAdamW"] == {"schedulefree", "optax"}
+    assert all(sources[name] == {"torch"} for name in ("RAdam", "Rprop", "ASGD", "Adafactor"))
+    assert "decoupled_weight_decay" in case("RAdam-decoupled_maximize-mlp")["defaults"]
+    assert case("ScheduleFreeAdamW-warmup-mlp")["defaults"]["warmup_steps"] == 10
+
+
+@pytest.mark.parametrize("name", [c["name"] for c in cases() if c["optimizer"] == "ASGD"])
+def test_asgd_averaged_parameters_match_pytorch(name):
+    spec = case(name)
+    params = make_params(spec["problem"])
+    opt = make_optimizer(spec, params)
+    run(spec, params, opt, manifest()["steps"])
+    in_order = [p for group in opt.param_groups for p in group["params"]]  # as the tool saved it
+    average = np.concatenate([opt.state[p]["ax"].ravel() for p in in_order])
+    assert_trajectory(average, arrays()[f"{name}/ax"])
+    if spec["defaults"].get("t0", 1e6) < 100:  # averaging began: the average is not the iterate
+        assert not np.allclose(average, np.concatenate([p.data.ravel() for p in in_order]))
+
+
+def test_schedule_free_eval_holds_the_average_and_train_restores_the_iterate():
+    spec = case("ScheduleFreeAdamW-default-mlp")
+    params = make_params(spec["problem"])
+    opt = make_optimizer(spec, params)
+    run(spec, params, opt, 10)
+    y = {k: p.data.copy() for k, p in params.items()}
+    opt.eval()
+    beta1 = opt.param_groups[0]["betas"][0]
+    for k, p in params.items():
+        z = opt.state[p]["z"]
+        np.testing.assert_allclose(p.data, (y[k] - (1 - beta1) * z) / beta1, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="evaluation mode.*opt.train"):
+        opt.step()
+    opt.eval()  # a second call changes nothing
+    opt.train()
+    for k, p in params.items():
+        np.testing.assert_allclose(p.data, y[k], rtol=1e-12, atol=1e-15)

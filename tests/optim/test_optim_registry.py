@@ -13,7 +13,9 @@ def test_the_table_names_every_optimizer_class():
     assert optim.OPTIMIZERS == {
         "sgd": optim.SGD, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
         "adam": optim.Adam, "adamw": optim.AdamW, "adadelta": optim.Adadelta,
-        "adamax": optim.Adamax, "nadam": optim.NAdam, "lbfgs": optim.LBFGS,
+        "adamax": optim.Adamax, "nadam": optim.NAdam, "radam": optim.RAdam,
+        "rprop": optim.Rprop, "asgd": optim.ASGD, "adafactor": optim.Adafactor,
+        "lion": optim.Lion, "schedule_free_adamw": optim.ScheduleFreeAdamW, "lbfgs": optim.LBFGS,
     }
 
 
@@ -52,7 +54,9 @@ def test_hyperparameters_lists_the_constructor_arguments():
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="optim.create: name must be one of 'sgd', 'adagrad', "
                                          "'rmsprop', 'adam', 'adamw', 'adadelta', 'adamax', "
-                                         "'nadam', 'lbfgs'; got 'newton'"):
+                                         "'nadam', 'radam', 'rprop', 'asgd', 'adafactor', "
+                                         "'lion', 'schedule_free_adamw', 'lbfgs'; got "
+                                         "'newton'"):
         optim.create("newton", [st.tensor([1.0], requires_grad=True)])
 
 
@@ -62,7 +66,8 @@ def test_a_hyperparameter_of_other_optimizers_names_them():
                                         "rmsprop$"):
         optim.create("adam", [w], momentum=0.9)
     with pytest.raises(TypeError, match="^betas does not apply to sgd; it applies to: adam, "
-                                        "adamw, adamax, nadam$"):
+                                        "adamw, adamax, nadam, radam, lion, "
+                                        "schedule_free_adamw$"):
         optim.create("sgd", [w], betas=(0.9, 0.99))
 
 

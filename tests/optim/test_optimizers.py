@@ -373,15 +373,19 @@ def test_unserialisable_lr_is_marked_and_kept_on_load():
     quadratic_grad(p)
     opt.step()
     sd = opt.state_dict()
-    assert sd["param_groups"][0]["lr"]["type"] == "unserialisable"
+    assert sd["param_groups"][0]["lr_schedule"]["type"] == "unserialisable"
+    assert sd["param_groups"][0]["lr"] == 0.1
     other = optim.SGD([q], lr=schedules.constant(0.5))
     other.load_state_dict(sd)
-    assert other.param_groups[0]["lr"] == schedules.constant(0.5)
+    assert other.param_groups[0]["lr_schedule"] == schedules.constant(0.5)
     assert other.param_groups[0]["num_updates"] == 1
+    quadratic_grad(q)
+    other.step()  # the kept schedule sets lr again: no complaint about a hand-written lr
+    assert other.param_groups[0]["lr"] == 0.5
     plain = optim.SGD([leaf()], lr=0.3)
     with pytest.warns(RuntimeWarning, match="could not be saved"):
         plain.load_state_dict(sd)
-    assert plain.param_groups[0]["lr"] == 0.3
+    assert plain.param_groups[0]["lr"] == 0.3 and plain.param_groups[0]["lr_schedule"] is None
 
 
 def test_builtin_schedule_round_trips_through_the_state_dict():
@@ -390,7 +394,71 @@ def test_builtin_schedule_round_trips_through_the_state_dict():
     opt = optim.Adam([p], lr=lr)
     other = optim.Adam([leaf()], lr=0.001)
     other.load_state_dict(copy.deepcopy(opt.state_dict()))
-    assert other.param_groups[0]["lr"] == lr and other.param_groups[0]["lr"] is not lr
+    group = other.param_groups[0]
+    assert group["lr_schedule"] == lr and group["lr_schedule"] is not lr
+    assert group["lr"] == lr(1)
+
+
+def test_a_state_dict_with_a_schedule_under_lr_still_loads():
+    opt = optim.SGD([leaf()], lr=0.1)
+    sd = opt.state_dict()
+    del sd["param_groups"][0]["lr_schedule"]
+    sd["param_groups"][0]["lr"] = schedules.inverse_power(1.0).to_dict()
+    sd["param_groups"][0]["num_updates"] = 3
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["lr_schedule"] == schedules.inverse_power(1.0)
+    assert opt.param_groups[0]["lr"] == 1 / 3
+
+
+def test_lr_in_the_group_is_always_the_float_in_force():
+    p = leaf()
+    opt = optim.SGD([p], lr=schedules.inverse_power(1.0))
+    group = opt.param_groups[0]
+    assert group["lr"] == 1.0 and type(group["lr"]) is float
+    for t in (1, 2, 3):
+        quadratic_grad(p)
+        opt.step()
+        assert group["lr"] == 1.0 / t == group["last_lr"]
+    plain = optim.SGD([q := leaf()], lr=0.1)
+    plain.param_groups[0]["lr"] = 0.5  # as PyTorch code writes it
+    quadratic_grad(q)
+    before = q.data.copy()
+    plain.step()
+    np.testing.assert_allclose(q.data, 0.5 * before)
+
+
+def test_writing_lr_under_a_schedule_is_refused_until_the_schedule_is_dropped():
+    p = leaf()
+    opt = optim.SGD([p], lr=schedules.inverse_power(1.0))
+    quadratic_grad(p)
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.01
+    quadratic_grad(p)
+    before = p.data.copy()
+    with pytest.raises(ValueError, match=r"param group 0: lr was set to 0.01, but this group's lr "
+                                         r"comes from the schedule inverse_power.*lr_schedule"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, before)
+    opt.param_groups[0]["lr_schedule"] = None
+    opt.step()
+    np.testing.assert_allclose(p.data, 0.99 * before)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), "0.1", lambda t: 0.1])
+def test_a_bad_hand_written_lr_names_the_group(bad):
+    p = leaf()
+    opt = optim.Adam([p], lr=0.1)
+    opt.param_groups[0]["lr"] = bad
+    quadratic_grad(p)
+    with pytest.raises((TypeError, ValueError), match="param group 0: lr"):
+        opt.step()
+
+
+def test_a_group_with_its_own_number_lr_takes_no_schedule_from_defaults():
+    a, b = leaf(), leaf()
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=schedules.inverse_power(1.0))
+    assert opt.param_groups[0]["lr_schedule"] is not None
+    assert opt.param_groups[1]["lr_schedule"] is None and opt.param_groups[1]["lr"] == 0.5
 
 
 # ---------------------------------------------------------------------- state dict checks

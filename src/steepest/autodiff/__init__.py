@@ -15,7 +15,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .functional import GradcheckError, grad, gradcheck, value_and_grad
+from .functional import GradcheckError, gradcheck, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .functions import (
     abs,
     clip,
@@ -44,13 +44,14 @@ from .functions import (
     transpose,
     where,
 )
+from .reverse import grad
 from .tensor import Tensor, enable_grad, from_numpy, inference_mode, is_grad_enabled, no_grad, tensor
 
 protocol.install()
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
-    "gradcheck", "GradcheckError", "ops",
+    "gradcheck", "GradcheckError", "ops", "jacobian", "hessian", "hvp", "jvp", "vjp",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",

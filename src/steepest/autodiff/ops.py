@@ -7,12 +7,21 @@ autograd. A rule is called as ``rule(g, ans, *inputs, **params)`` with the incom
 returns the gradient for its input. Rules of broadcasting ops may return a gradient of the
 broadcast shape: :meth:`Op.vjp` sums it back to the input's shape. Rules never modify ``g``.
 
+Two more rules complete a block. ``defvjp_graph`` gives the same VJP rules written with ops, on
+Tensors (``same=True`` when the NumPy rules use only operators and so already work on Tensors):
+``autodiff.grad(..., create_graph=True)`` calls them, so that the backward pass is itself a
+recorded graph and derivatives of any order work; the plain ``backward()`` never does.
+``defjvp`` gives the forward-mode rule (``rule(t, ans, *inputs, **params)`` -> J t), or names the
+kind that derives it from the VJP rule or the forward (diagonal, linear, multilinear,
+reduction), for ``st.jvp``.
+
 The ``sample`` of each block draws valid inputs for the op's gradient check (``tests/autodiff``
 runs :func:`steepest.gradcheck` on every registered op over hypothesis-generated shapes), so that
 each op states the domain on which its derivative is checked (``log`` on positive numbers, ``abs``
 away from its kink, and so on).
 
-Adding an op means adding one block here (and its method on :class:`Tensor`, if it has one).
+Adding an op means adding one block here (and its method on :class:`Tensor`, if it has one);
+the tests check every registered op's rules of all three kinds against finite differences.
 """
 
 from __future__ import annotations
@@ -27,13 +36,13 @@ from . import tensor as _tensor_module
 from .tensor import Tensor, _Shared, as_array
 
 __all__ = [
-    "Op", "OPS", "defop", "defvjp", "apply",
+    "Op", "OPS", "defop", "defvjp", "defvjp_graph", "defjvp", "apply", "unbroadcast_graph",
     "add", "sub", "mul", "div", "pow", "neg", "matmul", "maximum", "minimum",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos",
     "sum", "mean", "max", "min", "reshape", "transpose", "getitem", "where", "clip",
     "softmax", "log_softmax", "logsumexp", "concatenate", "stack",
     "linear", "cross_entropy", "bce_with_logits", "mse_loss", "erf", "gelu",
-    "expand", "norm", "cumsum", "prod", "cast",
+    "expand", "norm", "cumsum", "prod", "cast", "scatter_add",
 ]
 
 Rule = Callable[..., np.ndarray]
@@ -44,7 +53,7 @@ class Op:
     """A primitive: a forward NumPy computation and the VJP rule of each differentiable input."""
 
     __slots__ = ("name", "forward", "rules", "multi_rule", "broadcasts", "sample", "residual", "view",
-                 "array_params", "scatter")
+                 "array_params", "scatter", "graph_rules", "graph_multi", "jvp_rules", "jvp_kind")
 
     def __init__(self, name: str, forward: Callable[..., Any], broadcasts: bool,
                  sample: Sampler | None, residual: bool = False, view: bool = False,
@@ -61,6 +70,13 @@ class Op:
         #: optional ``scatter(buffer, g, **params)``: add ``g`` into the input's gradient buffer
         #: in place (indexing); backward then shares one buffer among the nodes of one input
         self.scatter: Callable[..., None] | None = None
+        #: the VJP rules on Tensors, written with ops (``defvjp_graph``): what
+        #: ``autodiff.grad(..., create_graph=True)`` calls, so that the backward pass is recorded
+        self.graph_rules: tuple[Rule | None, ...] | None = None
+        self.graph_multi: Callable[..., list] | None = None
+        #: forward mode (``defjvp``): one tangent rule per input, or a kind that derives them
+        self.jvp_rules: tuple[Rule | None, ...] | None = None
+        self.jvp_kind: str | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         return apply(self, args, kwargs)
@@ -126,6 +142,49 @@ def defvjp(op: Op, *rules: Rule | None, multi: Callable[..., list] | None = None
     op.multi_rule = multi
 
 
+def defvjp_graph(op: Op, *rules: Rule | None, multi: Callable[..., list] | None = None,
+                 same: bool = False) -> None:
+    """Attach the op's second-order rules: its VJP rules written with ops, on Tensors.
+
+    ``autodiff.grad(..., create_graph=True)`` calls them with the incoming gradient ``g`` as a
+    Tensor, the op's output node as ``ans`` and its inputs as Tensors (or the saved arrays of
+    inputs that are not Tensors), so that the backward pass is itself a recorded graph and can be
+    differentiated again, to any order. Masks of kinks (ReLU, max, abs, clip) enter as constants:
+    their second derivative is zero, as in PyTorch. ``same=True`` reuses the NumPy rules of
+    :func:`defvjp`, for rules written with operators only (``g * y``, ``g / (2 * ans)``), which
+    work on arrays and Tensors alike. The plain backward pass never calls these rules.
+    """
+    if same:
+        rules, multi = op.rules, op.multi_rule
+    op.graph_rules = rules if multi is None else ()
+    op.graph_multi = multi
+
+
+#: The kinds of forward-mode rule :func:`defjvp` can derive instead of being given rules.
+JVP_KINDS = ("vjp", "linear", "multilinear", "reduction")
+
+
+def defjvp(op: Op, *rules: Rule | None, kind: str | None = None) -> None:
+    """Attach forward-mode rules: ``rule(t, ans, *inputs, **params)`` gives the tangent of the
+    output that the tangent ``t`` of input ``i`` causes (the Jacobian-vector product J_i t).
+
+    Instead of rules, ``kind`` derives them from what the op already has:
+
+    - ``"vjp"``: the Jacobian is diagonal (elementwise ops, broadcasting included) or symmetric
+      (softmax), so the VJP rule applied to ``t`` is the JVP;
+    - ``"linear"``: the op is linear in its inputs jointly (reshape, sum, getitem, concatenate):
+      the tangent is the op applied to the tangents (zeros for inputs without one);
+    - ``"multilinear"``: linear in each input separately (matmul): the op with ``t`` put in
+      place of input ``i``;
+    - ``"reduction"``: a reduction over ``axis`` (max, logsumexp, norm, prod): the VJP rule of a
+      cotangent of ones gives the weights ``w = d ans / d x``, and ``J t = sum(w * t, axis)``.
+    """
+    if kind is not None and kind not in JVP_KINDS:
+        raise ValueError(f"defjvp: kind must be one of {JVP_KINDS}, got {kind!r}")
+    op.jvp_rules = rules if kind is None else None
+    op.jvp_kind = kind
+
+
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum a gradient of a broadcast result back to an input of shape ``shape``."""
     g = np.asarray(g)
@@ -136,6 +195,26 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g
+
+
+def unbroadcast_graph(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """:func:`unbroadcast` with ops, on a Tensor gradient (the create_graph backward pass)."""
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def _value(x: Any) -> Any:
+    """The array of a Tensor (a second-order rule's masks are constants), anything else as is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _constant_of(array: Any) -> Tensor:
+    return Tensor._constant(np.asarray(array))
 
 
 def _operand(value: Any) -> Any:
@@ -339,15 +418,23 @@ def _last_axis(domain: Callable = _normal) -> Sampler:
 
 add = defop("add", np.add, broadcasts=True, sample=_binary())
 defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defvjp_graph(add, same=True)
+defjvp(add, kind="vjp")
 
 sub = defop("sub", np.subtract, broadcasts=True, sample=_binary())
 defvjp(sub, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+defvjp_graph(sub, same=True)
+defjvp(sub, kind="vjp")
 
 mul = defop("mul", np.multiply, broadcasts=True, sample=_binary())
 defvjp(mul, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+defvjp_graph(mul, same=True)
+defjvp(mul, kind="vjp")
 
 div = defop("div", np.true_divide, broadcasts=True, sample=_binary(_normal, _away_from_zero))
 defvjp(div, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
+defvjp_graph(div, same=True)
+defjvp(div, kind="vjp")
 
 
 def _pow_base_rule(g, ans, x, y):
@@ -368,11 +455,31 @@ def _pow_exponent_rule(g, ans, x, y):
         return g * np.where(x == 0, 0.0, ans * np.log(x))
 
 
+def _pow_base_graph(g, ans, x, y):
+    if type(y) is int or type(y) is float:
+        if y == 2:
+            return g * 2 * x
+        if y == 0:
+            return g * 0.0
+        return g * y * x ** (y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return where(_value(y) == 0, 0.0, g * y * x ** (y - 1))
+
+
+def _pow_exponent_graph(g, ans, x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * where(_value(x) == 0, 0.0, ans * log(x))
+
+
 pow = defop("pow", np.power, broadcasts=True, sample=_binary(_positive, _normal))
 defvjp(pow, _pow_base_rule, _pow_exponent_rule)
+defvjp_graph(pow, _pow_base_graph, _pow_exponent_graph)
+defjvp(pow, kind="vjp")
 
 neg = defop("neg", np.negative, sample=_unary())
 defvjp(neg, lambda g, ans, x: -g)
+defvjp_graph(neg, same=True)
+defjvp(neg, kind="vjp")
 
 
 def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -412,8 +519,48 @@ def _matmul_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [rng.standard_normal(left), rng.standard_normal(right)], {}
 
 
+def _swap_last(t: Any) -> Tensor:
+    n = np.ndim(_value(t))
+    return transpose(t, axes=(*range(n - 2), n - 1, n - 2))
+
+
+def _with_axis(t: Tensor) -> Tensor:  # t[..., None]
+    return reshape(t, shape=(*t.shape, 1))
+
+
+def _drop_axis(t: Tensor) -> Tensor:  # t[..., 0]
+    return reshape(t, shape=t.shape[:-1])
+
+
+def _matmul_left_graph(g, ans, a, b):
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else _with_axis(g) * b
+    if a.ndim == 1:
+        return _drop_axis(matmul(b, _with_axis(g)))
+    return matmul(g, _swap_last(b))
+
+
+def _matmul_right_graph(g, ans, a, b):
+    if a.ndim == 1:
+        return g * a if b.ndim == 1 else reshape(a, shape=(-1, 1)) * reshape(
+            g, shape=(*g.shape[:-1], 1, g.shape[-1]))
+    if b.ndim == 1:
+        return _drop_axis(matmul(_swap_last(a), _with_axis(g)))
+    return matmul(_swap_last(a), g)
+
+
 matmul = defop("matmul", _matmul_forward, broadcasts=True, sample=_matmul_sample)
 defvjp(matmul, _matmul_left_rule, _matmul_right_rule)
+defvjp_graph(matmul, _matmul_left_graph, _matmul_right_graph)
+defjvp(matmul, kind="multilinear")
+
+
+def _masked(g: Tensor, mask: Any) -> Tensor:
+    """``g`` times a constant mask (a kink's derivative: its own derivative is zero)."""
+    mask = np.asarray(mask)
+    if mask.dtype != np.bool_ and mask.dtype != g.dtype:
+        mask = mask.astype(g.dtype)
+    return g * _constant_of(mask)
 
 
 # Where both inputs are equal, each gets half the gradient (the rule of torch.maximum).
@@ -427,27 +574,44 @@ def _max_right(g, ans, x, y):
 
 maximum = defop("maximum", np.maximum, broadcasts=True, sample=_binary())
 defvjp(maximum, _max_left, _max_right)
+defvjp_graph(maximum, lambda g, ans, x, y: _masked(g, _max_left(1.0, None, _value(x), _value(y))),
+             lambda g, ans, x, y: _masked(g, _max_right(1.0, None, _value(x), _value(y))))
+defjvp(maximum, kind="vjp")
 
 minimum = defop("minimum", np.minimum, broadcasts=True, sample=_binary())
 defvjp(minimum, lambda g, ans, x, y: _max_left(g, ans, -x, -y),
        lambda g, ans, x, y: _max_right(g, ans, -x, -y))
+defvjp_graph(minimum,
+             lambda g, ans, x, y: _masked(g, _max_left(1.0, None, -_value(x), -_value(y))),
+             lambda g, ans, x, y: _masked(g, _max_right(1.0, None, -_value(x), -_value(y))))
+defjvp(minimum, kind="vjp")
 
 # --------------------------------------------------------------------------- elementwise functions
 
 exp = defop("exp", np.exp, sample=_unary())
 defvjp(exp, lambda g, ans, x: g * ans)
+defvjp_graph(exp, same=True)
+defjvp(exp, kind="vjp")
 
 log = defop("log", np.log, sample=_unary(_positive))
 defvjp(log, lambda g, ans, x: g / x)
+defvjp_graph(log, same=True)
+defjvp(log, kind="vjp")
 
 sqrt = defop("sqrt", np.sqrt, sample=_unary(_positive))
 defvjp(sqrt, lambda g, ans, x: g / (2 * ans))
+defvjp_graph(sqrt, same=True)
+defjvp(sqrt, kind="vjp")
 
 abs = defop("abs", np.abs, sample=_unary(_away_from_zero))
 defvjp(abs, lambda g, ans, x: g * np.sign(x))  # 0 at the kink, as PyTorch
+defvjp_graph(abs, lambda g, ans, x: _masked(g, np.sign(_value(x))))
+defjvp(abs, kind="vjp")
 
 tanh = defop("tanh", np.tanh, sample=_unary())
 defvjp(tanh, lambda g, ans, x: g * (1 - ans * ans))
+defvjp_graph(tanh, same=True)
+defjvp(tanh, kind="vjp")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -457,6 +621,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 sigmoid = defop("sigmoid", _sigmoid, sample=_unary())
 defvjp(sigmoid, lambda g, ans, x: g * ans * (1 - ans))
+defvjp_graph(sigmoid, same=True)
+defjvp(sigmoid, kind="vjp")
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -465,6 +631,8 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 defvjp(relu, lambda g, ans, x: g * (ans > 0))  # 0 at the kink, as PyTorch
+defvjp_graph(relu, same=True)  # on a Tensor, ans > 0 is a constant mask
+defjvp(relu, kind="vjp")
 
 
 def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -473,12 +641,19 @@ def _leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
 
 leaky_relu = defop("leaky_relu", _leaky_relu, sample=_unary(_away_from_zero, negative_slope=0.1))
 defvjp(leaky_relu, lambda g, ans, x, negative_slope=0.01: np.where(x > 0, g, g * negative_slope))
+defvjp_graph(leaky_relu, lambda g, ans, x, negative_slope=0.01: _masked(
+    g, np.where(_value(x) > 0, 1.0, negative_slope)))
+defjvp(leaky_relu, kind="vjp")
 
 sin = defop("sin", np.sin, sample=_unary())
 defvjp(sin, lambda g, ans, x: g * np.cos(x))
+defvjp_graph(sin, lambda g, ans, x: g * cos(x))
+defjvp(sin, kind="vjp")
 
 cos = defop("cos", np.cos, sample=_unary())
 defvjp(cos, lambda g, ans, x: -g * np.sin(x))
+defvjp_graph(cos, lambda g, ans, x: -g * sin(x))
+defjvp(cos, kind="vjp")
 
 
 def _clip(x: np.ndarray, min: Any = None, max: Any = None) -> np.ndarray:
@@ -504,6 +679,9 @@ def _clip_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 clip = defop("clip", _clip, sample=_clip_sample, array_params=("min", "max"))
 defvjp(clip, _clip_rule)
+defvjp_graph(clip, lambda g, ans, x, min=None, max=None: _masked(
+    g, _clip_rule(True, None, _value(x), min, max)))
+defjvp(clip, kind="vjp")
 
 
 def _where(condition: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -518,6 +696,9 @@ def _where_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 where = defop("where", _where, broadcasts=True, sample=_where_sample)
 defvjp(where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0),
        lambda g, ans, c, x, y: np.where(c, 0.0, g))
+defvjp_graph(where, None, lambda g, ans, c, x, y: where(c, g, 0.0),
+             lambda g, ans, c, x, y: where(c, 0.0, g))
+defjvp(where, kind="vjp")
 
 # --------------------------------------------------------------------------- reductions
 
@@ -563,6 +744,14 @@ sum = defop("sum", _sum, sample=_reduction())
 defvjp(sum, _sum_rule)
 
 
+def _sum_graph(g, ans, x, axis=None, keepdims=False):
+    return expand(_expand_reduced(g, x.shape, axis, keepdims), shape=x.shape)
+
+
+defvjp_graph(sum, _sum_graph)
+defjvp(sum, kind="linear")
+
+
 # np.mean divides in float64 and rounds to the input's precision; dividing a float32 sum by a
 # Python int rounds once, to the same result, as long as the count is exact in float32.
 _EXACT_COUNT = 2**24
@@ -583,6 +772,9 @@ def _mean_rule(g, ans, x, axis=None, keepdims=False):
 
 mean = defop("mean", _mean, sample=_reduction())
 defvjp(mean, _mean_rule)
+defvjp_graph(mean, lambda g, ans, x, axis=None, keepdims=False: _sum_graph(
+    g, ans, x, axis, keepdims) / _count(x.shape, axis))
+defjvp(mean, kind="linear")
 
 
 def _extreme_rule(g, ans, x, axis=None, keepdims=False):
@@ -601,11 +793,20 @@ def _min(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     return np.min(x, axis=axis, keepdims=keepdims)
 
 
+def _extreme_graph(g, ans, x, axis=None, keepdims=False):
+    weights = _extreme_rule(np.ones(ans.shape, dtype=ans.dtype), ans.data, _value(x), axis, keepdims)
+    return _masked(_expand_reduced(g, x.shape, axis, keepdims), weights)
+
+
 max = defop("max", _max, sample=_reduction())
 defvjp(max, _extreme_rule)
+defvjp_graph(max, _extreme_graph)
+defjvp(max, kind="reduction")
 
 min = defop("min", _min, sample=_reduction())
 defvjp(min, _extreme_rule)
+defvjp_graph(min, _extreme_graph)
+defjvp(min, kind="reduction")
 
 
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -624,6 +825,9 @@ def _logsumexp_rule(g, ans, x, axis=None, keepdims=False):
 
 logsumexp = defop("logsumexp", _logsumexp, sample=_reduction())
 defvjp(logsumexp, _logsumexp_rule)
+defvjp_graph(logsumexp, lambda g, ans, x, axis=None, keepdims=False: _expand_reduced(
+    g, x.shape, axis, keepdims) * exp(x - _expand_reduced(ans, x.shape, axis, keepdims)))
+defjvp(logsumexp, kind="reduction")
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -633,6 +837,8 @@ def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 softmax = defop("softmax", _softmax, sample=_last_axis())
 defvjp(softmax, lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
+defvjp_graph(softmax, lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
+defjvp(softmax, kind="vjp")  # the Jacobian diag(s) - s s^T is symmetric
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -642,6 +848,10 @@ def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 log_softmax = defop("log_softmax", _log_softmax, sample=_last_axis())
 defvjp(log_softmax,
        lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+defvjp_graph(log_softmax,
+             lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True))
+defjvp(log_softmax,
+       lambda t, ans, x, axis=-1: t - np.sum(t * np.exp(ans), axis=axis, keepdims=True))
 
 # --------------------------------------------------------------------------- shapes and indexing
 
@@ -657,6 +867,8 @@ def _reshape_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 reshape = defop("reshape", _reshape, sample=_reshape_sample, view=True)
 defvjp(reshape, lambda g, ans, x, shape: np.reshape(g, x.shape))
+defvjp_graph(reshape, lambda g, ans, x, shape: reshape(g, shape=x.shape))
+defjvp(reshape, kind="linear")
 
 
 def _transpose(x: np.ndarray, axes: tuple[int, ...] | None = None) -> np.ndarray:
@@ -674,6 +886,9 @@ def _transpose_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 transpose = defop("transpose", _transpose, sample=_transpose_sample, view=True)
 defvjp(transpose, _transpose_rule)
+defvjp_graph(transpose, lambda g, ans, x, axes=None: transpose(g, axes=None if axes is None else tuple(
+    int(a) for a in np.argsort([a % x.ndim for a in axes]))))
+defjvp(transpose, kind="linear")
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -720,6 +935,32 @@ def _getitem_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 getitem = defop("getitem", _getitem, sample=_getitem_sample, view=True, array_params=("index",))
 defvjp(getitem, _getitem_rule)
 getitem.scatter = _getitem_scatter
+defvjp_graph(getitem, lambda g, ans, x, index: scatter_add(g, shape=x.shape, index=index))
+defjvp(getitem, kind="linear")
+
+
+def _scatter_add(g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeats accumulate): the VJP of getitem,
+    as an op, so that the backward pass of indexing can be recorded."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _scatter_add_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    [x], params = _getitem_sample(rng, shape)
+    if x[params["index"]].size == 0:  # a mask that selects nothing: nothing to differentiate
+        params["index"] = slice(0, 1)
+    return [_normal(rng, x[params["index"]].shape)], {"shape": x.shape, **params}
+
+
+scatter_add = defop("scatter_add", _scatter_add, sample=_scatter_add_sample, array_params=("index",))
+defvjp(scatter_add, lambda g, ans, x, shape, index: g[index])
+defvjp_graph(scatter_add, lambda g, ans, x, shape, index: getitem(g, index=index))
+defjvp(scatter_add, kind="linear")
 
 
 def _concatenate(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -755,6 +996,8 @@ def _concatenate_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 concatenate = defop("concatenate", _concatenate, sample=_concatenate_sample)
 defvjp(concatenate, multi=_concatenate_rule)
+defvjp_graph(concatenate, same=True)  # slices of g: getitem on a Tensor
+defjvp(concatenate, kind="linear")
 
 
 def _stack(*xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -773,6 +1016,15 @@ def _stack_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 stack = defop("stack", _stack, sample=_stack_sample)
 defvjp(stack, multi=_stack_rule)
+
+
+def _stack_graph(needed, g, ans, xs, axis=0):
+    before = (slice(None),) * (axis % g.ndim)
+    return [getitem(g, index=(*before, i)) if need else None for i, need in enumerate(needed)]
+
+
+defvjp_graph(stack, multi=_stack_graph)
+defjvp(stack, kind="linear")
 
 # --------------------------------------------------------------------------- fused layers and losses
 
@@ -816,6 +1068,22 @@ def _linear_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 linear = defop("linear", _linear, sample=_linear_sample)
 defvjp(linear, lambda g, ans, x, weight, bias=None: g @ weight, _linear_weight_rule,
        _linear_bias_rule)
+
+
+def _linear_weight_graph(g, ans, x, weight, bias=None):
+    if g.ndim == 1:
+        return reshape(g, shape=(-1, 1)) * reshape(x, shape=(1, -1))
+    return matmul(transpose(reshape(g, shape=(-1, g.shape[-1]))), reshape(x, shape=(-1, x.shape[-1])))
+
+
+def _linear_bias_graph(g, ans, x, weight, bias=None):
+    return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+
+
+defvjp_graph(linear, lambda g, ans, x, weight, bias=None: matmul(g, weight), _linear_weight_graph,
+             _linear_bias_graph)
+defjvp(linear, lambda t, ans, x, weight, bias=None: _linear(t, weight),
+       lambda t, ans, x, weight, bias=None: _linear(x, t), lambda t, ans, x, weight, bias=None: t)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -933,6 +1201,40 @@ cross_entropy = defop("cross_entropy", _cross_entropy, sample=_cross_entropy_sam
 defvjp(cross_entropy, _cross_entropy_rule, None)
 
 
+def _loss_scale_graph(g: Tensor, n: int, reduction: str) -> Tensor:
+    return g / n if reduction == "mean" else g
+
+
+def _cross_entropy_graph(g, ans, logits, target, reduction="mean", residual=None):
+    p = softmax(logits, axis=-1)
+    target = np.asarray(_value(target))
+    scale = _loss_scale_graph(g, math.prod(logits.shape[:-1]), reduction)
+    if reduction == "none":
+        scale = _with_axis(scale)
+    if target.shape == logits.shape and target.dtype.kind == "f":
+        return (p * target.sum(axis=-1, keepdims=True) - target) * scale
+    onehot = np.zeros(logits.shape, dtype=p.dtype)
+    np.put_along_axis(onehot, target[..., None], 1, -1)
+    return (p - onehot) * scale
+
+
+def _loss_jvp(rule: Rule, class_axis: bool = False) -> Rule:
+    """The JVP of a loss from its VJP: the cotangent 1 gives the weights w = d loss / d input,
+    and J t sums t * w over the reduced elements (over the class axis for reduction="none")."""
+    def jvp(t, ans, *inputs, reduction="mean", **params):
+        weights = rule(np.ones(ans.shape, dtype=ans.dtype), ans, *inputs, reduction=reduction,
+                       **params)
+        product = t * weights
+        if reduction != "none":
+            return np.sum(product)
+        return np.sum(product, axis=-1) if class_axis else product
+    return jvp
+
+
+defvjp_graph(cross_entropy, _cross_entropy_graph, None)
+defjvp(cross_entropy, _loss_jvp(_cross_entropy_rule, class_axis=True), None)
+
+
 def _bce_with_logits(x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
     """Binary cross-entropy of the sigmoid of ``x`` against ``y``, as
     ``max(x, 0) - x*y + log(1 + exp(-|x|))`` so that no exp overflows."""
@@ -955,6 +1257,12 @@ def _bce_target_rule(g, ans, x, y, reduction="mean"):
 
 bce_with_logits = defop("bce_with_logits", _bce_with_logits, broadcasts=True, sample=_bce_sample)
 defvjp(bce_with_logits, _bce_logits_rule, _bce_target_rule)
+defvjp_graph(bce_with_logits,
+             lambda g, ans, x, y, reduction="mean": (sigmoid(x) - y) * _loss_scale_graph(
+                 g, np.broadcast(_value(x), _value(y)).size, reduction),
+             lambda g, ans, x, y, reduction="mean": -x * _loss_scale_graph(
+                 g, np.broadcast(_value(x), _value(y)).size, reduction))
+defjvp(bce_with_logits, _loss_jvp(_bce_logits_rule), _loss_jvp(_bce_target_rule))
 
 
 def _mse_loss(x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
@@ -975,6 +1283,17 @@ def _mse_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 mse_loss = defop("mse_loss", _mse_loss, broadcasts=True, sample=_mse_sample)
 defvjp(mse_loss, _mse_rule, lambda g, ans, x, y, reduction="mean": -_mse_rule(g, ans, x, y, reduction))
+
+
+def _mse_graph(g, ans, x, y, reduction="mean"):
+    diff = x - y
+    return diff * (2 * _loss_scale_graph(g, np.broadcast(_value(x), _value(y)).size, reduction))
+
+
+defvjp_graph(mse_loss, _mse_graph, lambda g, ans, x, y, reduction="mean": -_mse_graph(
+    g, ans, x, y, reduction))
+defjvp(mse_loss, _loss_jvp(_mse_rule), _loss_jvp(
+    lambda g, ans, x, y, reduction="mean": -_mse_rule(g, ans, x, y, reduction)))
 
 
 # The error function and GELU (nn engineer). NumPy has no erf, so it is computed here from two
@@ -1041,6 +1360,8 @@ def _erfc(x: np.ndarray) -> np.ndarray:
 
 erf = defop("erf", _erf, sample=lambda rng, shape: ([rng.standard_normal(shape) * 2], {}))
 defvjp(erf, lambda g, ans, x: g * ((2 / _SQRT_PI) * np.exp(-x * x)))
+defvjp_graph(erf, lambda g, ans, x: g * ((2 / _SQRT_PI) * exp(-(x * x))))
+defjvp(erf, kind="vjp")
 
 _GELU_APPROXIMATIONS = ("none", "tanh")
 _GELU_TANH_SCALE = float(np.sqrt(2 / np.pi))
@@ -1084,6 +1405,23 @@ gelu = defop("gelu", _gelu, sample=_gelu_sample)
 defvjp(gelu, _gelu_rule)
 
 
+def _gelu_graph(g, ans, x, approximate="none"):
+    if approximate == "tanh":
+        t = tanh(_GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x))
+        slope = _GELU_TANH_SCALE * (1 + 3 * _GELU_TANH_CUBIC * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope)
+    # Phi through erf: the same values to an absolute 1e-16 (the left tail's relative accuracy,
+    # which _normal_cdf keeps through erfc, matters for the value, not for a derivative's)
+    cdf = 0.5 * (1 + erf(x * _SQRT_HALF))
+    with np.errstate(under="ignore"):
+        density = _INV_SQRT_2PI * exp(-0.5 * (x * x))
+    return g * (cdf + x * density)
+
+
+defvjp_graph(gelu, _gelu_graph)
+defjvp(gelu, kind="vjp")
+
+
 # --------------------------------------------------------------------------- tensor protocol ops
 # (issue 14: the PyTorch tensor methods that need a derivative rule of their own)
 
@@ -1098,6 +1436,8 @@ def _expand_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 expand = defop("expand", _expand, sample=_expand_sample, view=True)
 defvjp(expand, lambda g, ans, x, shape: unbroadcast(g, x.shape))
+defvjp_graph(expand, lambda g, ans, x, shape: unbroadcast_graph(g, x.shape))
+defjvp(expand, kind="linear")
 
 _NORM_ORDERS = (1, 2, math.inf)
 
@@ -1134,6 +1474,21 @@ norm = defop("norm", _norm, sample=_norm_sample)
 defvjp(norm, _norm_rule)
 
 
+def _norm_graph(g, ans, x, p=2, axis=None, keepdims=False):
+    spread = _expand_reduced(g, x.shape, axis, keepdims)
+    if p != 2:  # sign(x) (and the ties of the maximum for p = inf): a constant mask
+        weights = _norm_rule(np.ones(ans.shape, dtype=ans.dtype), ans.data, _value(x), p, axis,
+                             keepdims)
+        return _masked(spread, weights)
+    norms = _expand_reduced(ans, x.shape, axis, keepdims)
+    zero = norms.data == 0  # x / |x| is taken as 0 there, as in the first-order rule
+    return where(zero, 0.0, spread * x / where(zero, 1.0, norms))
+
+
+defvjp_graph(norm, _norm_graph)
+defjvp(norm, kind="reduction")
+
+
 def _cumsum(x: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.cumsum(x, axis=axis)
 
@@ -1145,6 +1500,15 @@ def _cumsum_rule(g, ans, x, axis=0):
 
 cumsum = defop("cumsum", _cumsum, sample=_last_axis())
 defvjp(cumsum, _cumsum_rule)
+
+
+def _cumsum_graph(g, ans, x, axis=0):
+    flip = (*(slice(None),) * (axis % g.ndim), slice(None, None, -1))
+    return getitem(cumsum(getitem(g, index=flip), axis=axis), index=flip)
+
+
+defvjp_graph(cumsum, _cumsum_graph)
+defjvp(cumsum, kind="linear")
 
 
 def _prod(x: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
@@ -1180,6 +1544,26 @@ prod = defop("prod", _prod, sample=_prod_sample)
 defvjp(prod, _prod_rule)
 
 
+def _prod_graph(g, ans, x, axis=None, keepdims=False):
+    # The product of the other entries, made of ops so that it can be differentiated again: each
+    # entry's row of n copies of the axis, with that entry replaced by 1, multiplied out.
+    # O(n^2) memory along the reduced axis, only on the create_graph path.
+    x = x if isinstance(x, Tensor) else _constant_of(x)
+    work = reshape(x, shape=(-1,)) if axis is None else x
+    along = 0 if axis is None else axis % x.ndim
+    order = [a for a in range(work.ndim) if a != along] + [along]
+    moved = transpose(work, axes=tuple(order))  # the reduced axis last: (..., n)
+    n = moved.shape[-1]
+    rows = expand(reshape(moved, shape=(*moved.shape[:-1], 1, n)), shape=(*moved.shape, n))
+    others = prod(where(np.eye(n, dtype=bool), 1.0, rows), axis=-1)
+    others = reshape(transpose(others, axes=tuple(int(a) for a in np.argsort(order))), shape=x.shape)
+    return _expand_reduced(g, x.shape, axis, keepdims) * others
+
+
+defvjp_graph(prod, _prod_graph)
+defjvp(prod, kind="reduction")
+
+
 def _cast(x: np.ndarray, dtype: Any) -> np.ndarray:
     return x.astype(dtype)
 
@@ -1190,6 +1574,8 @@ def _cast_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 cast = defop("cast", _cast, sample=_cast_sample)
 defvjp(cast, lambda g, ans, x, dtype: g.astype(x.dtype))
+defvjp_graph(cast, lambda g, ans, x, dtype: cast(g, dtype=x.dtype))
+defjvp(cast, kind="linear")
 
 
 # --------------------------------------------------------------------------- Tensor methods

@@ -7,9 +7,11 @@ arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict
 from . import functional, init, utils
 from .layers import (
     GELU,
+    BatchNorm1d,
     Dropout,
     Flatten,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -18,7 +20,15 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .losses import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential
 from .perceptron import ACTIVATIONS, mlp
 
@@ -27,4 +37,5 @@ __all__ = [
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
     "functional", "init", "utils",
+    "LayerNorm", "BatchNorm1d", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
 ]

@@ -20,6 +20,7 @@ from ..autodiff.tensor import Tensor
 __all__ = [
     "linear", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax", "erf",
     "dropout", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "layer_norm", "batch_norm",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -152,7 +153,8 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 def cross_entropy(input: Any, target: Any, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+                  label_smoothing: float = 0.0, *, weight: Any = None,
+                  ignore_index: int = -100) -> Tensor:
     r"""Softmax cross-entropy of logits against class indices (or class probabilities).
 
     .. math:: \ell_i = -\log \frac{e^{x_{i,y_i}}}{\sum_c e^{x_{i,c}}}
@@ -170,10 +172,27 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
         Class indices in ``[0, C)``; or float class probabilities of ``input``'s shape.
     reduction : {"mean", "sum", "none"}
     label_smoothing : float in [0, 1]
+    weight : array_like of shape ``(C,)``, optional
+        The weight :math:`w_c \ge 0` of each class: :math:`\ell_i` is multiplied by
+        :math:`w_{y_i}` and the mean divides by :math:`\sum_i w_{y_i}` (PyTorch's weighted
+        mean; for probability targets :math:`\ell_i = -\sum_c w_c p_{ic} \log s_{ic}` and the
+        mean divides by the number of samples). Keyword-only here, third positional in PyTorch.
+    ignore_index : int, default -100
+        Class targets equal to it count for nothing (nor in the mean's denominator).
     """
     check_choice("cross_entropy", "reduction", reduction, REDUCTIONS)
     smoothing = check_real("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
+    ignore_index = check_int("cross_entropy", "ignore_index", ignore_index)
+    weight = _class_weight("cross_entropy", weight)
+    if weight is not None or _ignores(target, ignore_index):
+        return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, smoothing)
     return _cross_entropy(input, target, reduction, smoothing)
+
+
+def _ignores(target: Any, ignore_index: int) -> bool:
+    """Whether some class target is ``ignore_index`` (then the weighted path is needed)."""
+    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return target.dtype.kind in "iu" and bool((target == ignore_index).any())
 
 
 def _cross_entropy(input: Any, target: Any, reduction: str, label_smoothing: float) -> Tensor:
@@ -276,3 +295,326 @@ def _bce_with_logits(input: Any, target: Any, reduction: str, pos_weight: Any) -
     if reduction == "mean":
         return losses.mean()
     return losses.sum() if reduction == "sum" else losses
+
+
+# ----------------------------------------------------------------------------- issue 14 losses
+def _reduce(losses: Any, reduction: str) -> Any:
+    if reduction == "mean":
+        return ops.mean(losses)
+    return ops.sum(losses) if reduction == "sum" else losses
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    r"""Mean absolute error.
+
+    .. math:: \ell_i = |x_i - y_i|, \quad \text{reduced by mean (default), sum or none}
+
+    The gradient at :math:`x_i = y_i` is 0, as in PyTorch.
+
+    Parameters
+    ----------
+    input, target : Tensor or array of one shape
+    reduction : {"mean", "sum", "none"}
+    """
+    check_choice("l1_loss", "reduction", reduction, REDUCTIONS)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce(ops.abs(ops.sub(input, target)), reduction)
+
+
+def _piecewise(input: Any, target: Any, threshold: float, quadratic_scale: float,
+               linear_scale: float) -> Tensor:
+    """``quadratic_scale * d^2 / 2`` where ``|d| < threshold``, else
+    ``linear_scale * (|d| - threshold / 2)``, with ``d = input - target``."""
+    diff = ops.sub(input, target)
+    size = ops.abs(diff)
+    data = size.data if isinstance(size, Tensor) else np.asarray(size)
+    inside = data < threshold
+    quadratic = ops.mul(ops.mul(diff, diff), 0.5 * quadratic_scale)
+    linear = ops.mul(ops.sub(size, 0.5 * threshold), linear_scale)
+    return ops.where(inside, quadratic, linear)
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    r"""Smooth L1 loss: quadratic near zero, absolute beyond ``beta``.
+
+    .. math:: \ell_i = \begin{cases} \tfrac12 d_i^2 / \beta & |d_i| < \beta \\
+                                     |d_i| - \tfrac12 \beta & \text{otherwise,} \end{cases}
+              \qquad d_i = x_i - y_i;
+
+    ``beta = 0`` is :func:`l1_loss`. :func:`huber_loss` is :math:`\beta` times this loss
+    (Girshick, "Fast R-CNN", ICCV 2015).
+
+    Parameters
+    ----------
+    input, target : Tensor or array of one shape
+    reduction : {"mean", "sum", "none"}
+    beta : float, default 1.0
+        ``>= 0``.
+    """
+    check_choice("smooth_l1_loss", "reduction", reduction, REDUCTIONS)
+    beta = check_real("smooth_l1_loss", "beta", beta, 0.0)
+    _check_same_shape("smooth_l1_loss", input, target)
+    if beta == 0:
+        return _reduce(ops.abs(ops.sub(input, target)), reduction)
+    return _reduce(_piecewise(input, target, beta, 1.0 / beta, 1.0), reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    r"""Huber loss (Huber, "Robust estimation of a location parameter", 1964).
+
+    .. math:: \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
+                                     \delta\,(|d_i| - \tfrac12 \delta) & \text{otherwise,}
+                       \end{cases} \qquad d_i = x_i - y_i.
+
+    Parameters
+    ----------
+    input, target : Tensor or array of one shape
+    reduction : {"mean", "sum", "none"}
+    delta : float, default 1.0
+        ``> 0``.
+    """
+    check_choice("huber_loss", "reduction", reduction, REDUCTIONS)
+    delta = check_real("huber_loss", "delta", delta, 0.0, low_open=True)
+    _check_same_shape("huber_loss", input, target)
+    return _reduce(_piecewise(input, target, delta, 1.0, delta), reduction)
+
+
+def _class_weight(owner: str, weight: Any, classes: int | None = None) -> np.ndarray | None:
+    if weight is None:
+        return None
+    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if array.dtype.kind not in "iuf" or array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{owner}: weight must be a 1-D array of one number per class, got "
+                         f"{weight!r}")
+    if not (np.isfinite(array).all() and (array >= 0).all()):
+        raise ValueError(f"{owner}: weight must be finite and >= 0, got {weight!r}")
+    if classes is not None and array.size != classes:
+        raise ValueError(f"{owner}: weight has {array.size} entries but the input has {classes} "
+                         "classes")
+    return array
+
+
+def _classes_last_input(input: Any) -> Any:
+    ndim = np.ndim(input.data if isinstance(input, Tensor) else input)
+    if ndim > 2:  # PyTorch puts the classes on axis 1
+        return ops.transpose(input, axes=(0, *range(2, ndim), 1))
+    return input
+
+
+def _target_mask(owner: str, logits: np.ndarray, target: Any, weight: np.ndarray | None,
+                 ignore_index: int) -> np.ndarray:
+    """The ``(..., C)`` array holding each sample's class weight at its target class (0 for an
+    ignored sample), for class-axis-last ``logits``."""
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    classes = logits.shape[-1]
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{owner}: class targets must be integers, got dtype {target.dtype}")
+    if target.shape != logits.shape[:-1]:
+        raise ValueError(f"{owner}: targets of shape {target.shape} do not match an input of "
+                         f"{classes} classes (expected targets of shape {logits.shape[:-1]})")
+    valid = target != ignore_index
+    picked = target[valid]
+    if picked.size and (picked.min() < 0 or picked.max() >= classes):
+        raise ValueError(f"{owner}: class targets must be in [0, {classes}) (or ignore_index="
+                         f"{ignore_index}), got values from {picked.min()} to {picked.max()}")
+    dtype = logits.dtype if logits.dtype.kind == "f" else np.dtype(np.float64)
+    per_class = np.ones(classes, dtype) if weight is None else weight.astype(dtype)
+    mask = np.zeros(logits.shape, dtype)
+    index = np.where(valid, target, 0)
+    np.put_along_axis(mask, index[..., None], per_class[index][..., None], axis=-1)
+    mask *= valid[..., None]
+    return mask
+
+
+def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | None,
+                  ignore_index: int, reduction: str, label_smoothing: float = 0.0) -> Tensor:
+    log_probs = _classes_last_input(log_probs)
+    data = log_probs.data if isinstance(log_probs, Tensor) else np.asarray(log_probs)
+    if data.ndim == 0:
+        raise ValueError(f"{owner}: input must have a class axis, got a scalar")
+    mask = _target_mask(owner, data, target, weight, ignore_index)
+    losses = ops.neg(ops.sum(ops.mul(log_probs, mask), axis=-1))
+    total_weight = mask.sum()
+    if label_smoothing:
+        classes = data.shape[-1]
+        per_class = np.ones(classes, mask.dtype) if weight is None else weight.astype(mask.dtype)
+        target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
+        keep = (target_array != ignore_index).astype(mask.dtype)
+        smooth = ops.neg(ops.sum(ops.mul(log_probs, per_class), axis=-1))
+        smooth = ops.mul(smooth, keep)
+        if reduction == "mean":
+            nll = ops.div(ops.sum(losses), total_weight)
+            return ops.add(ops.mul(nll, 1.0 - label_smoothing),
+                           ops.mul(ops.div(ops.sum(smooth), total_weight),
+                                   label_smoothing / classes))
+        losses = ops.add(ops.mul(losses, 1.0 - label_smoothing),
+                         ops.mul(smooth, label_smoothing / classes))
+        return ops.sum(losses) if reduction == "sum" else losses
+    if reduction == "mean":
+        return ops.div(ops.sum(losses), total_weight)
+    return ops.sum(losses) if reduction == "sum" else losses
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of class targets, given log-probabilities.
+
+    .. math:: \ell_i = -w_{y_i}\, x_{i, y_i}, \qquad
+              \text{mean: } \sum_i \ell_i \Big/ \sum_i w_{y_i}
+
+    (the mean is weighted, as in PyTorch); samples whose target is ``ignore_index`` count
+    for nothing. ``nll_loss(log_softmax(x, dim=1), y)`` is ``cross_entropy(x, y)``.
+
+    Parameters
+    ----------
+    input : Tensor or array, shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``
+        Log-probabilities, the class axis 1 (or 0 for a single sample).
+    target : integer array or Tensor, shape ``(N,)``, ``()`` or ``(N, d1, ...)``
+    weight : array_like of shape ``(C,)``, optional
+        The weight :math:`w_c \ge 0` of each class (1 by default).
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}
+    """
+    check_choice("nll_loss", "reduction", reduction, REDUCTIONS)
+    ignore_index = check_int("nll_loss", "ignore_index", ignore_index)
+    weight = _class_weight("nll_loss", weight)
+    return _weighted_nll("nll_loss", input, target, weight, ignore_index, reduction)
+
+
+def _is_probability_target(input: Any, target: Any) -> bool:
+    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return target.dtype.kind == "f" and target.shape == _shape(input)
+
+
+def _weighted_cross_entropy(input: Any, target: Any, weight: np.ndarray | None,
+                            ignore_index: int, reduction: str, label_smoothing: float) -> Tensor:
+    """Cross-entropy with class weights or ignored targets (the path the fused op lacks)."""
+    ndim = np.ndim(input.data if isinstance(input, Tensor) else input)
+    classes = _shape(input)[1 if ndim > 1 else 0]
+    if weight is not None:
+        _class_weight("cross_entropy", weight, classes)
+    log_probs = ops.log_softmax(input, axis=1 if ndim > 1 else 0)
+    if not _is_probability_target(input, target):
+        return _weighted_nll("cross_entropy", log_probs, target, weight, ignore_index, reduction,
+                             label_smoothing)
+    probabilities = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if label_smoothing:
+        probabilities = probabilities * (1.0 - label_smoothing) + label_smoothing / classes
+    if weight is not None:  # the weight of class c along the class axis
+        shape = [1] * ndim
+        shape[1 if ndim > 1 else 0] = classes
+        probabilities = probabilities * weight.reshape(shape)
+    losses = ops.neg(ops.sum(ops.mul(log_probs, probabilities), axis=1 if ndim > 1 else 0))
+    return _reduce(losses, reduction)
+
+
+# ----------------------------------------------------------------------------- normalisation
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Tensor:
+    r"""Normalise over the last axes (Ba, Kiros and Hinton, "Layer normalization", 2016).
+
+    .. math:: y = \frac{x - \mathrm E[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \odot \gamma + \beta
+
+    with mean and *biased* variance over the trailing ``normalized_shape`` axes of each sample.
+
+    Parameters
+    ----------
+    input : Tensor or array, shape ``(..., *normalized_shape)``
+    normalized_shape : int or tuple of int
+    weight, bias : Tensor or array of shape ``normalized_shape``, optional
+        :math:`\gamma` and :math:`\beta`.
+    eps : float, default 1e-5
+    """
+    shape = _normalized_shape("layer_norm", normalized_shape)
+    eps = check_real("layer_norm", "eps", eps, 0.0, low_open=True)
+    _check_trailing("layer_norm", input, shape)
+    return _layer_norm(input, len(shape), weight, bias, eps)
+
+
+def _normalized_shape(owner: str, normalized_shape: Any) -> tuple[int, ...]:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int | np.integer) \
+        else tuple(normalized_shape)
+    if not shape:
+        raise ValueError(f"{owner}: normalized_shape must name at least one axis, got "
+                         f"{normalized_shape!r}")
+    return tuple(check_int(owner, "normalized_shape", n, low=1) for n in shape)
+
+
+def _check_trailing(owner: str, input: Any, shape: tuple[int, ...]) -> None:
+    actual = _shape(input)
+    if tuple(actual[len(actual) - len(shape):]) != shape or len(actual) < len(shape):
+        raise ValueError(f"{owner}: an input of shape {actual} does not end with "
+                         f"normalized_shape {shape}")
+
+
+def _layer_norm(input: Any, axes: int, weight: Any, bias: Any, eps: float) -> Tensor:
+    over = tuple(range(-axes, 0))
+    centred = ops.sub(input, ops.mean(input, axis=over, keepdims=True))
+    variance = ops.mean(ops.mul(centred, centred), axis=over, keepdims=True)
+    out = ops.div(centred, ops.sqrt(ops.add(variance, eps)))
+    if weight is not None:
+        out = ops.mul(out, weight)
+    return out if bias is None else ops.add(out, bias)
+
+
+def batch_norm(input: Any, running_mean: np.ndarray | None, running_var: np.ndarray | None,
+               weight: Any = None, bias: Any = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    r"""Batch normalisation over the batch axis (and the length axis of ``(N, C, L)``), as
+    ``torch.nn.functional.batch_norm`` (Ioffe and Szegedy, ICML 2015).
+
+    .. math:: y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta
+
+    In training (or without running statistics), :math:`\mu, \sigma^2` are the batch's mean and
+    *biased* variance per channel, and the running statistics (if given) are updated in place:
+    :math:`\hat\mu \leftarrow (1 - m)\hat\mu + m\mu`,
+    :math:`\hat\sigma^2 \leftarrow (1 - m)\hat\sigma^2 + m\,\sigma^2 \frac{n}{n - 1}` (the
+    *unbiased* variance, over :math:`n` values per channel). Otherwise the running statistics
+    are used.
+
+    Parameters
+    ----------
+    input : Tensor or array, shape ``(N, C)`` or ``(N, C, L)``
+    running_mean, running_var : ndarray of shape ``(C,)``, or None
+    weight, bias : shape ``(C,)``, optional
+    training : bool, default False
+    momentum : float, default 0.1
+    eps : float, default 1e-5
+    """
+    check_bool("batch_norm", "training", training)
+    momentum = check_real("batch_norm", "momentum", momentum, 0.0, 1.0)
+    eps = check_real("batch_norm", "eps", eps, 0.0, low_open=True)
+    return _batch_norm("batch_norm", input, running_mean, running_var, weight, bias,
+                       training or running_mean is None, momentum, eps)
+
+
+def _batch_norm(owner: str, input: Any, running_mean: Any, running_var: Any, weight: Any,
+                bias: Any, use_batch: bool, momentum: float, eps: float) -> Tensor:
+    shape = _shape(input)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"{owner}: expected a 2-D (N, C) or 3-D (N, C, L) input, got shape "
+                         f"{shape}")
+    over = (0,) if len(shape) == 2 else (0, 2)
+    per_channel = (1, shape[1]) if len(shape) == 2 else (1, shape[1], 1)
+    if use_batch:
+        count = shape[0] * (shape[2] if len(shape) == 3 else 1)
+        if count <= 1:
+            raise ValueError(f"{owner}: expected more than 1 value per channel when training, got "
+                             f"an input of shape {shape}")
+        mean = ops.mean(input, axis=over, keepdims=True)
+        centred = ops.sub(input, mean)
+        variance = ops.mean(ops.mul(centred, centred), axis=over, keepdims=True)
+        if running_mean is not None:
+            batch_mean = mean.data.reshape(-1) if isinstance(mean, Tensor) else mean.reshape(-1)
+            batch_var = (variance.data if isinstance(variance, Tensor) else variance).reshape(-1)
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * batch_mean
+            running_var *= 1.0 - momentum
+            running_var += momentum * batch_var * (count / (count - 1))
+        out = ops.div(centred, ops.sqrt(ops.add(variance, eps)))
+    else:
+        scale = 1.0 / np.sqrt(running_var + eps)
+        out = ops.mul(ops.sub(input, running_mean.reshape(per_channel)), scale.reshape(per_channel))
+    if weight is not None:
+        out = ops.mul(out, ops.reshape(weight, shape=per_channel))
+    return out if bias is None else ops.add(out, ops.reshape(bias, shape=per_channel))

@@ -22,7 +22,8 @@ from ..autodiff.tensor import Tensor
 
 __all__ = [
     "calculate_gain", "fan_in_and_fan_out", "uniform_", "normal_", "constant_", "zeros_", "ones_",
-    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+    "trunc_normal_",
 ]
 
 T = TypeVar("T", Tensor, np.ndarray)
@@ -200,3 +201,86 @@ def kaiming_normal_(tensor: T, a: float = 0.0, mode: str = "fan_in",
     array = _array(tensor, "kaiming_normal_")
     std = _kaiming_std("kaiming_normal_", array, a, mode, nonlinearity)
     return _fill(tensor, generator().normal(0.0, std, array.shape))
+
+
+def orthogonal_(tensor: T, gain: float = 1.0) -> T:
+    r"""Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe, McClelland and Ganguli,
+    "Exact solutions to the nonlinear dynamics of learning in deep linear neural networks",
+    ICLR 2014), as ``torch.nn.init.orthogonal_``.
+
+    The tensor is viewed as a matrix of ``shape[0]`` rows; with :math:`A` of standard normal
+    draws (transposed if it has more columns than rows) and :math:`A = QR`,
+
+    .. math:: W = \text{gain} \cdot Q \operatorname{diag}(\operatorname{sign} R_{ii})
+
+    (the sign correction makes :math:`Q` uniformly distributed over the orthogonal matrices),
+    so that :math:`W W^T = \text{gain}^2 I` (more columns) or :math:`W^T W = \text{gain}^2 I`.
+
+    Raises
+    ------
+    ValueError
+        For a tensor of fewer than 2 dimensions.
+    """
+    array = _array(tensor, "orthogonal_")
+    gain = check_real("orthogonal_", "gain", gain)
+    if array.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {array.shape}")
+    if array.size == 0:
+        return tensor
+    rows = array.shape[0]
+    cols = array.size // rows
+    flat = generator().standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(array.shape))
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+#: trunc_normal_ refuses an interval holding less probability than this (rejection sampling
+#: would then need more than about 1e6 draws per value).
+MIN_TRUNCATED_MASS = 1e-6
+
+
+def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> T:
+    r"""Fill with draws from :math:`N(\text{mean}, \text{std}^2)` truncated to :math:`[a, b]`,
+    as ``torch.nn.init.trunc_normal_`` (the bounds are absolute values, not multiples of std).
+
+    Draws outside :math:`[a, b]` are redrawn (rejection sampling), which gives the truncated
+    distribution exactly.
+
+    Raises
+    ------
+    ValueError
+        If :math:`a > b`, or if :math:`[a, b]` holds less than ``MIN_TRUNCATED_MASS`` (1e-6) of
+        the normal's probability.
+    """
+    array = _array(tensor, "trunc_normal_")
+    mean = check_real("trunc_normal_", "mean", mean)
+    std = check_real("trunc_normal_", "std", std, low=0.0)
+    a = check_real("trunc_normal_", "a", a)
+    b = check_real("trunc_normal_", "b", b, low=a)
+    if std == 0:
+        if not a <= mean <= b:
+            raise ValueError(f"trunc_normal_: std=0 puts every value at mean={mean}, outside "
+                             f"[a, b] = [{a}, {b}]")
+        return _fill(tensor, mean)
+    mass = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
+    if mass < MIN_TRUNCATED_MASS:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds {mass:.3g} of the "
+                         f"probability of N({mean}, {std}^2); move the interval nearer the mean")
+    rng = generator()
+    values = rng.normal(mean, std, array.shape)
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, values)

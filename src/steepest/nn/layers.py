@@ -15,11 +15,18 @@ from .._validation import check_bool, check_choice, check_int, check_real
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor
 from . import init
-from .functional import GELU_APPROXIMATIONS, _dropout
+from .functional import (
+    GELU_APPROXIMATIONS,
+    _batch_norm,
+    _check_trailing,
+    _dropout,
+    _layer_norm,
+    _normalized_shape,
+)
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax",
-           "LogSoftmax", "Dropout"]
+           "LogSoftmax", "Dropout", "Flatten", "LayerNorm", "BatchNorm1d"]
 
 _linear = ops.linear
 _relu = ops.relu
@@ -102,7 +109,13 @@ def _float_dtype(owner: str, dtype: Any) -> np.dtype:
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. for an optional layer)."""
+    """Returns its input unchanged (a placeholder, e.g. for an optional layer).
+
+    Any constructor arguments are accepted and ignored, as by ``torch.nn.Identity``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def forward(self, x: Any) -> Any:
         return x
@@ -262,3 +275,142 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class LayerNorm(Module):
+    r"""Layer normalisation over the trailing ``normalized_shape`` axes of each sample, as
+    ``torch.nn.LayerNorm`` (Ba, Kiros and Hinton, "Layer normalization", 2016).
+
+    .. math:: y = \frac{x - \mathrm E[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} \odot \gamma + \beta
+
+    (biased variance); the same in training and evaluation mode.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+    eps : float, default 1e-5
+    elementwise_affine : bool, default True
+        Learn :math:`\gamma` (``weight``, ones) and :math:`\beta` (``bias``, zeros).
+    bias : bool, default True
+        Learn :math:`\beta` (with ``elementwise_affine``).
+    dtype : floating-point dtype, default numpy.float32
+    """
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
+        self.eps = check_real("LayerNorm", "eps", eps, 0.0, low_open=True)
+        self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
+        check_bool("LayerNorm", "bias", bias)
+        dtype = _float_dtype("LayerNorm", dtype)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Any) -> Tensor:
+        """Normalise ``x`` of shape ``(..., *normalized_shape)``."""
+        _check_trailing("LayerNorm", x, self.normalized_shape)
+        return _layer_norm(x, len(self.normalized_shape), self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class BatchNorm1d(Module):
+    r"""Batch normalisation of ``(N, C)`` or ``(N, C, L)`` inputs per channel, as
+    ``torch.nn.BatchNorm1d`` (Ioffe and Szegedy, "Batch normalization", ICML 2015).
+
+    .. math:: y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta
+
+    In training mode :math:`\mu, \sigma^2` are the batch's per-channel mean and biased
+    variance, and the running statistics move towards them:
+    :math:`\hat\mu \leftarrow (1 - m)\hat\mu + m\mu`,
+    :math:`\hat\sigma^2 \leftarrow (1 - m)\hat\sigma^2 + m\,\tfrac{n}{n-1}\sigma^2`
+    (unbiased, over the :math:`n` values per channel), with :math:`m` = ``momentum`` or, for
+    ``momentum=None``, :math:`1/k` at the :math:`k`-th batch (a cumulative average). In
+    evaluation mode (:meth:`~Module.eval`) the running statistics are used and nothing
+    changes. A training batch with one value per channel raises, as in PyTorch.
+
+    The buffers ``running_mean``, ``running_var`` and ``num_batches_tracked`` (int64) are in
+    :meth:`~Module.state_dict` under PyTorch's names, so a torch state dict loads.
+
+    Parameters
+    ----------
+    num_features : int
+        :math:`C`.
+    eps : float, default 1e-5
+    momentum : float or None, default 0.1
+    affine : bool, default True
+        Learn :math:`\gamma` (``weight``, ones) and :math:`\beta` (``bias``, zeros).
+    track_running_stats : bool, default True
+        Keep running statistics; without them batch statistics are used in both modes.
+    dtype : floating-point dtype, default numpy.float32
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.num_features = check_int("BatchNorm1d", "num_features", num_features, low=1)
+        self.eps = check_real("BatchNorm1d", "eps", eps, 0.0, low_open=True)
+        self.momentum = None if momentum is None else check_real("BatchNorm1d", "momentum",
+                                                                 momentum, 0.0, 1.0)
+        self.affine = check_bool("BatchNorm1d", "affine", affine)
+        self.track_running_stats = check_bool("BatchNorm1d", "track_running_stats",
+                                              track_running_stats)
+        dtype = _float_dtype("BatchNorm1d", dtype)
+        if affine:
+            self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches tracked."""
+        if self.track_running_stats:
+            self.running_mean.fill(0)
+            self.running_var.fill(1)
+            self.num_batches_tracked.fill(0)
+
+    def forward(self, x: Any) -> Tensor:
+        """Normalise ``x`` of shape ``(N, C)`` or ``(N, C, L)``."""
+        shape = x.data.shape if isinstance(x, Tensor) else np.shape(x)
+        if len(shape) not in (2, 3):
+            raise ValueError(f"BatchNorm1d: expected a 2-D (N, C) or 3-D (N, C, L) input, got "
+                             f"shape {shape}")
+        if shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: the input has {shape[1]} channels (axis 1 of shape "
+                             f"{shape}); this layer has num_features={self.num_features}")
+        use_batch = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        running = self.training and self.track_running_stats
+        if running:
+            if not (shape[0] * (shape[2] if len(shape) == 3 else 1) > 1):
+                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
+                                 f"training, got an input of shape {shape}")
+            np.add(self.num_batches_tracked, 1, out=self.num_batches_tracked)
+            if self.momentum is None:  # a cumulative average of the batch statistics
+                momentum = 1.0 / int(self.num_batches_tracked)
+        return _batch_norm("BatchNorm1d", x, self.running_mean if running or not use_batch
+                           else None, self.running_var if running or not use_batch else None,
+                           self.weight, self.bias, use_batch, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")

@@ -1,4 +1,5 @@
-"""Loss modules: :class:`MSELoss`, :class:`CrossEntropyLoss`, :class:`BCEWithLogitsLoss`.
+"""Loss modules: :class:`MSELoss`, :class:`CrossEntropyLoss`, :class:`BCEWithLogitsLoss`,
+:class:`L1Loss`, :class:`SmoothL1Loss`, :class:`HuberLoss`, :class:`NLLLoss`.
 
 Each is called as ``loss(input, target)`` and runs one fused op (forward and backward in one
 NumPy computation each); the formulas are those of :mod:`steepest.nn.functional`.
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_real
+from .._validation import check_choice, check_int, check_real
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor
 from .functional import (
@@ -18,12 +19,20 @@ from .functional import (
     _bce_with_logits,
     _check_pos_weight_fits,
     _check_same_shape,
+    _class_weight,
     _cross_entropy,
+    _ignores,
     _pos_weight_array,
+    _weighted_cross_entropy,
+    huber_loss,
+    l1_loss,
+    nll_loss,
+    smooth_l1_loss,
 )
 from .module import Module
 
-__all__ = ["MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+__all__ = ["MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "L1Loss", "SmoothL1Loss",
+           "HuberLoss", "NLLLoss"]
 
 _cross_entropy_op = ops.cross_entropy
 
@@ -72,6 +81,12 @@ class CrossEntropyLoss(_Loss):
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
     label_smoothing : float in [0, 1], default 0
+    weight : array_like of shape ``(C,)``, optional
+        One weight per class; the mean is then weighted (see
+        :func:`steepest.nn.functional.cross_entropy`). Keyword-only (PyTorch's first
+        positional argument).
+    ignore_index : int, default -100
+        Class targets equal to it count for nothing.
 
     Examples
     --------
@@ -82,12 +97,18 @@ class CrossEntropyLoss(_Loss):
     1.098612
     """
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, *,
+                 weight: Any = None, ignore_index: int = -100) -> None:
         super().__init__(reduction)
         self.label_smoothing = check_real("CrossEntropyLoss", "label_smoothing", label_smoothing,
                                           0.0, 1.0)
+        self.weight = _class_weight("CrossEntropyLoss", weight)
+        self.ignore_index = check_int("CrossEntropyLoss", "ignore_index", ignore_index)
 
     def forward(self, input: Any, target: Any) -> Tensor:
+        if self.weight is not None or _ignores(target, self.ignore_index):
+            return _weighted_cross_entropy(input, target, self.weight, self.ignore_index,
+                                           self.reduction, self.label_smoothing)
         if not self.label_smoothing:  # the common case goes straight to the fused op
             ndim = input.data.ndim if isinstance(input, Tensor) else np.ndim(input)
             if ndim <= 2:
@@ -121,3 +142,77 @@ class BCEWithLogitsLoss(_Loss):
         if self.pos_weight is not None:
             _check_pos_weight_fits("BCEWithLogitsLoss", self.pos_weight, input)
         return _bce_with_logits(input, target, self.reduction, self.pos_weight)
+
+
+class L1Loss(_Loss):
+    r"""Mean absolute error :math:`\ell_i = |x_i - y_i|` (see
+    :func:`steepest.nn.functional.l1_loss`).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    r"""Quadratic for :math:`|x_i - y_i| < \beta`, absolute beyond (see
+    :func:`steepest.nn.functional.smooth_l1_loss`).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    beta : float, default 1.0
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = check_real("SmoothL1Loss", "beta", beta, 0.0)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    r"""Huber's loss: :math:`\tfrac12 d^2` for :math:`|d| < \delta`, :math:`\delta(|d| -
+    \tfrac12\delta)` beyond (see :func:`steepest.nn.functional.huber_loss`).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+    delta : float, default 1.0
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = check_real("HuberLoss", "delta", delta, 0.0, low_open=True)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return huber_loss(input, target, self.reduction, self.delta)
+
+
+class NLLLoss(_Loss):
+    r"""Negative log-likelihood :math:`\ell_i = -w_{y_i} x_{i,y_i}` of log-probabilities (see
+    :func:`steepest.nn.functional.nll_loss`); after :class:`~steepest.nn.LogSoftmax` it is
+    :class:`CrossEntropyLoss`.
+
+    Parameters
+    ----------
+    weight : array_like of shape ``(C,)``, optional
+    ignore_index : int, default -100
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = _class_weight("NLLLoss", weight)
+        self.ignore_index = check_int("NLLLoss", "ignore_index", ignore_index)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)

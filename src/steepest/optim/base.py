@@ -4,10 +4,18 @@ An :class:`Optimizer` holds its parameters in *groups* (each a dict: ``"params"`
 group's hyperparameters), keeps per-parameter buffers in :attr:`Optimizer.state`, and updates
 ``p.data`` in place from ``p.grad`` on every :meth:`Optimizer.step`, as ``torch.optim`` does.
 
-Learning rates. A group's ``lr`` is a number or a schedule: any callable ``t -> lr`` where
-``t = 1, 2, ...`` counts the updates *of that group* (a ``step()`` in which at least one of its
-parameters has a gradient). The rate actually used is kept in ``group["last_lr"]`` and the count
-in ``group["num_updates"]``.
+Learning rates: one mechanism. ``group["lr"]`` is always a float, the rate in force: every
+update of the group uses the value it finds there, so code that reads or writes it as PyTorch code
+does (``for g in opt.param_groups: g["lr"] = 0.01``) changes the next step, and the scheduler
+classes of :mod:`steepest.optim.lr_scheduler` move it the same way. A schedule given as ``lr=``
+(any callable ``t -> lr``, ``t = 1, 2, ...`` counting the updates *of that group*: a ``step()`` in
+which at least one of its parameters has a gradient) is kept in ``group["lr_schedule"]`` and goes
+through the same path: before each update of the group the optimizer writes ``schedule(t)`` into
+``group["lr"]`` (at construction it writes ``schedule(1)``). A schedule owns its group's ``lr``:
+a step refuses (``ValueError``) a group whose ``lr`` was written by hand since the schedule set it,
+and a scheduler class refuses an optimizer with a schedule (set ``group["lr_schedule"] = None`` to
+take the rate over). The rate actually used is kept in ``group["last_lr"]`` (with a line search,
+the step taken) and the count in ``group["num_updates"]``.
 
 State dicts are plain data (dicts, lists, arrays, numbers, strings, booleans, None)::
 
@@ -16,15 +24,18 @@ State dicts are plain data (dicts, lists, arrays, numbers, strings, booleans, No
      "param_groups": [{hyperparameters..., "params": [indices],
                        "param_shapes": [[...]], "param_dtypes": ["float32", ...]}]}
 
-A built-in schedule is stored through :meth:`steepest.schedules.Schedule.to_dict`. Any other
-callable cannot be serialised: it is stored as ``{"type": "unserialisable", "repr": ...}`` and
-:meth:`Optimizer.load_state_dict` keeps the loading optimizer's own ``lr`` for that group (with a
-warning if that ``lr`` is a plain number).
+A group's ``lr_schedule`` (a built-in schedule) is stored through
+:meth:`steepest.schedules.Schedule.to_dict`. Any other callable cannot be serialised: it is stored
+as ``{"type": "unserialisable", "repr": ...}`` and :meth:`Optimizer.load_state_dict` keeps the
+loading optimizer's own schedule for that group (or, with a warning, its own number ``lr``).
+State dicts written before ``lr_schedule`` existed (a schedule stored under ``"lr"``) still load.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import math
 import numbers
 import warnings
 from collections import defaultdict
@@ -43,7 +54,7 @@ ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 LR = float | Callable[[int], float]
 
 #: Keys the base class keeps in every group next to the hyperparameters.
-_BOOKKEEPING = ("num_updates", "last_lr")
+_BOOKKEEPING = ("num_updates", "last_lr", "lr_schedule")
 #: Keys of a saved group that describe its parameters rather than configure the group.
 _PARAM_DESCRIPTION = ("params", "param_shapes", "param_dtypes")
 
@@ -66,7 +77,8 @@ class Optimizer:
     Attributes
     ----------
     param_groups : list of dict
-        Each group's ``"params"`` (a list of Tensors), hyperparameters, ``"num_updates"`` and
+        Each group's ``"params"`` (a list of Tensors), hyperparameters (``"lr"`` always a float),
+        ``"lr_schedule"`` (the schedule given as ``lr=``, or None), ``"num_updates"`` and
         ``"last_lr"``.
     state : collections.defaultdict
         Maps a parameter (the Tensor itself) to its dict of buffers (empty before its first
@@ -74,8 +86,16 @@ class Optimizer:
     defaults : dict
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # every step() marks the call (see _marking_steps)
+            cls.step = _marking_steps(cls.__dict__["step"])
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
-        self.defaults = self._check_group(type(self).__name__, dict(defaults))
+        # id(group) -> the lr its schedule wrote last: tells a hand-written lr from the schedule's
+        self._scheduled_lr: dict[int, float] = {}
+        name = type(self).__name__
+        self.defaults = self._check_group(name, _split_schedule(name, dict(defaults)))
         self.param_groups: list[dict[str, Any]] = []
         # As in torch, looking up a parameter that has no state yet gives an empty dict.
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -121,12 +141,19 @@ class Optimizer:
                             f"got {param_group!r}")
         group = dict(param_group)
         group["params"] = self._check_params(owner, group["params"])
+        if "lr" in group:  # the group's own lr: a number here means no schedule from defaults
+            group = _split_schedule(owner, group)
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         group = self._check_group(owner, group)
         group.setdefault("num_updates", 0)
         group.setdefault("last_lr", None)
         self.param_groups.append(group)
+        self._remember_lr(group)
+
+    def _remember_lr(self, group: dict[str, Any]) -> None:
+        if group.get("lr_schedule") is not None:
+            self._scheduled_lr[id(group)] = group["lr"]
 
     def _check_params(self, owner: str, params: Any) -> list[Tensor]:
         if isinstance(params, Tensor):
@@ -214,6 +241,7 @@ class Optimizer:
         -------
         The closure's return value, or None without a closure.
         """
+        self._opt_called = True  # lets a scheduler check the order of the calls
         loss = self._evaluate(closure)
         for group, lr, params in self._plan():
             self._commit(group, lr)
@@ -265,22 +293,31 @@ class Optimizer:
                              f"{p.shape} has a gradient of shape {grad.shape}")
 
     def _next_lr(self, index: int, group: dict[str, Any]) -> float:
+        """The rate of the group's next update: ``group["lr"]``, or its schedule's value (checked,
+        not yet written: :meth:`_commit` writes it)."""
         lr = group["lr"]
-        if not callable(lr):
-            return lr
-        t = group["num_updates"] + 1
-        value = lr(t)
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not ok or not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{type(self).__name__}: param group {index}: the schedule {lr!r} "
-                             f"returned lr={value!r} for update t={t}; a learning rate must be a "
-                             "finite number >= 0")
-        return float(value)
+        schedule = group.get("lr_schedule")
+        if schedule is None:
+            if type(lr) is float and 0.0 <= lr < math.inf:  # the common case
+                return lr
+            return _written_lr(f"{type(self).__name__}: param group {index}", lr)
+        written = self._scheduled_lr.get(id(group), lr)
+        if lr != written:
+            raise ValueError(f"{type(self).__name__}: param group {index}: lr was set to {lr!r}, "
+                             f"but this group's lr comes from the schedule {schedule!r} (given as "
+                             f"lr=), which set it to {written!r}; set group['lr_schedule'] = None "
+                             "first to set the rate by hand (or by a scheduler)")
+        return _scheduled_rate(f"{type(self).__name__}: param group {index}", schedule,
+                               group["num_updates"] + 1)
 
-    @staticmethod
-    def _commit(group: dict[str, Any], lr: float) -> None:
+    def _commit(self, group: dict[str, Any], lr: float, taken: float | None = None) -> None:
+        """Count an update of ``group`` at rate ``lr`` (a schedule's rate is written into
+        ``group["lr"]``); ``taken`` is the step actually taken when it differs (line search)."""
         group["num_updates"] += 1
-        group["last_lr"] = lr
+        group["last_lr"] = lr if taken is None else taken
+        if group.get("lr_schedule") is not None:
+            group["lr"] = lr
+            self._scheduled_lr[id(group)] = lr
 
     def _state_of(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state.get(p)
@@ -310,10 +347,10 @@ class Optimizer:
         dict
             ``{"optimizer": class name, "state": [...], "param_groups": [...]}``; see the module
             docstring for the layout. ``opt.load_state_dict(opt.state_dict())`` on an optimizer
-            with parameters of the same shapes and dtypes continues the run exactly. A schedule
-            from :mod:`steepest.schedules` is stored as its ``to_dict()``; any other callable
-            ``lr`` as ``{"type": "unserialisable", "repr": ...}`` (loading keeps the loading
-            optimizer's own ``lr`` for that group).
+            with parameters of the same shapes and dtypes continues the run exactly. ``lr`` is the
+            float in force; an ``lr_schedule`` from :mod:`steepest.schedules` is stored as its
+            ``to_dict()``, any other callable as ``{"type": "unserialisable", "repr": ...}``
+            (loading keeps the loading optimizer's own schedule for that group).
         """
         groups, state, next_index = [], [], 0
         for group in self.param_groups:
@@ -335,8 +372,9 @@ class Optimizer:
         The saved groups must match this optimizer's groups in number, and each group's
         parameters in number, shape and dtype; the state dict must come from the same optimizer
         class. Otherwise a ``ValueError`` says what differs and nothing is changed. Buffers are
-        copied. Hyperparameters (``lr`` included) come from the state dict, except an ``lr`` that
-        was an unserialisable callable: this optimizer's own ``lr`` is kept for that group.
+        copied. Hyperparameters (``lr`` and ``lr_schedule`` included) come from the state dict,
+        except an ``lr_schedule`` that was an unserialisable callable: this optimizer's own
+        schedule (or number ``lr``) is kept for that group.
 
         Parameters
         ----------
@@ -362,6 +400,9 @@ class Optimizer:
         state = self._loaded_state(owner, state_dict["state"], groups)
         self.param_groups = groups
         self.state = state
+        self._scheduled_lr = {}
+        for group in groups:
+            self._remember_lr(group)
 
     def _loaded_group(self, owner: str, index: int, saved: Any,
                       current: dict[str, Any]) -> dict[str, Any]:
@@ -385,12 +426,25 @@ class Optimizer:
         for key, value in saved.items():
             if key not in _PARAM_DESCRIPTION:
                 group[key] = _restored_value(key, value)
-        if _is_unserialisable(group.get("lr")):
-            group["lr"] = current["lr"]
-            if not callable(current["lr"]):
-                warnings.warn(f"{where}: the saved lr was a callable that could not be saved "
-                              f"({saved['lr'].get('repr')}); keeping this optimizer's lr="
+        if isinstance(group.get("lr"), dict) and "lr_schedule" not in saved:
+            group["lr_schedule"] = group["lr"]  # written before lr_schedule: a schedule as lr
+            group["lr"] = None
+        schedule = group.get("lr_schedule")
+        if isinstance(schedule, dict) and _is_unserialisable(schedule):
+            group["lr_schedule"] = current.get("lr_schedule")
+            if group["lr_schedule"] is None:
+                group["lr"] = current["lr"]
+                warnings.warn(f"{where}: the saved lr_schedule was a callable that could not be "
+                              f"saved ({schedule.get('repr')}); keeping this optimizer's lr="
                               f"{current['lr']!r}", RuntimeWarning, stacklevel=4)
+        elif isinstance(schedule, dict):
+            group["lr_schedule"] = _schedules.from_dict(schedule)
+        if group.get("lr_schedule") is not None and group["lr"] is None:
+            group["lr"] = _scheduled_rate(where, group["lr_schedule"],
+                                          max(int(group.get("num_updates", 0)), 1))
+        if group.get("lr_schedule") is not None and not callable(group["lr_schedule"]):
+            raise TypeError(f"{where}: lr_schedule must be a schedule (a callable t -> lr) or "
+                            f"None, got {group['lr_schedule']!r}")
         group = self._check_group(where, group)
         group["params"] = params
         return group
@@ -429,15 +483,69 @@ class Optimizer:
         return "\n".join(lines)
 
 
+Optimizer.step._marks_steps = True
+
+
+def _marking_steps(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` that first records that it was called: a learning-rate scheduler warns, as
+    PyTorch does, when its first ``step()`` comes before any ``optimizer.step()``."""
+    if getattr(step, "_marks_steps", False):
+        return step
+
+    @functools.wraps(step)
+    def marked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+
+    marked._marks_steps = True
+    return marked
+
+
 # ---------------------------------------------------------------------- shared checks
-def check_lr(owner: str, lr: Any) -> LR:
-    """A learning rate: a real number ``>= 0`` or a callable ``t -> lr`` (a schedule)."""
-    if callable(lr):
-        return lr
+def check_lr(owner: str, lr: Any) -> float:
+    """A group's learning rate, a real number ``>= 0`` (a schedule given as ``lr=`` has already
+    been moved to ``group["lr_schedule"]`` when the groups are checked)."""
     if not isinstance(lr, numbers.Real) or isinstance(lr, bool):
         raise TypeError(f"{owner}: lr must be a number >= 0 or a schedule (a callable t -> lr), "
                         f"got {lr!r}")
     return check_real(owner, "lr", lr, 0.0)
+
+
+def _split_schedule(owner: str, group: dict[str, Any]) -> dict[str, Any]:
+    """Move a schedule given as ``group["lr"]`` to ``group["lr_schedule"]``, leaving its first
+    rate in ``group["lr"]``; a number ``lr`` gets ``lr_schedule`` None unless one is given."""
+    lr = group["lr"]
+    if callable(lr):
+        group["lr_schedule"] = lr
+        group["lr"] = _scheduled_rate(owner, lr, 1)
+    else:
+        schedule = group.setdefault("lr_schedule", None)
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"{owner}: lr_schedule must be a schedule (a callable t -> lr) or "
+                            f"None, got {schedule!r}")
+    return group
+
+
+def _scheduled_rate(owner: str, schedule: Callable[[int], Any], t: int) -> float:
+    """``schedule(t)``, checked to be a finite number >= 0."""
+    value = schedule(t)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}: the schedule {schedule!r} returned lr={value!r} for update "
+                         f"t={t}; a learning rate must be a finite number >= 0")
+    return float(value)
+
+
+def _written_lr(owner: str, lr: Any) -> float:
+    """A group's ``lr`` as written by hand or by a scheduler: a finite number >= 0."""
+    if callable(lr):
+        raise TypeError(f"{owner}: lr is the callable {lr!r}; group['lr'] holds the rate in force "
+                        "(a number): give a schedule as lr= when building the optimizer, or set "
+                        "group['lr_schedule']")
+    ok = isinstance(lr, numbers.Real) and not isinstance(lr, bool)
+    if not ok or not (np.isfinite(lr) and lr >= 0):
+        raise ValueError(f"{owner}: lr must be a finite number >= 0, got {lr!r}")
+    return float(lr)
 
 
 def check_betas(owner: str, betas: Any) -> tuple[float, float]:
@@ -512,7 +620,7 @@ def bump_versions(params: list[Tensor]) -> None:
 
 # ---------------------------------------------------------------------- plain data
 def _plain_value(key: str, value: Any) -> Any:
-    if key == "lr" and callable(value):
+    if key == "lr_schedule" and value is not None:
         try:
             return value.to_dict()  # a built-in schedule
         except (AttributeError, TypeError):
@@ -527,8 +635,6 @@ def _is_unserialisable(value: Any) -> bool:
 
 
 def _restored_value(key: str, value: Any) -> Any:
-    if key == "lr" and isinstance(value, dict) and not _is_unserialisable(value):
-        return _schedules.from_dict(value)
     if key == "betas" and isinstance(value, list):
         return tuple(value)
     return copy.deepcopy(value)

@@ -104,9 +104,9 @@ class LBFGS(Optimizer):
         self._params: list[Tensor] = self.param_groups[0]["params"]
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
-        if callable(group["lr"]):
+        if group.get("lr_schedule") is not None:
             raise TypeError(f"{owner}: lr must be a number >= 0 for LBFGS (it is the step length "
-                            f"of every iteration), got the callable {group['lr']!r}")
+                            f"of every iteration), got the callable {group['lr_schedule']!r}")
         group["lr"] = check_real(owner, "lr", group["lr"], 0.0)
         group["max_iter"] = check_int(owner, "max_iter", group["max_iter"], 1)
         group["max_eval"] = check_int(owner, "max_eval", group["max_eval"], 1)

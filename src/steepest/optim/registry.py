@@ -20,13 +20,19 @@ from typing import Any
 
 from .._validation import check_choice
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .base import Optimizer
 from .lbfgs import LBFGS
+from .lion import Lion
 from .nadam import NAdam
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
+from .schedule_free import ScheduleFreeAdamW
 from .sgd import SGD
 
 __all__ = ["OPTIMIZERS", "create", "hyperparameters"]
@@ -35,6 +41,8 @@ __all__ = ["OPTIMIZERS", "create", "hyperparameters"]
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
     "adadelta": Adadelta, "adamax": Adamax, "nadam": NAdam,
+    "radam": RAdam, "rprop": Rprop, "asgd": ASGD, "adafactor": Adafactor, "lion": Lion,
+    "schedule_free_adamw": ScheduleFreeAdamW,
     "lbfgs": LBFGS,
 }
 
@@ -68,7 +76,8 @@ def create(name: str, params: Any, /, **hyper: Any) -> Optimizer:
     Parameters
     ----------
     name : str
-        A key of :data:`OPTIMIZERS`: ``sgd adagrad rmsprop adam adamw adadelta adamax nadam``.
+        A key of :data:`OPTIMIZERS`: ``sgd adagrad rmsprop adam adamw adadelta adamax nadam
+        radam rprop asgd adafactor lion schedule_free_adamw lbfgs``.
     params : iterable of Tensor or of dict
         The parameters (or parameter groups), as for the class itself.
     **hyper

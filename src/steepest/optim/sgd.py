@@ -194,7 +194,8 @@ class SGD(Optimizer):
         if momentum == 0:
             blockwise(_descend, (p.data, g), lr)
         elif group["momentum_form"] == "pytorch":
-            buffer = state["momentum_buffer"]
+            # .get: a scheduler cycling momentum may turn it on after the state was created
+            buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = g.copy()
                 blockwise(_descend_along, (p.data, g, buffer), lr, momentum, group["nesterov"])
@@ -202,7 +203,7 @@ class SGD(Optimizer):
                 blockwise(_heavy_ball, (p.data, g, buffer), lr, momentum,
                           1.0 - group["dampening"], group["nesterov"])
         else:
-            buffer = state["momentum_buffer"]
+            buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = lr * g
             else:
@@ -253,7 +254,7 @@ class SGD(Optimizer):
             return loss
         objective.settle(x0 + result.step * direction, x0)
         for group, lr in plan:
-            self._commit(group, lr * result.step)
+            self._commit(group, lr, lr * result.step)
         return loss
 
     def _report_failure(self, result: _line_search.LineSearchResult) -> None:

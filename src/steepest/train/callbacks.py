@@ -255,8 +255,9 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, state: FitState) -> None:
         for i, group in enumerate(state.optimizer.param_groups):
-            if not isinstance(group["lr"], numbers.Real):
-                raise TypeError(f"ReduceLROnPlateau: parameter group {i} has lr={group['lr']!r}; "
+            if group.get("lr_schedule") is not None or not isinstance(group["lr"], numbers.Real):
+                shown = group.get("lr_schedule") or group["lr"]
+                raise TypeError(f"ReduceLROnPlateau: parameter group {i} has lr={shown!r}; "
                                 f"it needs a numeric learning rate (a schedule sets its own)")
         if state.epoch == 0:
             self._reset()

@@ -18,7 +18,7 @@ from .checkpoint import _load_checkpoint, _restore, _save_checkpoint
 from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, suggest_lr
 from .errors import DivergenceError, NonFiniteError
 from .evaluation import _evaluate
-from .gradients import _global_norm, clip_grad_norm_
+from .gradients import _global_norm, clip_grad_norm_, clip_grad_value_
 from .history import History
 from .inputs import Data, _match_targets, _model_dtype, _prepare, _split_xy
 from .interrupt import DeferredInterrupt
@@ -29,13 +29,12 @@ from .progress import _make_progress, _Progress
 # --------------------------------------------------------------------------- learning rate
 def current_lr(optimizer: Any) -> float:
     """The learning rate of the first parameter group's most recent update (the one its next
-    update would use, before any has been taken); a schedule is evaluated at that update's
-    number, as :class:`steepest.optim.Optimizer` counts them (``num_updates``, ``last_lr``)."""
+    update would use, before any has been taken): ``group["lr"]`` is always the rate in force
+    (a schedule given as ``lr=`` writes it before each update)."""
     group = optimizer.param_groups[0]
     if group.get("last_lr") is not None:
         return float(group["last_lr"])
-    lr = group["lr"]
-    return float(lr(int(group.get("num_updates", 0)) + 1)) if callable(lr) else float(lr)
+    return float(group["lr"])
 
 
 # --------------------------------------------------------------------------- fit
@@ -48,7 +47,8 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         metrics: Iterable[str | Metric] | None = None,
         callbacks: Iterable[Callback | Callable[[int, dict[str, float]], bool | None]] | None
         = None,
-        clip_grad_norm: float | None = None, nonfinite: str = "raise", max_skipped: int = 10,
+        clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
+        nonfinite: str = "raise", max_skipped: int = 10,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
         resume: str | os.PathLike | None = None, progress: bool | str = True,
         eval_batch_size: int | None = None, divergence: float | None = 1e6) -> History:
@@ -91,6 +91,10 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     clip_grad_norm : float, optional
         Clip the global gradient norm to this value before each update
         (:func:`clip_grad_norm_`).
+    clip_grad_value : float, optional
+        Clip every gradient entry to ``[-clip_grad_value, clip_grad_value]`` before each update
+        (:func:`steepest.nn.utils.clip_grad_value_`; before the norm clipping when both are
+        given).
     nonfinite : {"raise", "skip"}, default "raise"
         What to do when the loss or a gradient is NaN or infinite: raise :class:`NonFiniteError`
         (naming the epoch, the batch and the tensor), or skip that update.
@@ -153,6 +157,9 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     checkpoint_every = check_int(owner, "checkpoint_every", checkpoint_every, 1)
     if clip_grad_norm is not None:
         clip_grad_norm = check_real(owner, "clip_grad_norm", clip_grad_norm, 0.0, low_open=True)
+    if clip_grad_value is not None:
+        clip_grad_value = check_real(owner, "clip_grad_value", clip_grad_value, 0.0,
+                                     low_open=True)
     if progress not in (True, False, "tqdm", "plain"):
         check_choice(owner, "progress", progress, (True, False, "tqdm", "plain"))
     if eval_batch_size is not None:
@@ -181,6 +188,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     loop = _Loop(state, X, y, val, batch_size, shuffle, drop_last, resolved_metrics,
                  callback_list, clip_grad_norm, nonfinite, max_skipped, bar,
                  eval_batch_size or (val[0].shape[0] if val is not None else 1), divergence)
+    loop.clip_value = clip_grad_value
     try:
         loop.run(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every)
     finally:
@@ -222,6 +230,7 @@ class _Loop:
         self.watch = DivergenceWatch(divergence)
         self.initial = [p.data.copy() for p in self.params]
         self.interrupt = DeferredInterrupt()
+        self.clip_value: float | None = None  # set by fit (clip_grad_value)
 
     def run(self, checkpoint: str | None, every: int) -> None:
         state = self.state
@@ -288,6 +297,8 @@ class _Loop:
             value = float(loss.data)
             optimizer.zero_grad()
             loss.backward()
+            if self.clip_value is not None:
+                clip_grad_value_(params, self.clip_value)
             norm = _global_norm([p.grad for p in params if p.grad is not None]) if clip is None \
                 else clip_grad_norm_(params, clip)
             if not (math.isfinite(value) and math.isfinite(norm)):
