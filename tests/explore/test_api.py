@@ -218,3 +218,12 @@ def test_an_internal_error_is_json_and_the_server_keeps_serving(monkeypatch) -> 
     assert "internal error (RuntimeError)" in response.json()["error"]
     assert "Traceback" not in response.text
     assert client.get("/api/health").json()["ok"]
+
+
+def test_every_offered_optimizer_trains_a_network(client) -> None:
+    for name in client.get("/api/meta").json()["network"]["optimizers"]:
+        s = client.post("/api/net/session", json={"optimizer": name, "lr": 0.01})
+        assert s.status_code == 200, (name, s.text)
+        frame = client.post(f"/api/net/{s.json()['id']}/train", json={"batches": 3})
+        assert frame.status_code == 200, (name, frame.text)
+        assert frame.json()["updates"] == 3

@@ -9,15 +9,19 @@ added to ``minimize`` later (the second-order ones) appear without a change here
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 import math
 import warnings
 from typing import Any
 
 import numpy as np
 
-from .. import diagnostics, experiments, problems, schedules
-from .. import minimize as _minimize
+from .. import diagnostics, experiments, optim, problems, schedules
 from .params import Choice, Integer, ParamError, Point, Real
+
+# The module, not the function that `steepest.minimize` may also name.
+_minimize = importlib.import_module("steepest.minimize")
 
 __all__ = ["RUN_SPEC", "CONTOUR_SPEC", "methods", "method_options", "meta", "contour", "run"]
 
@@ -26,7 +30,7 @@ GRID = 120  # contour grid points per side
 SHADES = 4095  # levels of the shades sent (12 bits: smooth level curves, small JSON)
 
 #: The hyperparameters each known method takes from the page (beyond lr and the schedule).
-#: A method of ``minimize`` missing here (one added later) gets none, and its own step sizes.
+#: Other methods of ``minimize`` are handled by :func:`method_options`.
 _OPTIONS: dict[str, tuple[str, ...]] = {
     "gd": ("line_search",), "momentum": ("momentum",), "nesterov": ("momentum",),
     "adagrad": (), "rmsprop": ("alpha",), "adam": ("beta1", "beta2"),
@@ -44,11 +48,27 @@ def methods() -> tuple[str, ...]:
     return tuple(_minimize.METHODS)
 
 
+def _default_lr(method: str) -> float | None:
+    """The lr default of the optimizer class behind a first-order method (None: no number)."""
+    first_order = getattr(_minimize, "FIRST_ORDER", ())
+    if method not in first_order or method not in optim.OPTIMIZERS:
+        return None
+    default = inspect.signature(optim.OPTIMIZERS[method]).parameters.get("lr")
+    value = getattr(default, "default", None)
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def method_options(method: str) -> dict[str, Any]:
-    """What the page offers for ``method``: whether it takes an lr, and which sliders."""
-    known = method in _OPTIONS
-    return {"lr": known, "options": list(_OPTIONS.get(method, ())),
-            "default_lr": _DEFAULT_LR.get(method)}
+    """What the page offers for ``method``: whether it takes an lr, and which sliders.
+
+    The methods of :data:`_OPTIONS` get their sliders; another first-order method gets an lr
+    slider starting at its optimizer's default; a method that chooses its own steps (Newton,
+    BFGS, L-BFGS, CG, or an optimizer whose default lr is not a number) gets none.
+    """
+    if method in _OPTIONS:
+        return {"lr": True, "options": list(_OPTIONS[method]), "default_lr": _DEFAULT_LR[method]}
+    lr = _default_lr(method)
+    return {"lr": lr is not None, "options": [], "default_lr": lr}
 
 
 CONTOUR_SPEC = {
