@@ -210,6 +210,11 @@ def _rates(p: problems.Problem, values: dict[str, Any], kwargs: dict[str, Any],
     out: dict[str, Any] = {"observed": observed, "theory": None, "theory_basis": None,
                            "best": None, "theory_note": ""}
     constant = isinstance(kwargs.get("lr"), float) and "line_search" not in kwargs
+    if method in getattr(_minimize, "SECOND_ORDER", ()):
+        out["theory_note"] = (f"{method} converges faster than linearly near a minimiser "
+                              "(quadratically for Newton, superlinearly for BFGS), so theory "
+                              "predicts no linear rate")
+        return out
     if method not in ("gd", "momentum", "nesterov") or not constant:
         out["theory_note"] = ("theory here covers gd, momentum and nesterov with a constant lr "
                               "and no line search")
