@@ -211,9 +211,9 @@ def _rates(p: problems.Problem, values: dict[str, Any], kwargs: dict[str, Any],
                            "best": None, "theory_note": ""}
     constant = isinstance(kwargs.get("lr"), float) and "line_search" not in kwargs
     if method in getattr(_minimize, "SECOND_ORDER", ()):
-        out["theory_note"] = (f"{method} converges faster than linearly near a minimiser "
-                              "(quadratically for Newton, superlinearly for BFGS), so theory "
-                              "predicts no linear rate")
+        out["theory_note"] = ("near a minimiser Newton converges quadratically and BFGS "
+                              "superlinearly; L-BFGS and CG have no simple rate either, so "
+                              "none is predicted for the second-order methods")
         return out
     if method not in ("gd", "momentum", "nesterov") or not constant:
         out["theory_note"] = ("theory here covers gd, momentum and nesterov with a constant lr "
