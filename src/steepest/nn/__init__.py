@@ -5,6 +5,7 @@ arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict
 """
 
 from . import functional, init, utils
+from .backprop import BackpropTrace, LayerTrace, backprop_trace
 from .layers import (
     GELU,
     Dropout,
@@ -26,5 +27,5 @@ __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Flatten", "IncompatibleKeys",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
-    "functional", "init", "utils",
+    "functional", "init", "utils", "backprop_trace", "BackpropTrace", "LayerTrace",
 ]
