@@ -383,13 +383,13 @@ def _problems_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
                       progress: Progress) -> None:
     page.heading("4. The problems of plain gradient descent", "problems")
     page.paragraph(
-        "Gradient descent with a fixed rule for α only sees the slope where it stands. Three "
+        "Gradient descent with a fixed rule for α only sees the slope where it stands. Four "
         "things go wrong with it in practice; each is shown below on a problem small enough "
         "to draw.")
     results["problems"] = {
-        "oscillation": _oscillation(page),
         "small_steps": _small_steps(page, budget),
         "saddle": _saddle(page),
+        "oscillation": _oscillation(page),
         "constant_step": _constant_step(page),
     }
 
@@ -401,7 +401,7 @@ def _oscillation(page: HtmlPage) -> dict[str, Any]:
     settings = {"α = 1/L": 1.0 / L, "α = 1.9/L": 1.9 / L, "α = 2.05/L": 2.05 / L}
     runs = {label: _quiet_run(problem, "gd", lr=lr, max_iter=30, gtol=1e-8)
             for label, lr in settings.items()}
-    page.heading("4a. Oscillation in a narrow valley", "oscillation", level=3)
+    page.heading("4c. Oscillation in a narrow valley", "oscillation", level=3)
     page.paragraph(
         f"A quadratic whose valley is {problem.L / problem.mu:g} times steeper across than "
         "along (condition number κ = L/μ = 20). The gradient points mostly across the valley, "
@@ -459,7 +459,7 @@ def _small_steps(page: HtmlPage, budget: _Budget) -> dict[str, Any]:
                                             lr=schedules.inverse_power(1.0 / L0, 1.0), max_iter=n),
         "gd + Armijo line search": _quiet_run(problem, "gd", line_search="armijo", max_iter=n),
     }
-    page.heading("4b. Guaranteed steps are too small", "small-steps", level=3)
+    page.heading("4a. Guaranteed steps are too small", "small-steps", level=3)
     page.paragraph(
         "Theory guarantees descent when α ≤ 1/L, with L the largest curvature met (the "
         "Lipschitz constant of ∇f). On Rosenbrock's banana valley the curvature across the "
@@ -498,7 +498,7 @@ def _saddle(page: HtmlPage) -> dict[str, Any]:
     }
     stuck = runs["start (1, 0): on the stable axis"]
     report = diagnostics.detect_saddle(problem.grad, np.asarray(stuck.x), problem.value)
-    page.heading("4c. Stuck at a saddle point", "saddle", level=3)
+    page.heading("4b. Stuck at a saddle point", "saddle", level=3)
     page.paragraph(
         "f(x, y) = x² − y² curves up along x and down along y: the origin is a saddle point, "
         "where the gradient vanishes without being a minimum. Gradient descent only stops "
@@ -637,8 +637,9 @@ def _family_figures(page: HtmlPage, problem: Any, runs: Sequence[MethodRun], nam
                 "methods in grey behind it, on shared axes: a straight line is a linear rate. "
                 "Curves stop where a method met its stopping test (‖∇f‖ ≤ 10<sup>−6</sup>) or "
                 "where the error reached exactly zero.",
-                "Eight small log-scale panels of error against iteration, one per method in "
-                "colour, each with the other seven methods' curves in light grey behind it.")
+                f"Eight small log-scale panels of the error on {name} against iteration, one "
+                "per method in colour, each with the other seven methods' curves in light grey "
+                "behind it.")
 
 
 def _family_table(page: HtmlPage, problem: Any, runs: Sequence[MethodRun], tol: float) -> None:
@@ -856,12 +857,12 @@ def _constant_step(page: HtmlPage) -> dict[str, Any]:
     from . import plot, schedules
     from .minimize import minimize
     value, grad = _pseudo_huber(0.1)
-    x0 = np.array([8.0, -6.0])
-    steps = 150
+    x0 = np.array([12.0, -9.0])
+    steps = 80
     settings = {
         "constant α = 1 (safe at the minimum)": 1.0,
         "constant α = 12 (fast far away)": 12.0,
-        "step decay 12 → ×0.5 every 25": schedules.parse("step:12:25:0.5"),
+        "step decay 12 → ×0.5 every 12": schedules.parse("step:12:12:0.5"),
         "cosine 12 → 0": schedules.parse(f"cosine:12:{steps}"),
         "warm-up 10, then cosine 12 → 0": schedules.parse(f"warmup:10:cosine:12:{steps}"),
     }
@@ -876,8 +877,9 @@ def _constant_step(page: HtmlPage) -> dict[str, Any]:
     for (label, lr), color in zip(settings.items(), plot._FALLBACK_COLORS, strict=False):
         lrs = np.full(steps, lr) if isinstance(lr, float) else np.array([lr(int(k)) for k in t])
         left.plot(t, lrs, color=color, lw=1.6, label=label)
-        right.semilogy(np.linspace(0, steps, len(runs[label].fvals)),
+        right.semilogy(np.arange(len(runs[label].fvals)),
                        np.maximum(np.asarray(runs[label].fvals), 1e-300), color=color, lw=1.6)
+    right.set_ylim(1e-16, 10.0)
     left.set_xlabel("update t")
     left.set_ylabel("learning rate αₜ")
     left.set_title("The step sizes")
@@ -892,14 +894,15 @@ def _constant_step(page: HtmlPage) -> dict[str, Any]:
     page.paragraph(
         "f(x) = Σ δ² (√(1 + (x<sub>i</sub>/δ)²) − 1) with δ = 0.1 (a pseudo-Huber loss) has "
         "gradients of size at most δ far from its minimum but curvature 1 at it. A step safe at "
-        "the minimum (α < 2) crawls from x₀ = (8, −6) at 0.1 per unit of α; a step large "
+        "the minimum (α < 2) crawls from x₀ = (12, −9) at 0.1 per unit of α; a step large "
         "enough to travel (α = 12) overshoots for ever once it arrives (|1 − 12| > 1). "
         "Decaying the step gets both: large while far away, small near the minimum.")
     page.figure(fig, "constant_step",
                 "Left: five step-size rules. Right: f(x<sub>n</sub>) − f* on a log axis. The "
-                "small constant step has not arrived after 150 iterations; the large one "
+                "small constant step has not arrived after 80 iterations; the large one "
                 "arrives fast, then bounces around the minimum at a constant error; step "
-                "decay, cosine and warm-up + cosine arrive fast and then converge.",
+                "decay, cosine and warm-up + cosine arrive fast and then converge (the axis "
+                "stops at 10<sup>−16</sup>).",
                 "Two panels. Left: learning rate against update for five rules: two flat "
                 "lines at 1 and 12, a staircase halving from 12, and two smooth cosine curves "
                 "falling from 12 to 0, one with a short linear ramp at the start. Right: the "
@@ -1082,7 +1085,7 @@ def _sgd_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed:
                 "100.")
     steps = 4000 if not budget.epochs <= 3 else 1500
     settings = {"constant α = 0.05": 0.05, "constant α = 0.01": 0.01,
-                "αₙ = 1/(n + 20)": schedules.inverse_time(1.0 / 20, 1.0 / 20)}
+                "αₙ = 4/(n + 80)": schedules.inverse_time(0.05, 1.0 / 80)}
     draws = rng.integers(0, n, steps)
     curves = {}
     for label, lr in settings.items():
@@ -1102,8 +1105,12 @@ def _sgd_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed:
     fig, (axis,) = plot.new_figure(figsize=(7.5, 4.8))
     for (label, errors), color in zip(curves.items(), ("#d62728", "#ff7f0e", "#2ca02c"),
                                       strict=True):
-        axis.loglog(np.arange(1, steps + 1), np.maximum(errors[1:], 1e-16), color=color, lw=1.2,
-                    label=label)
+        axis.loglog(np.arange(1, steps + 1), np.maximum(errors[1:], 1e-16), color=color, lw=0.6,
+                    alpha=0.35)
+        window = 100
+        smooth = np.convolve(errors[1:], np.ones(window) / window, mode="valid")
+        axis.loglog(np.arange(window, steps + 1), smooth, color=color, lw=2.0,
+                    label=label + " (mean of 100)")
     axis.set_xlabel("update n (one example each, log axis)")
     axis.set_ylabel("f(wₙ) − f* (log axis)")
     axis.set_title("SGD with B = 1: a noise floor for constant steps")
@@ -1112,11 +1119,13 @@ def _sgd_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed:
     page.paragraph(
         "With a constant step the noise never averages out: the error falls to a <em>noise "
         "floor</em> proportional to α and then wanders there. Steps α<sub>n</sub> ∝ 1/n "
-        "satisfy Robbins–Monro (Σ α = ∞, Σ α² < ∞), and the error keeps falling, like 1/n.")
+        "satisfy Robbins–Monro (Σ α = ∞, Σ α² < ∞), and the error keeps falling, like 1/n "
+        "once a·μ ≥ 1 for α<sub>n</sub> = a/(n + n₀) (μ = 0.25 here, so a = 4).")
     page.figure(fig, "sgd_floor",
                 f"f(w<sub>n</sub>) − f* over {steps} single-example SGD updates (log-log). The "
                 "constant steps stall at floors (the larger step's floor is higher); "
-                "α<sub>n</sub> = 1/(n + 20) keeps descending.",
+                "α<sub>n</sub> = 4/(n + 80) keeps descending, like 1/n. Thin lines: every "
+                "update; thick: the mean over 100 updates.",
                 "Log-log plot of error against update for three SGD runs: red and orange "
                 "constant-step curves fall and then flatten into noisy plateaus, the red one "
                 "higher; a green decaying-step curve keeps falling roughly as a straight line.")
@@ -1211,7 +1220,8 @@ def _layers_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, se
         "b<sub>j</sub>, and an activation f is applied to each: a' = f(z). The weights turn a "
         "unit's line w<sub>j</sub>ᵀx + b<sub>j</sub> = 0 in the input plane, the bias moves it "
         "off the origin (without biases every line would pass through 0). Here a 2-4-1 network "
-        "with tanh units learned a ring from 240 points in 400 Adam steps.")
+        "with tanh units was trained for 400 Adam steps to tell points in a ring-shaped band "
+        "(dark) from the rest.")
     W, b = model[0].weight.data, model[0].bias.data
     gx, gy = np.meshgrid(np.linspace(-2.2, 2.2, 120), np.linspace(-2.2, 2.2, 120))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
@@ -1224,7 +1234,7 @@ def _layers_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, se
                       cmap="RdBu_r")
         axis.contour(gx, gy, (grid @ W[j] + b[j]).reshape(gx.shape), levels=[0.0],
                      colors="black", linestyles="--", linewidths=1.0)
-        axis.set_title(f"unit {j + 1}: tanh({W[j, 0]:.2f}x₁ + {W[j, 1]:.2f}x₂ + {b[j]:.2f})",
+        axis.set_title(f"unit {j + 1}: tanh({W[j, 0]:.2f}x₁ {W[j, 1]:+.2f}x₂ {b[j]:+.2f})",
                        fontsize="x-small")
     axes[4].contourf(gx, gy, 1 / (1 + np.exp(-out)), levels=np.linspace(0, 1, 11), cmap="PuOr_r")
     axes[4].scatter(X[:, 0], X[:, 1], c=y, cmap="PuOr_r", s=8, edgecolors="black",
@@ -1240,8 +1250,9 @@ def _layers_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, se
     page.figure(fig, "layers",
                 "The four hidden units of the trained network, each a tanh ridge across its "
                 "dashed line w<sub>j</sub>ᵀx + b<sub>j</sub> = 0 (red +1, blue −1), and the "
-                f"output layer's combination of them (right), which fits the ring ({accuracy:.0%} "
-                "of the points right).",
+                f"output layer's combination of them (right): four straight cuts combine into a "
+                f"curved region that covers much of the band ({accuracy:.0%} of the points "
+                "classified right; more units would follow the ring more closely).",
                 "Five square panels over the input plane. The first four each show one hidden "
                 "unit as a smooth red-to-blue ridge across a dashed straight line at a different "
                 "angle and offset. The fifth shows the network output as a ring-shaped region "
