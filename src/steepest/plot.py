@@ -963,25 +963,25 @@ def graph(tensor: Any, names: Mapping[str, Any] | None = None, *, engine: str = 
     pos = _layered(g.nodes, g.edges)
     width = max(x for x, _ in pos.values()) + 1
     height = max(1.0, max(y for _, y in pos.values()) - min(y for _, y in pos.values()) + 1)
-    fig, (axis,) = new_figure(figsize=(min(16.0, 2.4 * width + 1), min(12.0, 1.3 * height + 1.2)))
+    fig, (axis,) = new_figure(figsize=(min(14.0, 1.9 * width + 0.6), min(10.0, 1.1 * height + 1.2)))
     colors = {"op": "#ffffff", "leaf": "#dbeafe", "constant": "#f1f5f9", "summary": "#fef3c7"}
     by_id = {node.id: node for node in g.nodes}
     for source, target in g.edges:
         (x0, y0), (x1, y1) = pos[source], pos[target]
-        axis.annotate("", (x1 - 0.28, y1), (x0 + 0.28, y0),
+        axis.annotate("", (x1 - 0.22, y1), (x0 + 0.22, y0),
                       arrowprops={"arrowstyle": "-|>", "color": "#64748b", "lw": 1.0,
                                   "shrinkA": 0, "shrinkB": 0})
         node = by_id[source]
         parts = [p for p in (node.value, f"grad {node.grad}" if node.grad else None) if p]
         if parts:
-            axis.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, "\n".join(parts), ha="center",
-                      va="bottom", fontsize=7, color="#0f4c81")
+            axis.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.08, "\n".join(parts), ha="center",
+                      va="bottom", fontsize=8.5, color="#0f4c81")
     for node in g.nodes:
         x, y = pos[node.id]
         text = node.label if node.kind == "summary" else f"{node.label}\n{node.shape}"
         if node.id == "n0" and node.value is not None:
             text += f"\n= {node.value}"
-        axis.text(x, y, text, ha="center", va="center", fontsize=8.5,
+        axis.text(x, y, text, ha="center", va="center", fontsize=10,
                   bbox={"boxstyle": "round,pad=0.35" if node.kind == "op" else "square,pad=0.35",
                         "fc": colors[node.kind], "ec": "#334155", "lw": 0.8})
     axis.set_xlim(-0.6, width - 0.4)
@@ -1081,6 +1081,6 @@ def backprop(trace: Any, *, example: int | None = None, title: str | None = None
         bar = fig.colorbar(mappable, ax=axis, shrink=0.6, pad=0.01, fraction=0.04)
         bar.set_label(label, fontsize="small")
     which = f"example {example}" if example is not None else "batch mean"
-    axis.set_title(title or f"Backpropagation: activations, δ under each node and dW on the "
-                            f"edges ({which}, loss {trace.loss:.4g})")
+    axis.set_title(title or f"Backprop: activation a (node), δ (under it), dW (edge); "
+                            f"{which}, loss {trace.loss:.4g}", fontsize="medium")
     return fig

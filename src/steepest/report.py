@@ -1290,7 +1290,7 @@ def _backprop_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
         "<b>update</b> is then W := W − α dW, b := b − α db. Below, one pass of a 2-3-1 tanh "
         "network with the squared error on 4 points, computed by "
         "<code>steepest.nn.backprop_trace</code> in plain NumPy; the autodiff engine's "
-        f"gradients agree to {mismatch:.1e}.")
+        f"gradients agree with it (largest difference in dW: {mismatch:.1e}).")
     page.figure(trace.figure(), "backprop",
                 "The network: node colour is the activation (mean over the 4 examples), the "
                 "number under each node its δ = ∂L/∂z, edge colour and width the weight's "
@@ -1308,7 +1308,7 @@ def _backprop_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, 
                  format_number(float(np.linalg.norm(layer.dW))),
                  format_number(float(np.linalg.norm(layer.db))), layer.activation]
                 for k, layer in enumerate(trace.layers, start=1)])
-    alphas = np.linspace(0.0, 4.0, 81)
+    alphas = np.linspace(0.0, 3.0 * lr, 61)
     losses = np.array([trace.step(a).loss if a > 0 else trace.loss for a in alphas])
     squared = sum(float(np.sum(layer.dW ** 2) + np.sum(layer.db ** 2)) for layer in trace.layers)
     fig, (axis,) = plot.new_figure(figsize=(7.5, 4.6))
