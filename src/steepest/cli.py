@@ -268,6 +268,7 @@ def _add_minimize(commands: Any) -> None:
         "warnings (divergence, oscillation, saddle points) with what to try instead.",
         "steepest minimize rosenbrock --method momentum --lr 1e-3 --max-iter 5000\n"
         "steepest minimize quadratic --kappa 100 --method gd --line-search armijo\n"
+        "steepest minimize quadratic --kappa 3 --method gd --lr 0.5/n --max-iter 50\n"
         "steepest minimize beale --method gd --lr 1/t --x0=1,1 --plot beale.png\n"
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
