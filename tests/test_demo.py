@@ -21,8 +21,8 @@ EXPECTED_SIZES = {
     "small_steps": (1800, 840), "saddle": (1800, 840), "descent": (1800, 780),
     "rate": (1125, 750), "constant_step": (1800, 720), "armijo": (1800, 720),
     "schedules": (1800, 900), "momentum": (1800, 840), "sgd_noise": (1800, 645),
-    "sgd_floor": (1125, 720), "adaptive": (2160, 585), "rosenbrock_paths": (2160, 1095),
-    "rosenbrock_convergence": (2160, 915), "quadratic_paths": (2160, 1095),
+    "sgd_floor": (1125, 720), "adaptive": (2160, 645), "rosenbrock_paths": (2160, 1155),
+    "rosenbrock_convergence": (2160, 915), "quadratic_paths": (2160, 1155),
     "quadratic_convergence": (2160, 915), "layers": (2250, 525), "backprop_update": (1125, 690),
     "digits_curves": (1560, 630), "digits_confusion": (1200, 1050),
 }

@@ -819,7 +819,7 @@ def trajectory_grid(problem: Any, results: Any, *, ncols: int = 4, window: Any =
     paths = [np.asarray(_get(r, "path"), dtype=np.float64).reshape(-1, 2) for _, r in runs]
     box = _window(problem, paths, window)
     cols, rows = _grid_shape(len(runs), ncols)
-    fig, axes = new_figure(cols, rows, figsize=(3.6 * cols, 3.4 * rows + 0.5))
+    fig, axes = new_figure(cols, rows, figsize=(3.6 * cols, 3.4 * rows + 0.9))
     colors = _colors([label for label, _ in runs])
     for k, axis in enumerate(axes):
         if k >= len(runs):

@@ -1073,9 +1073,11 @@ def _sgd_section(page: HtmlPage, results: dict[str, Any], budget: _Budget, seed:
         axis.set_xlabel("component 1")
         axis.set_ylabel("component 2")
         axis.grid(True, alpha=0.3)
-        axis.set_aspect("equal", adjustable="datalim")
+    for axis in axes[1:]:  # the same axes in every panel, so that the spreads compare
+        axis.set_xlim(axes[0].get_xlim())
+        axis.set_ylim(axes[0].get_ylim())
     axes[0].legend(fontsize="x-small", loc="lower left")
-    fig.suptitle(f"300 minibatch gradients at w = {tuple(w0)}")
+    fig.suptitle(f"300 minibatch gradients at w = ({w0[0]:g}, {w0[1]:g}), same axes")
     page.figure(fig, "sgd_noise",
                 "The negative gradient on 300 random minibatches of sizes 1, 10 and 100 "
                 "(dots) around the full negative gradient (star). The spread (root mean square "
