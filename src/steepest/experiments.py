@@ -633,7 +633,7 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
     x = np.asarray(_field(result, "x"), dtype=np.float64)
     grad = _field(result, "grad")
     gnorm = float(np.linalg.norm(grad)) if grad is not None else math.nan
-    steps = f"learning rate {format_lr(lr) if lr is not None else 'default'}"
+    steps = f"learning rate {format_lr(lr) if lr is not None else _default_lr(result)}"
     if line_search:
         steps = f"{line_search} line search" + (f", first trial step {format_lr(lr)}"
                                                  if lr is not None else "")
@@ -660,6 +660,15 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
         lines.append("  warnings:")
         lines += [f"    - {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def _default_lr(result: Any) -> str:
+    """The learning rate the method used when none was given (the first recorded one)."""
+    lrs = _field(result, "lrs")
+    lrs = np.asarray([] if lrs is None else lrs, dtype=np.float64)
+    if lrs.size and np.isfinite(lrs[0]):
+        return f"{float(lrs[0]):g} (the method's default)"
+    return "the method's default"
 
 
 def result_figure(problem: Any, results: Mapping[str, Any], title: str | None = None) -> Any:
