@@ -140,7 +140,8 @@ def check_progress(stderr: str) -> None:
               "the rate of convergence", "the problems of plain gradient descent", "the remedies",
               "stochastic gradient descent", "momentum, RMSprop, Adam and AdaDelta",
               "the optimizer family on Rosenbrock",
-              "the optimizer family on an ill-conditioned quadratic", "fully connected layers",
+              "the optimizer family on an ill-conditioned quadratic",
+              "beyond first order: CG, BFGS and Newton", "fully connected layers",
               "backpropagation, step by step", "the computational graph",
               "a network trained on handwritten digits")
     for k, stage in enumerate(stages, start=1):

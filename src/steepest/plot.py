@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # matplotlib is optional and imported lazily
 __all__ = [
     "trajectories", "convergence", "loss_curves", "schedule", "confusion_matrix", "image_grid",
     "save", "close", "new_figure", "trajectory_grid", "convergence_grid", "graph", "backprop",
+    "convergence_by_cost",
 ]
 
 # One colour per method, fixed, so that a method keeps its colour across every figure of a report.
@@ -48,6 +49,7 @@ _METHOD_COLORS = {
     "gd": "#1f77b4", "gd+armijo": "#17becf", "gd+wolfe": "#9edae5", "momentum": "#ff7f0e",
     "nesterov": "#d62728", "adagrad": "#2ca02c", "rmsprop": "#9467bd", "adam": "#8c564b",
     "adamw": "#c49c94", "adadelta": "#e377c2", "adamax": "#7f7f7f", "nadam": "#bcbd22",
+    "cg": "#2ca02c", "bfgs": "#9467bd", "lbfgs": "#c5b0d5", "newton": "#d62728",
 }
 _FALLBACK_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                     "#7f7f7f", "#bcbd22", "#17becf"]
@@ -1083,4 +1085,45 @@ def backprop(trace: Any, *, example: int | None = None, title: str | None = None
     which = f"example {example}" if example is not None else "batch mean"
     axis.set_title(title or f"Backprop: activation a (node), δ (under it), dW (edge); "
                             f"{which}, loss {trace.loss:.4g}", fontsize="medium")
+    return fig
+
+
+def convergence_by_cost(runs: Mapping[str, tuple[Any, Mapping[str, Any]]]) -> Figure:
+    """``f - f*`` per iteration (left) and per evaluation of ``f`` (right), one row per problem,
+    one line per method, on log scales.
+
+    The right column is where a line search's cost shows: CG and BFGS spend a few evaluations
+    per iteration. Newton's Hessians are not counted there (one per iteration).
+
+    Parameters
+    ----------
+    runs : mapping
+        Problem title -> (problem, {method: OptimizeResult}), as made by
+        :func:`steepest.experiments.second_order_runs`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not runs:
+        raise ValueError("convergence_by_cost: runs is empty")
+    fig, axes = new_figure(2, nrows=len(runs), figsize=(10.0, 3.5 * len(runs)))
+    for row, (title, (problem, results)) in enumerate(runs.items()):
+        left, right = axes[2 * row], axes[2 * row + 1]
+        for method, result in results.items():
+            gap = np.maximum(np.asarray(result.fvals) - problem.f_min, 1e-300)
+            style = {"color": _METHOD_COLORS.get(method), "label": method, "lw": 1.6}
+            left.semilogy(np.arange(gap.size), gap, **style)
+            right.semilogy(result.evals, gap, **style)
+        for ax, what in ((left, "iteration"), (right, "evaluation of f")):
+            ax.set_title(f"{title}: per {what}")
+            ax.set_xlabel("iterations" if ax is left else "evaluations of f")
+            ax.set_ylabel("f - f*")
+            ax.set_ylim(1e-20, None)
+            ax.set_xscale("symlog", linthresh=10)
+            ax.set_xlim(left=0)
+            ax.grid(True, which="major", alpha=0.3)
+        right.legend(loc="upper right", fontsize=8)
+    fig.suptitle("GD, momentum, CG, BFGS and Newton: linear, superlinear and quadratic "
+                 "convergence")
     return fig
