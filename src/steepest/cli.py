@@ -216,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backprop(commands)
     from .sweep import add_cli as _add_sweep  # Dask is imported only when a sweep runs
     _add_sweep(commands, _subparser)
+    from .explore import add_cli as _add_explore  # Starlette is imported only when it serves
+    _add_explore(commands, _subparser)
     return parser
 
 
@@ -694,6 +696,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return cli_main(args)
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from .explore import cli_main
+    return cli_main(args)
+
+
 def _bundled() -> tuple[str, ...]:
     from . import data
     return data.DATASETS
@@ -701,7 +708,7 @@ def _bundled() -> tuple[str, ...]:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo, "minimize": _cmd_minimize, "compare": _cmd_compare, "train": _cmd_train,
-    "sweep": _cmd_sweep, "backprop": _cmd_backprop,
+    "sweep": _cmd_sweep, "backprop": _cmd_backprop, "explore": _cmd_explore,
 }
 
 # Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a

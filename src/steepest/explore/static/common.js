@@ -1,0 +1,142 @@
+// steepest explore: what both views share (requests, the URL, number formats, line charts).
+"use strict";
+
+const common = (() => {
+  // A JSON request to this server; a 4xx/5xx rejects with the server's message.
+  async function api(path, body, method) {
+    const init = { method: method || (body === undefined ? "GET" : "POST"), headers: {} };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const error = new Error((data && data.error) || `HTTP ${response.status}`);
+      error.status = response.status;
+      error.parameter = data && data.parameter;
+      throw error;
+    }
+    return data;
+  }
+
+  // The settings live in the URL's hash, so that a link reproduces them.
+  function readHash() {
+    const out = {};
+    for (const [k, v] of new URLSearchParams(location.hash.slice(1))) out[k] = v;
+    return out;
+  }
+  function writeHash(values) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(values)) {
+      if (v !== null && v !== undefined && v !== "") params.set(k, String(v));
+    }
+    history.replaceState(null, "", "#" + params.toString());
+  }
+
+  function fmt(x, digits) {
+    if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+    const d = digits || 3;
+    if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(d - 1);
+    return String(Number(x.toPrecision(d)));
+  }
+
+  function niceStep(span, count) {
+    const raw = span / Math.max(count, 1);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const norm = raw / mag;
+    return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  }
+
+  // A line chart on a canvas: series [{values, color, dash, width, label}], y on a log scale
+  // when logY (values <= 0 are clipped to the floor). Returns the drawn ranges.
+  function lineChart(canvas, series, opts) {
+    const o = Object.assign({ logY: false, xLabel: "", yLabel: "", floor: 1e-16 }, opts || {});
+    const ctx = canvas.getContext("2d");
+    const W = canvas.width, H = canvas.height;
+    const pad = { l: 58, r: 20, t: 12, b: 34 };
+    ctx.clearRect(0, 0, W, H);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, W, H);
+    const tr = (v) => (o.logY ? Math.log10(Math.max(v, o.floor)) : v);
+    let xmax = 1, ymin = Infinity, ymax = -Infinity;
+    for (const s of series) {
+      xmax = Math.max(xmax, s.values.length - 1);
+      for (const v of s.values) {
+        if (v === null || !Number.isFinite(v)) continue;
+        const t = tr(v);
+        if (t < ymin) ymin = t;
+        if (t > ymax) ymax = t;
+      }
+    }
+    if (!Number.isFinite(ymin)) { ymin = 0; ymax = 1; }
+    if (ymax - ymin < 1e-12) { ymin -= 0.5; ymax += 0.5; }
+    const span = ymax - ymin;
+    ymin -= 0.04 * span; ymax += 0.04 * span;
+    const X = (i) => pad.l + (i / xmax) * (W - pad.l - pad.r);
+    const Y = (t) => H - pad.b - ((t - ymin) / (ymax - ymin)) * (H - pad.t - pad.b);
+    // grid and ticks
+    ctx.strokeStyle = "#e6e9ef"; ctx.fillStyle = "#5d6678"; ctx.lineWidth = 1;
+    ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    const ystep = o.logY ? Math.max(1, Math.ceil((ymax - ymin) / 6)) : niceStep(ymax - ymin, 5);
+    for (let t = Math.ceil(ymin / ystep) * ystep; t <= ymax; t += ystep) {
+      ctx.beginPath(); ctx.moveTo(pad.l, Y(t)); ctx.lineTo(W - pad.r, Y(t)); ctx.stroke();
+      ctx.fillText(o.logY ? "1e" + Math.round(t) : fmt(t, 3), pad.l - 4, Y(t));
+    }
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    const xstep = niceStep(xmax, 6);
+    for (let i = 0; i <= xmax; i += xstep) {
+      ctx.beginPath(); ctx.moveTo(X(i), pad.t); ctx.lineTo(X(i), H - pad.b); ctx.stroke();
+      ctx.fillText(String(Math.round(i)), X(i), H - pad.b + 4);
+    }
+    ctx.fillText(o.xLabel, (pad.l + W - pad.r) / 2, H - 14);
+    ctx.save(); ctx.translate(12, (pad.t + H - pad.b) / 2); ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "middle"; ctx.fillText(o.yLabel, 0, 0); ctx.restore();
+    ctx.strokeStyle = "#9aa3b2";
+    ctx.strokeRect(pad.l, pad.t, W - pad.l - pad.r, H - pad.t - pad.b);
+    // lines
+    ctx.save();
+    ctx.beginPath(); ctx.rect(pad.l, pad.t, W - pad.l - pad.r, H - pad.t - pad.b); ctx.clip();
+    for (const s of series) {
+      ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 2; ctx.setLineDash(s.dash || []);
+      ctx.beginPath();
+      let open = false;
+      s.values.forEach((v, i) => {
+        if (v === null || !Number.isFinite(v)) { open = false; return; }
+        const px = X(i), py = Y(tr(v));
+        if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+        open = true;
+      });
+      ctx.stroke();
+    }
+    ctx.restore();
+    ctx.setLineDash([]);
+    // legend
+    const labelled = series.filter((s) => s.label);
+    ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.font = "11px system-ui, sans-serif";
+    const wide = labelled.reduce((m, s) => Math.max(m, ctx.measureText(s.label).width), 0) + 34;
+    if (labelled.length) {
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillRect(W - pad.r - wide - 6, pad.t + 2, wide + 2, 15 * labelled.length + 4);
+    }
+    labelled.forEach((s, k) => {
+      const y = pad.t + 10 + 15 * k, x = W - pad.r - wide;
+      ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
+      ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 18, y); ctx.stroke(); ctx.setLineDash([]);
+      ctx.fillStyle = "#1d2330"; ctx.fillText(s.label, x + 24, y);
+    });
+    return { xmax, ymin, ymax };
+  }
+
+  // Resolvers waiting for the next finished redraw (tests and the benchmark await them).
+  function drawSignal() {
+    let waiting = [];
+    return {
+      wait() { return new Promise((resolve) => waiting.push(resolve)); },
+      fire(info) { const w = waiting; waiting = []; for (const r of w) r(info); },
+    };
+  }
+
+  return { api, readHash, writeHash, fmt, lineChart, drawSignal };
+})();

@@ -1,0 +1,309 @@
+// steepest explore, the network view: a training session on the server, drawn frame by frame.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const SLIDERS = { noise: "lin", points: "int", lr: "log", momentum: "lin", batch_size: "int", batches: "int", seed: "int" };
+  const SELECTS = ["dataset", "activation", "optimizer"];
+  const DEFAULTS = { dataset: "moons", noise: 0.1, points: 200, hidden: "8,8", activation: "tanh",
+                     optimizer: "adam", lr: 0.03, momentum: 0.9, batch_size: 20, batches: 5, seed: 0 };
+  const LAYER_COLORS = ["#2f5fb3", "#d9480f", "#2b8a3e", "#862e9c", "#0b7285", "#c2255c", "#5c940d"];
+  const state = {};
+  let meta = null, session = null, running = false, busy = false, starting = null;
+  let history = { updates: [], train: [], val: [], norms: [] };
+  let frames = 0, lastFrame = null;
+  const framed = common.drawSignal();
+
+  function sliderValue(id) {
+    const raw = parseFloat($(id).value);
+    if (SLIDERS[id] === "log") return Number(Math.pow(10, raw).toPrecision(3));
+    return SLIDERS[id] === "int" ? Math.round(raw) : raw;
+  }
+  function setSlider(id, v) {
+    $(id).value = SLIDERS[id] === "log" ? Math.log10(v) : v;
+    $(id + "-out").textContent = common.fmt(v, 3);
+  }
+
+  function fromHash() {
+    const h = common.readHash();
+    for (const [k, d] of Object.entries(DEFAULTS)) {
+      if (k in SLIDERS) {
+        const v = parseFloat(h[k]);
+        const el = $(k), lo = parseFloat(el.min), hi = parseFloat(el.max);
+        const pos = SLIDERS[k] === "log" ? Math.log10(v) : v;
+        state[k] = Number.isFinite(pos) && pos >= lo && pos <= hi ? v : d;
+      } else if (k === "hidden") {
+        state.hidden = /^\s*\d*(\s*,\s*\d+)*\s*$/.test(h.hidden || "x") ? h.hidden : d;
+      } else {
+        state[k] = h[k] || d;
+      }
+    }
+    const lists = { dataset: meta.network.datasets, activation: meta.network.activations, optimizer: meta.network.optimizers };
+    for (const k of SELECTS) if (!lists[k].includes(state[k])) state[k] = DEFAULTS[k];
+  }
+  function showControls() {
+    for (const k of SELECTS) $(k).value = state[k];
+    for (const k of Object.keys(SLIDERS)) setSlider(k, state[k]);
+    $("hidden").value = state.hidden;
+    $("row-momentum").classList.toggle("hidden", state.optimizer !== "sgd");
+    common.writeHash(state);
+  }
+  function widths() {
+    return state.hidden.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  }
+  function sessionBody() {
+    return { dataset: state.dataset, noise: state.noise, points: state.points, hidden: widths(),
+             activation: state.activation, optimizer: state.optimizer, lr: state.lr,
+             momentum: state.momentum, batch_size: Math.min(state.batch_size, state.points), seed: state.seed };
+  }
+
+  function showError(error) {
+    const box = $("error");
+    box.hidden = !error;
+    box.textContent = error ? (error.status ? `The server refused the request (HTTP ${error.status}): ` : "") + error.message : "";
+  }
+
+  // ------------------------------------------------------------------ the session
+  async function newSession() {
+    const old = session;
+    session = null;
+    if (old) common.api(`/api/net/${old.id}`, undefined, "DELETE").catch(() => {});
+    history = { updates: [], train: [], val: [], norms: [] };
+    $("trace").querySelector("table")?.remove();
+    try {
+      session = await common.api("/api/net/session", sessionBody());
+      showError(null);
+      record(session.frame);
+      draw(session.frame);
+    } catch (error) {
+      setRunning(false);
+      showError(error);
+    }
+  }
+  function restart() { starting = newSession(); return starting; }
+
+  async function call(kind, body) {
+    await starting;
+    if (!session) throw new Error("no training session: fix the settings above");
+    try {
+      return await common.api(`/api/net/${session.id}/${kind}`, body);
+    } catch (error) {
+      if (error.status === 404) { await restart(); throw new Error("the training session had expired; started a new one"); }
+      throw error;
+    }
+  }
+
+  function record(frame) {
+    history.updates.push(frame.updates);
+    history.train.push(frame.train_loss);
+    history.val.push(frame.val_loss);
+    history.norms.push(frame.grad_norms);
+    if (history.train.length > 2000) for (const k of Object.keys(history)) history[k].splice(0, 1000);
+  }
+
+  async function trainFrame() {
+    if (!running || busy) return;
+    busy = true;
+    const started = performance.now();
+    try {
+      const frame = await call("train", { batches: state.batches, lr: state.lr });
+      record(frame);
+      draw(frame);
+      framed.fire({ ms: performance.now() - started, loss: frame.train_loss });
+    } catch (error) {
+      showError(error);
+      setRunning(false);
+      framed.fire({ error: error.message });
+    } finally {
+      busy = false;
+    }
+    if (running) requestAnimationFrame(trainFrame);
+  }
+
+  function setRunning(on) {
+    running = on;
+    $("train").textContent = on ? "Pause" : "Train";
+    if (on) requestAnimationFrame(trainFrame);
+  }
+
+  async function step() {
+    setRunning(false);
+    while (busy) await new Promise((r) => setTimeout(r, 10));
+    busy = true;
+    try {
+      const frame = await call("step", { lr: state.lr });
+      record(frame);
+      draw(frame);
+      drawTrace(frame.trace);
+      framed.fire({ loss: frame.train_loss });
+    } catch (error) { showError(error); }
+    finally { busy = false; }
+  }
+
+  // ------------------------------------------------------------------ drawing
+  function probColour(p) {  // class 0 blue, class 1 orange, 0.5 white
+    const t = Math.abs(p - 0.5) * 2;
+    const c = p < 0.5 ? [64, 120, 200] : [235, 140, 52];
+    return c.map((v) => Math.round(255 + (v - 255) * t * 0.75));
+  }
+
+  function drawBoundary(frame) {
+    const canvas = $("boundary"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+    const n = frame.grid, p = frame.boundary, image = new ImageData(W, H);
+    for (let py = 0; py < H; py++) {
+      const gy = (1 - (py + 0.5) / H) * (n - 1), j = Math.min(Math.floor(gy), n - 2), fy = gy - j;
+      for (let px = 0; px < W; px++) {
+        const gx = ((px + 0.5) / W) * (n - 1), i = Math.min(Math.floor(gx), n - 2), fx = gx - i;
+        const v = ((p[j * n + i] * (1 - fx) + p[j * n + i + 1] * fx) * (1 - fy)
+                 + (p[(j + 1) * n + i] * (1 - fx) + p[(j + 1) * n + i + 1] * fx) * fy) / 255;
+        const rgb = Math.abs(v - 0.5) < 0.012 ? [40, 40, 40] : probColour(v);
+        const k = 4 * (py * W + px);
+        image.data[k] = rgb[0]; image.data[k + 1] = rgb[1]; image.data[k + 2] = rgb[2]; image.data[k + 3] = 255;
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    const w = session.window;
+    const toPx = (x, y) => [((x + w) / (2 * w)) * W, H - ((y + w) / (2 * w)) * H];
+    const dots = (set, filled) => {
+      set.X.forEach((xy, k) => {
+        const [px, py] = toPx(xy[0], xy[1]);
+        ctx.beginPath(); ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
+        const colour = set.y[k] ? "#c25e00" : "#1f4f99";
+        if (filled) { ctx.fillStyle = colour; ctx.fill(); ctx.strokeStyle = "#fff"; ctx.lineWidth = 0.8; ctx.stroke(); }
+        else { ctx.strokeStyle = colour; ctx.lineWidth = 1.4; ctx.stroke(); }
+      });
+    };
+    dots(session.validation, false);
+    dots(session.train, true);
+  }
+
+  function drawCharts() {
+    common.lineChart($("net-loss"), [
+      { values: history.train, color: "#2f5fb3", label: "train" },
+      { values: history.val, color: "#d9480f", label: "validation" },
+    ], { logY: true, xLabel: "frame", yLabel: "loss" });
+    const layers = history.norms.reduce((m, r) => Math.max(m, r.length), 0);
+    const series = [];
+    for (let l = 0; l < layers; l++) {
+      series.push({ values: history.norms.map((r) => (r.length ? r[l] : null)), color: LAYER_COLORS[l % LAYER_COLORS.length], label: `layer ${l + 1} ‖∂L/∂W‖` });
+    }
+    common.lineChart($("grad-norms"), series, { logY: true, xLabel: "frame", yLabel: "norm" });
+  }
+
+  function draw(frame) {
+    lastFrame = frame;
+    drawBoundary(frame);
+    drawCharts();
+    $("stat-updates").textContent = frame.updates;
+    $("stat-epoch").textContent = frame.epoch;
+    $("stat-train").textContent = common.fmt(frame.train_loss, 3);
+    $("stat-val").textContent = common.fmt(frame.val_loss, 3);
+    $("stat-acc").textContent = `${Math.round(100 * frame.val_accuracy)}%`;
+    frames += 1;
+    const c = $("net-loss");
+    c.dataset.frames = String(frames);
+    c.dataset.trainLoss = String(frame.train_loss);
+    document.body.dataset.ready = "1";
+  }
+
+  function vector(v) { return "[" + v.map((x) => common.fmt(x, 2)).join(", ") + "]"; }
+  function norm(m) { let s = 0; for (const r of m) for (const x of (Array.isArray(r) ? r : [r])) s += x * x; return Math.sqrt(s); }
+
+  function drawTrace(trace) {
+    const box = $("trace");
+    box.innerHTML = "";
+    const p = document.createElement("p");
+    p.className = "note";
+    p.textContent = `example ${trace.index}: x = ${vector(trace.x)}, label ${trace.y}, loss ${common.fmt(trace.loss, 4)} (from ${trace.source})`;
+    box.appendChild(p);
+    const table = document.createElement("table");
+    const head = table.insertRow();
+    for (const t of ["layer", "a_in (input)", "z = W a_in + b", "a = σ(z)", "δ = ∂loss/∂z", "‖∂loss/∂W‖", "‖∂loss/∂b‖"]) {
+      const th = document.createElement("th"); th.textContent = t; head.appendChild(th);
+    }
+    trace.layers.forEach((l, k) => {
+      const row = table.insertRow();
+      for (const v of [String(k + 1), vector(l.a_in), vector(l.z), vector(l.a), vector(l.delta), common.fmt(norm(l.dW), 3), common.fmt(norm(l.db), 3)]) {
+        const td = row.insertCell(); td.textContent = v; td.className = "mono";
+      }
+    });
+    box.appendChild(table);
+    drawTraceNet(trace);
+  }
+
+  // The network as columns of units: fill = activation, the bar under each unit = δ, edges
+  // coloured by the sign of ∂loss/∂W and as thick as its size (relative within the layer).
+  function drawTraceNet(trace) {
+    const canvas = $("trace-net"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+    ctx.clearRect(0, 0, W, H);
+    const columns = [trace.x].concat(trace.layers.map((l) => l.a));
+    const deltas = [null].concat(trace.layers.map((l) => l.delta));
+    const pos = columns.map((col, c) => col.map((_, i) => [60 + (c * (W - 120)) / (columns.length - 1), 20 + ((i + 0.5) * (H - 40)) / col.length]));
+    trace.layers.forEach((l, k) => {
+      const biggest = Math.max(1e-12, ...l.dW.flat().map(Math.abs));
+      l.dW.forEach((row, i) => row.forEach((g, j) => {
+        const [x0, y0] = pos[k][j], [x1, y1] = pos[k + 1][i];
+        ctx.strokeStyle = g < 0 ? "rgba(47,95,179,0.7)" : "rgba(217,72,15,0.7)";
+        ctx.lineWidth = 0.3 + 3.5 * Math.abs(g) / biggest;
+        ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke();
+      }));
+    });
+    const dmax = Math.max(1e-12, ...deltas.slice(1).flat().map(Math.abs));
+    columns.forEach((col, c) => col.forEach((a, i) => {
+      const [x, y] = pos[c][i];
+      const t = Math.max(-1, Math.min(1, a));
+      ctx.fillStyle = t < 0 ? `rgba(47,95,179,${Math.abs(t)})` : `rgba(217,72,15,${t})`;
+      ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.arc(x, y, 9, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+      if (deltas[c]) {
+        const d = deltas[c][i], len = 14 * Math.abs(d) / dmax;
+        ctx.fillStyle = d < 0 ? "#2f5fb3" : "#d9480f";
+        ctx.fillRect(x + 12, y - 2, len, 4);
+      }
+    }));
+    ctx.fillStyle = "#5d6678"; ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center";
+    columns.forEach((_, c) => ctx.fillText(c === 0 ? "input" : c === columns.length - 1 ? "output" : `hidden ${c}`, pos[c][0][0], H - 4));
+  }
+
+  // ------------------------------------------------------------------ events
+  function wire() {
+    const restartKeys = new Set(["dataset", "noise", "points", "activation", "optimizer", "momentum", "batch_size", "seed"]);
+    for (const k of Object.keys(SLIDERS)) {
+      $(k).addEventListener("input", () => {
+        state[k] = sliderValue(k);
+        $(k + "-out").textContent = common.fmt(state[k], 3);
+        common.writeHash(state);
+      });
+      $(k).addEventListener("change", () => { if (restartKeys.has(k)) restart(); });
+    }
+    for (const k of SELECTS) {
+      $(k).addEventListener("change", () => { state[k] = $(k).value; showControls(); restart(); });
+    }
+    $("hidden").addEventListener("change", () => { state.hidden = $("hidden").value; showControls(); restart(); });
+    $("train").addEventListener("click", () => setRunning(!running));
+    $("step").addEventListener("click", step);
+    $("reset").addEventListener("click", () => { setRunning(false); restart(); });
+    window.addEventListener("beforeunload", () => {
+      if (session) fetch(`/api/net/${session.id}`, { method: "DELETE", keepalive: true });
+    });
+  }
+
+  async function start() {
+    try { meta = await common.api("/api/meta"); } catch (error) { showError(error); return; }
+    const options = (list) => list.map((v) => `<option value="${v}">${v}</option>`).join("");
+    $("dataset").innerHTML = options(meta.network.datasets);
+    $("activation").innerHTML = options(meta.network.activations);
+    $("optimizer").innerHTML = options(meta.network.optimizers);
+    $("batches").max = Math.min(50, meta.network.max_batches);
+    fromHash();
+    showControls();
+    wire();
+    await restart();
+  }
+
+  window.netExplorer = {
+    state, nextFrame: () => framed.wait(), get frames() { return frames; }, get history() { return history; },
+    get session() { return session; }, get last() { return lastFrame; }, setRunning, step,
+  };
+  start();
+})();

@@ -1,0 +1,167 @@
+"""The explorer in a real browser: Debian's chromium driven by Playwright, against uvicorn."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def _open(w, path: str = "/") -> None:
+    w.page.goto(w.base + path)
+    w.page.wait_for_selector("body[data-ready='1']")
+
+
+def _settle(w) -> None:
+    """Wait until no run is in flight and the last one is drawn."""
+    w.page.wait_for_function("() => window.explorer && window.explorer.last !== null")
+    w.page.wait_for_timeout(100)
+    w.page.wait_for_load_state("networkidle")
+
+
+def _set_slider(w, selector: str, position: float) -> None:
+    w.page.eval_on_selector(selector, """(el, v) => { el.value = v;
+        el.dispatchEvent(new Event('input', {bubbles: true})); }""", position)
+
+
+def test_page_loads_clean_and_local(watched) -> None:
+    _open(watched)
+    _settle(watched)
+    assert watched.errors == []
+    assert watched.foreign == []
+    methods = watched.page.eval_on_selector_all("#method option", "els => els.map(e => e.value)")
+    import steepest
+    assert methods == list(steepest.minimize.METHODS)
+    problems = watched.page.eval_on_selector_all("#problem option", "els => els.map(e => e.value)")
+    assert problems == list(steepest.problems.NAMES)
+
+
+def test_clicking_the_contour_draws_a_new_trajectory(watched) -> None:
+    _open(watched, "/#problem=rosenbrock&method=adam&lr=0.05")
+    _settle(watched)
+    page = watched.page
+    canvas = page.locator("#contour")
+    before_start = canvas.get_attribute("data-start")
+    before_pixels = page.eval_on_selector("#contour", "c => c.toDataURL()")
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.75 * box["height"])
+    page.wait_for_function("s => document.getElementById('contour').dataset.start !== s",
+                           arg=before_start)
+    _settle(watched)
+    start = json.loads(canvas.get_attribute("data-start"))
+    # rosenbrock's window is [-2, 2] x [-1, 3]: the click at (1/4, 3/4) of the plot is (-1, 0)
+    assert start == pytest.approx([-1.0, 0.0], abs=0.05)
+    assert int(canvas.get_attribute("data-points")) > 10
+    assert page.eval_on_selector("#contour", "c => c.toDataURL()") != before_pixels
+    assert "x0=-1" in page.url
+    assert watched.errors == []
+
+
+def test_moving_the_lr_slider_changes_the_loss_curve(watched) -> None:
+    _open(watched, "/#problem=quadratic&method=gd&lr=0.01")
+    _settle(watched)
+    page = watched.page
+    before = page.eval_on_selector("#loss", "c => c.toDataURL()")
+    signature = page.get_attribute("#loss", "data-signature")
+    _set_slider(watched, "#lr", -1)  # lr = 0.1
+    page.wait_for_function("s => document.getElementById('loss').dataset.signature !== s",
+                           arg=signature)
+    _settle(watched)
+    assert page.eval_on_selector("#loss", "c => c.toDataURL()") != before
+    assert page.evaluate("window.explorer.last.nit") < 500  # lr = 0.1 converges, 0.01 does not
+    assert "lr=0.1" in page.url
+    assert watched.errors == []
+
+
+def test_a_diverging_setting_says_so_with_a_suggested_lr(watched) -> None:
+    _open(watched, "/#problem=quadratic&kappa=10&method=gd&lr=1")
+    _settle(watched)
+    page = watched.page
+    text = page.inner_text("#diagnosis")
+    assert "diverged" in text
+    assert "try lr <= 0.1" in text
+    button = page.locator("#use-suggested")
+    assert "0.1" in button.inner_text()
+    button.click()
+    page.wait_for_function("() => window.explorer.last && !window.explorer.last.diverged")
+    assert page.inner_text("#verdict").startswith("converged")
+
+
+def test_pinned_runs_stay_on_the_plot_and_in_the_link(watched) -> None:
+    _open(watched, "/#problem=quadratic&method=gd&lr=0.05")
+    _settle(watched)
+    page = watched.page
+    page.click("#pin")
+    page.select_option("#method", "momentum")
+    page.wait_for_function("() => window.explorer.last.method === 'momentum'")
+    page.click("#pin")
+    assert page.locator("#pins li").count() == 2
+    url = page.url
+    assert "pins=" in url
+    page2 = page.context.new_page()  # the link reproduces the pins in another tab
+    page2.goto(url)
+    page2.wait_for_function("() => window.explorer && window.explorer.pins.length === 2 && "
+                            "window.explorer.pins.every(p => p.result) && "
+                            "document.querySelectorAll('#pins li').length === 2")
+    assert "momentum" in page2.inner_text("#pins")
+
+
+def test_a_bad_parameter_gets_4xx_and_the_server_keeps_serving(watched, live_server) -> None:
+    _open(watched)
+    _settle(watched)
+    status = watched.page.evaluate("""async () => {
+        const r = await fetch('/api/run', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                           body: '{"problem": "nope", "lr": NaN}'});
+        return [r.status, await r.json()]; }""")
+    assert 400 <= status[0] < 500
+    assert "error" in status[1]
+    request = urllib.request.Request(live_server.url + "/api/run", data=b'{"lr": "fast"}',
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert "lr" in json.loads(caught.value.read())["error"]
+    # the page shows the server's refusal in words, and the server still answers
+    _open(watched, "/#problem=quadratic&lr=0.05")
+    watched.page.evaluate("window.explorer.state.steps = 999999; window.explorer.requestRun()")
+    watched.page.wait_for_selector("#error:not([hidden])")
+    assert "steps" in watched.page.inner_text("#error")
+    with urllib.request.urlopen(live_server.url + "/api/health", timeout=10) as response:
+        assert json.loads(response.read())["ok"] is True
+
+
+def test_the_network_view_trains_and_its_loss_goes_down_on_moons(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8&points=200&lr=0.03&optimizer=adam")
+    page = watched.page
+    first = float(page.get_attribute("#net-loss", "data-train-loss"))
+    page.click("#train")
+    page.wait_for_function("() => window.netExplorer.frames >= 12")
+    page.click("#train")  # pause
+    assert page.inner_text("#train") == "Train"
+    losses = page.evaluate("window.netExplorer.history.train")
+    assert len(losses) >= 12
+    assert losses[-1] < 0.7 * first
+    frames = page.evaluate("window.netExplorer.frames")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.netExplorer.frames") <= frames + 1  # paused means paused
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    rows = page.locator("#trace table tr").count()
+    assert rows == 1 + 3  # header + one row per Linear layer of 2-8-8-1
+    assert "δ" in page.inner_text("#trace")
+    assert watched.errors == [] and watched.foreign == []
+
+
+def test_two_tabs_train_their_own_networks(watched) -> None:
+    _open(watched, "/network#dataset=circles")
+    other = watched.page.context.new_page()
+    other.goto(watched.base + "/network#dataset=xor")
+    other.wait_for_selector("body[data-ready='1']")
+    ids = [p.evaluate("window.netExplorer.session.id") for p in (watched.page, other)]
+    assert ids[0] != ids[1]
+    other.click("#step")
+    other.wait_for_selector("#trace table")
+    assert watched.page.evaluate("window.netExplorer.last.updates") == 0
+    assert other.evaluate("window.netExplorer.last.updates") == 1
