@@ -65,6 +65,19 @@ def _choose_layer() -> str:
 THREADING_LAYER = _choose_layer()
 numba.config.THREADING_LAYER = THREADING_LAYER
 
+
+def _start_threads() -> None:
+    # Start the pool now, with the settings above: kernels loaded from numba's cache would
+    # otherwise start it at their first parallel call, after OpenBLAS may have spun up.
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+    except ImportError:  # a numba without this (private) hook starts the pool on first use
+        return
+    _launch_threads()
+
+
+_start_threads()
+
 #: Arrays of at least this many elements are updated on all of numba's threads; smaller ones on
 #: one (a parallel region costs a few microseconds, about the time of 16K elements).
 PARALLEL_MIN = 1 << 16
@@ -414,6 +427,9 @@ def bias_grad(g):
     if g.ndim != 2 or not _usable(g):
         return _reference.bias_grad(g)
     out = np.empty(g.shape[1], g.dtype)
+    if g.shape[1] == 1:  # NumPy drops the unit axis and sums the column pairwise
+        out[0] = _pairwise_sum(g[:, 0].copy()) if g.shape[0] else 0
+        return out
     # Contiguous column blocks, one task per thread on large inputs.
     parallel = g.size >= PARALLEL_MIN
     per_task = max(1, -(-g.shape[1] // numba.get_num_threads())) if parallel else g.shape[1]
