@@ -224,7 +224,7 @@ def test_relu_backward_keeps_signed_zeros_and_nan():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(512, 1024), (64, 128), (1, 10), (300, 1)])
+@pytest.mark.parametrize("shape", [(512, 1024), (1024, 1100), (64, 128), (1, 10), (300, 1)])
 def test_bias_grad(dtype, shape):
     g = np.random.default_rng(2).standard_normal(shape).astype(dtype)
     assert_bitwise(nb.bias_grad(g), ref.bias_grad(g))
