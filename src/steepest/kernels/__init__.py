@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["BACKENDS", "FUNCTIONS", "set_kernels", "get_kernels", "numba_available"]
+__all__ = ["BACKENDS", "FUNCTIONS", "set_kernels", "get_kernels", "current", "numba_available"]
 
 BACKENDS = ("numpy", "numba")
 FUNCTIONS = ("sgd_", "adam_", "rmsprop_", "adagrad_", "relu_backward", "tanh_backward",
