@@ -194,8 +194,16 @@ def _cpu_model() -> str:
     flags = set(fields.get("flags", "").split())
     vector = [name for name in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if name in flags]
     hypervisor = ", virtual machine" if "hypervisor" in flags else ""
-    return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family')}, "
-            f"model {fields.get('model')}; {' '.join(vector) or 'no AVX'}{hypervisor})")
+    vendor = fields.get("vendor_id", "")
+    family = fields.get("cpu family", "")
+    # AMD's family numbers name the core generation (a VM often hides the model name)
+    zen = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}.get(family, "")
+    if vendor == "AuthenticAMD" and zen:
+        zen = f", {zen}"
+    else:
+        zen = ""
+    return (f"{fields.get('model name', platform.machine())} ({vendor}, family {family}, "
+            f"model {fields.get('model')}{zen}; {' '.join(vector) or 'no AVX'}{hypervisor})")
 
 
 def _caches() -> str:
@@ -216,11 +224,22 @@ def _caches() -> str:
     return ", ".join(found) or "unknown"
 
 
+def _blas_build() -> str:
+    """NumPy's BLAS as its build recorded it (``numpy.show_config``), without threadpoolctl."""
+    import numpy as np
+
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # older NumPy: no dict mode
+        return "unknown"
+    return f"{blas.get('name')} {blas.get('version')} ({blas.get('openblas configuration', '')})"
+
+
 def _blas_description() -> str:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "threadpoolctl not installed"
+        return "threadpoolctl not installed; build: " + _blas_build()
     import numpy as np  # noqa: F401
 
     parts = []
@@ -253,6 +272,7 @@ def machine_description() -> dict[str, str]:
         "Python": f"{platform.python_version()} ({sys.implementation.name})",
         "NumPy": np.__version__,
         "NumPy BLAS": _blas_description(),
+        "NumPy BLAS build": _blas_build(),
         "load average at start": _load(),
     }
     try:
@@ -262,8 +282,15 @@ def machine_description() -> dict[str, str]:
     else:
         description["PyTorch"] = (f"{torch.__version__} ({torch.get_num_threads()} intra-op "
                                   f"threads, set to match NumPy's BLAS)")
+    try:
+        import importlib.metadata as metadata
+
+        description["numba"] = metadata.version("numba")
+    except Exception:
+        description["numba"] = "not installed"
     for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                     "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "STEEPEST_KERNELS",
+                     "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
         description[variable] = os.environ.get(variable, "(unset)")
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -362,3 +362,28 @@ def torch_step(net: Network, optimizer: str) -> Trainer:
         opt.step()
 
     return Trainer(step, lambda: [p.detach().numpy() for p in model.parameters()])
+
+
+# --------------------------------------------------------------------------- own-process workers
+
+
+def isolated_step(contestant: str, sizes: list[int], activation: str, batch_size: int,
+                  optimizer: str) -> Trainer:
+    """The factory a fresh worker process calls (``_isolated.py``): JSON-able arguments only.
+
+    PyTorch gets NumPy's BLAS thread count here, as in the parent, so both use the same cores.
+    """
+    net = Network(tuple(sizes), activation, batch_size)
+    if contestant == "pytorch":
+        import torch
+        from _harness import blas_threads
+
+        torch.set_num_threads(blas_threads())
+        return torch_step(net, optimizer)
+    if contestant == "steepest":
+        return steepest_step(net, optimizer)
+    if contestant == "steepest engine":
+        return steepest_engine_step(net, optimizer)
+    if contestant == "numpy":
+        return numpy_step(net, optimizer)
+    raise ValueError(f"isolated_step: unknown contestant {contestant!r}")

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     measured = sum(t.verdict != "N/A" for t in targets)
     load = machine["load average at start"]
     print(f"\n{met} of {measured} measured targets met"
-          + (f" ({len(targets) - measured} not measurable without PyTorch)"
+          + (f" ({len(targets) - measured} N/A: a feature not built yet, or PyTorch missing)"
              if measured < len(targets) else "")
           + f"; {time.time() - started:.0f} s; load average {load} at start, "
           f"{_harness._load()} at the end.")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from _harness import Settings, Target, fmt_ratio, fmt_time, table, time_interleaved
+from _isolated import time_isolated
 from _models import (
     NETWORKS,
     Network,
@@ -38,6 +39,12 @@ TARGETS: dict[tuple[int, ...], tuple[float, float]] = {
 # Issue 4: 64-128-10 ReLU with cross-entropy, batch 64: <= 1.6x NumPy and >= 2x faster than torch.
 ISSUE4 = (Network((64, 128, 10), "relu", 64), 1.6, 0.5)
 OPTIMIZERS = ("sgd", "adam")
+# Issue 18, item 6: own-process medians of ratios. (network, optimizer or None for both) ->
+# limits; "compile" and "[fast]" columns are targets of features not measurable here yet.
+ISSUE18_NUMPY = {(2, 16, 16, 1): 1.1, (64, 128, 10): 1.1, (784, 1024, 1024, 10): 1.05}
+ISSUE18_TORCH = {(2, 16, 16, 1): 0.25, (64, 128, 10): 0.25, (784, 256, 10): 0.8}
+ISSUE18_COMPILE_NUMPY = {(2, 16, 16, 1): 0.8, (64, 128, 10): 0.8}
+ISSUE18_FAST_TORCH = {(784, 1024, 1024, 10): 0.95}
 
 
 def gemm_peak(quick: bool) -> tuple[float, str]:
@@ -100,6 +107,7 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
     """Time every network with both optimizers; return the report section, targets and data."""
     peak, peak_where = gemm_peak(quick)
     rows, targets, data = [], [], {"gemm_peak_gflops": peak, "rows": []}
+    own_rows: list[list[str]] = []
     for net in networks:
         flops = gemm_flops(net)
         for optimizer in OPTIMIZERS:
@@ -123,7 +131,12 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
             data["rows"].append({"network": net.label, "optimizer": optimizer,
                                  "median_s": medians, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
                                  "gemm_flops": flops, "agreement": errors})
-            targets += _targets(net, optimizer, main, vs_torch, vs_numpy)
+            own = _own_process(net, optimizer, settings, main, trainers)
+            own_rows.append([net.label, optimizer, *own["cells"],
+                             fmt_ratio(vs_torch), fmt_ratio(vs_numpy)])
+            data["rows"][-1]["own_process"] = own["data"]
+            targets += _targets(net, optimizer, main, own["vs_torch"], own["vs_numpy"])
+            targets += _issue18_targets(net, optimizer, main, own["vs_torch"], own["vs_numpy"])
     floor_text, data["gemm_floor"] = gemm_floor(settings, networks)
     text = "\n".join([
         f"float32 GEMM peak of NumPy: {peak:.1f} GFLOP/s ({peak_where}).",
@@ -137,6 +150,14 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
         "",
         "diff: largest difference of the weights to NumPy's after 3 steps from the same start, "
         "relative to the largest weight (0 means bitwise equal).",
+        "",
+        "**Own processes** (what users get, and what the targets use): each contestant in a "
+        "fresh interpreter of its own, interleaved round by round; faults are minor page faults "
+        "per step. The last two columns repeat the in-process ratios above.",
+        "",
+        table(["network", "opt", "steepest", "PyTorch", "NumPy", "vs PyTorch", "vs NumPy",
+               "faults steepest", "faults PyTorch", "faults NumPy", "in-process vs PyTorch",
+               "in-process vs NumPy"], own_rows),
         *floor_text,
     ])
     return text, targets, data
@@ -175,12 +196,52 @@ def gemm_floor(settings: Settings, networks: tuple[Network, ...]) -> tuple[list[
             "target with NumPy's BLAS, however small the engine's own overhead."], data
 
 
+def _own_process(net: Network, optimizer: str, settings: Settings, main: str,
+                 trainers: dict[str, Trainer]) -> dict[str, Any]:
+    """The same step timed with every contestant in its own fresh process (see _isolated)."""
+    names = [name for name in (main, "pytorch", "numpy") if name in trainers]
+    spec = [list(net.sizes), net.activation, net.batch, optimizer]
+    timings = time_isolated({name: ("_models:isolated_step", [name, *spec]) for name in names},
+                            settings)
+    vs_torch = timings.ratio(main, "pytorch") if "pytorch" in names else None
+    vs_numpy = timings.ratio(main, "numpy")
+    faults = {name: float(np.median(timings.faults[name])) for name in names}
+    medians = {name: timings.median(name) for name in names}
+    cells = [fmt_time(medians.get(main)), fmt_time(medians.get("pytorch")),
+             fmt_time(medians.get("numpy")), fmt_ratio(vs_torch), fmt_ratio(vs_numpy),
+             *(f"{faults[n]:.0f}" if n in faults else "n/a" for n in (main, "pytorch", "numpy"))]
+    return {"cells": cells, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
+            "data": {"median_s": medians, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
+                     "minor_faults_per_step": faults,
+                     "per_round_s": timings.per_call}}
+
+
+def _issue18_targets(net: Network, optimizer: str, main: str, vs_torch: float | None,
+                     vs_numpy: float) -> list[Target]:
+    """Issue 18's table (item 6), own-process figures; features not built yet read N/A."""
+    label = f"issue 18: {net.label}, {optimizer}"
+    found = []
+    if net.sizes in ISSUE18_NUMPY:
+        found.append(Target(f"{label}: {main} / NumPy, plain", vs_numpy, ISSUE18_NUMPY[net.sizes]))
+    if net.sizes in ISSUE18_COMPILE_NUMPY:
+        found.append(Target(f"{label}: {main} / NumPy, with st.compile (not built yet)", None,
+                            ISSUE18_COMPILE_NUMPY[net.sizes]))
+    if net.sizes in ISSUE18_TORCH:
+        found.append(Target(f"{label}: {main} / PyTorch, plain", vs_torch,
+                            ISSUE18_TORCH[net.sizes]))
+    if net.sizes in ISSUE18_FAST_TORCH:
+        found.append(Target(f"{label}: {main} / PyTorch, with [fast] (kernels not wired into "
+                            "optim/ops yet; see benchmarks/kernels.py)", None,
+                            ISSUE18_FAST_TORCH[net.sizes]))
+    return found
+
+
 def _targets(net: Network, optimizer: str, main: str, vs_torch: float | None,
              vs_numpy: float) -> list[Target]:
     limits = TARGETS.get(net.sizes)
     found = []
     if limits is not None:
-        label = f"issue 6: {net.label}, {optimizer}"
+        label = f"issue 6 (own processes): {net.label}, {optimizer}"
         found += [Target(f"{label}: {main} / PyTorch", vs_torch, limits[0]),
                   Target(f"{label}: {main} / NumPy", vs_numpy, limits[1])]
     issue4_net, numpy_limit, torch_limit = ISSUE4

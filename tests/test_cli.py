@@ -330,3 +330,45 @@ def test_train_checkpoint_then_resume_matches_one_run(capsys, tmp_path):
 def test_train_explains_why_lbfgs_is_not_offered(capsys):
     assert_usage_error(capsys, "train", "digits", "--optimizer", "lbfgs", "--epochs", "1",
                        match="not for minibatch training")
+
+
+# ------------------------------------------------------------------------------------ backprop
+def test_backprop_prints_the_trace_the_update_and_both_losses(capsys):
+    from steepest import cli
+    assert cli.main(["backprop", "--hidden", "3,2", "--activation", "tanh", "--seed", "0",
+                     "--lr", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("network 2-3-2-1 (tanh), loss MSELoss(mean), batch of 4, seed 0")
+    for needle in ("z1 = a0 @ W1.T + b1", "delta3 = dL/da3", "delta1 = (delta2 @ W2) * f'(z1)",
+                   "dW2 = delta2.T @ a1", "W := W - lr dW", "W3 :=", "b3 :="):
+        assert needle in out, needle
+    import re
+
+    import steepest as st
+    before, after = map(float, re.search(r"loss before (\S+), after (\S+) ", out).groups())
+    # the printed numbers are those of backprop_trace on the same network and batch
+    st.manual_seed(0)
+    model = st.nn.mlp(2, [3, 2], 1, "tanh", dtype=np.float64)
+    X = np.random.default_rng(0).standard_normal((4, 2))
+    trace = st.nn.backprop_trace(model, st.nn.MSELoss(), X, np.sin(X.sum(axis=1, keepdims=True)))
+    assert before == pytest.approx(trace.loss, rel=1e-5)
+    assert after == pytest.approx(trace.step(0.5).loss, rel=1e-5) and after < before
+
+
+def test_backprop_cross_entropy_and_bad_arguments(capsys):
+    from steepest import cli
+    assert cli.main(["backprop", "--loss", "cross_entropy", "--outputs", "3"]) == 0
+    assert "CrossEntropyLoss(mean)" in capsys.readouterr().out
+    for argv, message in ((["--activation", "foo"], "unknown activation 'foo'"),
+                          (["--lr", "-1"], "--lr must be a finite number > 0"),
+                          (["--loss", "cross_entropy"], "needs --outputs 2 or more")):
+        assert cli.main(["backprop", *argv]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_minimize_without_lr_prints_the_default_value(capsys):
+    from steepest import cli
+    assert cli.main(["minimize", "quadratic", "--method", "adam", "--max-iter", "5"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "learning rate 0.001 (the method's default)" in first
+    assert "learning rate default" not in first

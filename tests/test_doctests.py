@@ -11,7 +11,7 @@ import pytest
 import steepest
 
 # Modules whose import needs an optional extra that may be absent are skipped, not failed.
-_OPTIONAL = {"steepest.sweep", "steepest.explore", "steepest.explore.server"}
+_OPTIONAL = {"steepest.sweep", "steepest.explore", "steepest.explore.server", "steepest.kernels._numba"}
 
 
 def _modules() -> list[str]:

@@ -325,3 +325,93 @@ def test_a_chosen_backend_is_left_alone():
         print(matplotlib.get_backend().lower())
     """)
     assert out.strip() == "svg"
+
+
+def test_jupyter_inline_shows_each_figure_once():
+    # Under the inline backend a figure left open in pyplot is shown at the end of the cell, and
+    # the returned figure is shown again as the cell's value: plot keeps it out of pyplot.
+    pytest.importorskip("IPython")
+    pytest.importorskip("matplotlib_inline")
+    out = run_python("""
+        import matplotlib
+        matplotlib.use("module://matplotlib_inline.backend_inline")
+        from IPython.core.interactiveshell import InteractiveShell
+        from matplotlib_inline.backend_inline import configure_inline_support
+        shell = InteractiveShell.instance()
+        configure_inline_support(shell, "inline")
+        import matplotlib.pyplot as plt
+        from steepest import plot
+        fig = plot.schedule(lambda t: 1.0 / t, steps=20)
+        shown, _ = shell.display_formatter.format(fig)
+        print(len(plt.get_fignums()), "image/png" in shown)
+    """)
+    assert out.split() == ["0", "True"]
+
+
+def test_save_is_sharp_by_default(tmp_path):
+    fig = plot.schedule(lambda t: 1.0 / t, steps=20)
+    width, height = fig.get_size_inches()
+    path = plot.save(fig, tmp_path / "sharp.png")
+    assert png_size(path) == (round(width * 150), round(height * 150))
+
+
+def _runs_on(problem, methods=("gd", "adam", "momentum")):
+    import steepest as st
+    return {m: st.minimize(problem.value, problem.x0, jac=problem.grad, method=m, lr=1e-3,
+                           max_iter=40) for m in methods}
+
+
+def test_small_multiples_one_panel_per_method_on_shared_axes(tmp_path):
+    rosen = problems.get("rosenbrock")
+    runs = _runs_on(rosen)
+    fig = plot.trajectory_grid(rosen, runs, ncols=2)
+    panels = [a for a in fig.axes if a.get_visible() and a.axison]
+    assert len(panels) == 3 and len([a for a in fig.axes if not a.axison]) == 1
+    assert len({a.get_xlim() for a in panels}) == 1 and len({a.get_ylim() for a in panels}) == 1
+    assert [a.get_title().split("\n")[0] for a in panels] == list(runs)
+    render(fig, tmp_path, "grid.png")
+    fig = plot.convergence_grid(runs, problem=rosen, ncols=3)
+    assert len(fig.axes) == 3 and all(a.get_yscale() == "log" for a in fig.axes)
+    assert len({a.get_ylim() for a in fig.axes}) == 1
+    assert all(len(a.get_lines()) == 3 for a in fig.axes)  # its own run and the others in grey
+    render(fig, tmp_path, "conv_grid.png")
+
+
+@pytest.mark.parametrize("engine", ["matplotlib", "dot"])
+def test_graph_draws_every_node(tmp_path, engine):
+    import shutil
+
+    import steepest as st
+    if engine == "dot" and shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    x = st.tensor([1.0, -2.0], requires_grad=True)
+    w = st.tensor([0.5, 0.25], requires_grad=True)
+    out = st.tanh((w * x).sum())
+    st.autodiff.retain_grads(out)
+    out.backward()
+    fig = plot.graph(out, {"x": x, "w": w}, engine=engine)
+    if engine == "matplotlib":
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        for label in ("x\n(2,)", "w\n(2,)", "mul\n(2,)", "sum\n()"):
+            assert label in texts
+        assert any(t.startswith("tanh") and "= " in t for t in texts)
+        assert sum("grad" in t for t in texts) == 4  # one label per edge
+    render(fig, tmp_path, f"graph_{engine}.png")
+    with pytest.raises(ValueError, match="engine"):
+        plot.graph(out, engine="neato")
+
+
+def test_backprop_figure(tmp_path):
+    import steepest as st
+    st.manual_seed(0)
+    model = st.nn.mlp(2, [3], 1, "tanh", dtype=np.float64)
+    trace = st.nn.backprop_trace(model, st.nn.MSELoss(), np.ones((4, 2)), np.zeros((4, 1)))
+    fig = trace.figure()
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum(t.startswith("δ=") for t in texts) == 4  # three hidden units and the output
+    assert "input a0 = X" in texts and any("layer 1: tanh" in t for t in texts)
+    assert len(fig.axes[0].get_lines()) == 2 * 3 + 3 * 1  # one edge per weight
+    render(fig, tmp_path, "backprop.png")
+    assert "example 2" in plot.backprop(trace, example=2).axes[0].get_title()
+    with pytest.raises(ValueError, match="example"):
+        plot.backprop(trace, example=9)

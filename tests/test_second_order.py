@@ -268,15 +268,15 @@ def test_cli_minimize_and_compare_offer_the_second_order_methods(capsys):
 # --------------------------------------------------------------------------- the demo's data
 def test_the_second_order_figure_and_its_orders():
     pytest.importorskip("matplotlib")
-    from steepest import _second_order_figures as figures
-    runs = figures.convergence_runs(max_iter=300)
-    headers, rows = figures.orders_rows(runs)
+    from steepest import experiments, plot
+    runs = experiments.second_order_runs(max_iter=300)
+    headers, rows = experiments.second_order_rows(runs)
     kinds = {(row[0].split(",")[0], row[1]): row[4] for row in rows}
     assert kinds[("Rosenbrock", "newton")].startswith("quadratic")
     assert kinds[("Rosenbrock", "bfgs")].startswith(("superlinear", "quadratic"))
     gd = next(row for row in rows if row[0].startswith("quadratic") and row[1] == "gd")
     assert gd[4].startswith("linear") and float(gd[5]) == pytest.approx(float(gd[6]), rel=1e-3)
-    fig = figures.convergence_figure(runs)
+    fig = plot.convergence_by_cost(runs)
     assert len(fig.axes) == 4
 
 

@@ -194,6 +194,7 @@ examples:
   steepest minimize rosenbrock --method adam --lr 0.05 --plot rosenbrock.png
   steepest compare quadratic --kappa 50 --methods gd,momentum,nesterov,adam
   steepest train digits --hidden 128 --epochs 30 --out runs/digits
+  steepest backprop --hidden 3,2 --activation tanh   # one backward pass, every number
 """
 
 _SCHEDULE_HELP = ("learning rate: a number (0.01) or a schedule such as 1/t, 0.5/t, 0.1/t^0.6, "
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_minimize(commands)
     _add_compare(commands)
     _add_train(commands)
+    _add_backprop(commands)
     from .sweep import add_cli as _add_sweep  # Dask is imported only when a sweep runs
     _add_sweep(commands, _subparser)
     from .explore import add_cli as _add_explore  # Starlette is imported only when it serves
@@ -268,6 +270,7 @@ def _add_minimize(commands: Any) -> None:
         "warnings (divergence, oscillation, saddle points) with what to try instead.",
         "steepest minimize rosenbrock --method momentum --lr 1e-3 --max-iter 5000\n"
         "steepest minimize quadratic --kappa 100 --method gd --line-search armijo\n"
+        "steepest minimize quadratic --kappa 3 --method gd --lr 0.5/n --max-iter 50\n"
         "steepest minimize beale --method gd --lr 1/t --x0=1,1 --plot beale.png\n"
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
@@ -353,6 +356,28 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="write curves, metrics and the trained model here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+
+
+def _add_backprop(commands: Any) -> None:
+    p = _subparser(
+        commands, "backprop", "print one forward and backward pass of a tiny network",
+        "Build a tiny fully connected network, run one forward and one backward pass on a small\n"
+        "batch, and print every step with its formula and numbers (steepest.nn.backprop_trace):\n"
+        "z = a W^T + b, a = f(z), the loss, delta = dL/dz layer by layer, dW = delta^T a_in and\n"
+        "db = sum(delta). Then take one step W := W - lr dW and print the loss before and after.",
+        "steepest backprop\nsteepest backprop --hidden 3,2 --activation tanh --seed 0 --lr 0.5\n"
+        "steepest backprop --loss cross_entropy --outputs 3 --batch 6")
+    p.add_argument("--inputs", type=_positive_int, default=2, help="input features")
+    p.add_argument("--hidden", type=_int_list, default="3", metavar="W1,W2,...",
+                   help="hidden layer widths; 0 for none")
+    p.add_argument("--outputs", type=_positive_int, default=1, help="output units")
+    p.add_argument("--activation", default="tanh", help="relu, leaky_relu, tanh, sigmoid or gelu")
+    p.add_argument("--loss", choices=("mse", "cross_entropy"), default="mse",
+                   help="mse on a smooth target, or cross_entropy on classes")
+    p.add_argument("--batch", type=_positive_int, default=4, help="examples in the batch")
+    p.add_argument("--lr", type=float, default=0.1, help="step size of the update W := W - lr dW")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch")
+    p.add_argument("--precision", type=_positive_int, default=4, help="digits shown")
 
 
 # ------------------------------------------------------------------------------------ output
@@ -625,6 +650,47 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backprop(args: argparse.Namespace) -> int:
+    from . import experiments, nn
+    from ._random import manual_seed
+    _choice("activation", args.activation, experiments.ACTIVATIONS)
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a finite number > 0, got {args.lr:g}")
+    if args.loss == "cross_entropy" and args.outputs < 2:
+        raise UsageError("--loss cross_entropy needs --outputs 2 or more (one score per class)")
+    if args.batch > 1000 or args.inputs > 100 or any(w > 100 for w in args.hidden):
+        raise UsageError("backprop prints every number: keep --batch <= 1000 and widths <= 100")
+    manual_seed(args.seed)
+    model = nn.mlp(args.inputs, args.hidden, args.outputs, args.activation, dtype=np.float64)
+    rng = np.random.default_rng(args.seed)
+    X = rng.standard_normal((args.batch, args.inputs))
+    if args.loss == "mse":
+        loss = nn.MSELoss()
+        y = np.sin(X.sum(axis=1, keepdims=True)) * np.ones((1, args.outputs))
+    else:
+        loss = nn.CrossEntropyLoss()
+        y = rng.integers(0, args.outputs, args.batch)
+    trace = nn.backprop_trace(model, loss, X, y)
+    widths = "-".join(str(w) for w in [args.inputs, *args.hidden, args.outputs])
+    _stdout(f"network {widths} ({args.activation}), loss {trace.loss_name}, batch of "
+            f"{args.batch}, seed {args.seed}")
+    with np.printoptions(precision=args.precision, suppress=True):
+        _stdout(f"X =\n{X}\ny =\n{y}\n")
+        _stdout(trace.text(precision=args.precision))
+        after = trace.step(args.lr)
+        _stdout(f"\nupdate with lr = {args.lr:g}: W := W - lr dW, b := b - lr db")
+        for k, new in enumerate(after.layers, start=1):
+            _stdout(f"  W{k} :=\n{new.W}")
+            if new.b is not None:
+                _stdout(f"  b{k} := {new.b}")
+    change = after.loss - trace.loss
+    _stdout(f"\nloss before {trace.loss:.6g}, after {after.loss:.6g} "
+            f"({'down' if change < 0 else 'up'} {abs(change):.3g}"
+            + ("" if change < 0 else "; the step was too large, try a smaller --lr") + ")")
+    _stdout("the same pass in code: steepest.nn.backprop_trace(model, loss, X, y).text()")
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import cli_main
     return cli_main(args)
@@ -642,7 +708,7 @@ def _bundled() -> tuple[str, ...]:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo, "minimize": _cmd_minimize, "compare": _cmd_compare, "train": _cmd_train,
-    "sweep": _cmd_sweep, "explore": _cmd_explore,
+    "sweep": _cmd_sweep, "backprop": _cmd_backprop, "explore": _cmd_explore,
 }
 
 # Errors that mean "the arguments were wrong": a file that is missing, a name that is unknown, a

@@ -39,6 +39,7 @@ __all__ = [
     "tune_lr", "MethodRun", "compare", "comparison_rows", "comparison_text", "format_table",
     "format_number", "format_lr", "format_vector", "status_text", "summarize_result",
     "result_figure", "ACTIVATIONS", "train_network", "TrainingSummary",
+    "SECOND_ORDER_COMPARED", "second_order_runs", "second_order_rows",
 ]
 
 
@@ -633,7 +634,7 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
     x = np.asarray(_field(result, "x"), dtype=np.float64)
     grad = _field(result, "grad")
     gnorm = float(np.linalg.norm(grad)) if grad is not None else math.nan
-    steps = f"learning rate {format_lr(lr) if lr is not None else 'default'}"
+    steps = f"learning rate {format_lr(lr) if lr is not None else _default_lr(result)}"
     if line_search:
         steps = f"{line_search} line search" + (f", first trial step {format_lr(lr)}"
                                                  if lr is not None else "")
@@ -660,6 +661,15 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
         lines.append("  warnings:")
         lines += [f"    - {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def _default_lr(result: Any) -> str:
+    """The learning rate the method used when none was given (the first recorded one)."""
+    lrs = _field(result, "lrs")
+    lrs = np.asarray([] if lrs is None else lrs, dtype=np.float64)
+    if lrs.size and np.isfinite(lrs[0]):
+        return f"{float(lrs[0]):g} (the method's default)"
+    return "the method's default"
 
 
 def result_figure(problem: Any, results: Mapping[str, Any], title: str | None = None) -> Any:
@@ -916,3 +926,68 @@ def _write_training_outputs(out: str | Path, model: Any, scaler: Any, history: A
         files.append(path)
     return files
 
+
+
+# --------------------------------------------------------------------------- second order
+#: The methods the demo's second-order section compares, in the order drawn.
+SECOND_ORDER_COMPARED: tuple[str, ...] = ("gd", "momentum", "cg", "bfgs", "newton")
+
+
+def _second_order_settings(problem: Any) -> dict[str, dict[str, Any]]:
+    """Each method's options: first-order steps from theory where it has them."""
+    from . import diagnostics
+
+    if problem.L is not None and problem.mu is not None:  # the quadratic: optimal constants
+        alpha, beta = diagnostics.heavy_ball_parameters(problem.L, problem.mu)
+        return {"gd": {"lr": diagnostics.gd_optimal_lr(problem.L, problem.mu)},
+                "momentum": {"lr": alpha, "momentum": beta}}
+    # Rosenbrock: L ~ 1000 near the minimiser, so 2/L ~ 2e-3; these steps are stable from x0
+    return {"gd": {"lr": 1e-3}, "momentum": {"lr": 2e-4, "momentum": 0.9}}
+
+
+def second_order_runs(max_iter: int = 5000, kappa: float = 100.0, dim: int = 10,
+                      gtol: float = 1e-10) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Run :data:`SECOND_ORDER_COMPARED` on Rosenbrock and on a quadratic of condition
+    number ``kappa`` (dimension ``dim``), each to ``gtol`` or ``max_iter``.
+
+    Returns
+    -------
+    dict
+        Problem title -> (problem, {method: OptimizeResult}).
+    """
+    from . import problems
+    from .minimize import minimize
+
+    chosen = {"Rosenbrock": problems.rosenbrock(),
+              f"quadratic, kappa = {kappa:g}": problems.quadratic(dim=dim, kappa=kappa)}
+    out = {}
+    for title, problem in chosen.items():
+        settings = _second_order_settings(problem)
+        out[title] = (problem, {
+            method: minimize(problem, problem.x0, method=method, max_iter=max_iter, gtol=gtol,
+                             diagnose=False, **settings.get(method, {}))
+            for method in SECOND_ORDER_COMPARED})
+    return out
+
+
+def second_order_rows(runs: Mapping[str, tuple[Any, Mapping[str, Any]]]
+                      ) -> tuple[list[str], list[list[str]]]:
+    """The table behind the demo's second-order figure: per problem and method, iterations,
+    evaluations of f, and the observed order of convergence of the distance to the minimiser
+    (with GD's rate next to :math:`(\\kappa - 1)/(\\kappa + 1)` on the quadratic)."""
+    from . import diagnostics
+
+    headers = ["problem", "method", "iterations", "f evaluations", "observed order",
+               "rate", "theory rate"]
+    rows = []
+    for title, (problem, results) in runs.items():
+        x_star = problem.minimizers[0]
+        for method, result in results.items():
+            order = diagnostics.convergence_order(np.linalg.norm(result.path - x_star, axis=1))
+            theory = "—"
+            if method == "gd" and problem.L is not None and problem.mu is not None:
+                theory = f"{diagnostics.gd_rate(problem.L / problem.mu):.4g}"
+            rows.append([title, method, str(result.nit), str(int(result.evals[-1])), order.kind
+                         + ("" if np.isnan(order.order) else f" (q = {order.order:.2f})"),
+                         f"{order.rate:.4g}", theory])
+    return headers, rows

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # matplotlib is optional and imported lazily
 
 __all__ = [
     "trajectories", "convergence", "loss_curves", "schedule", "confusion_matrix", "image_grid",
-    "save", "close", "new_figure",
+    "save", "close", "new_figure", "trajectory_grid", "convergence_grid", "graph", "backprop",
+    "convergence_by_cost",
 ]
 
 # One colour per method, fixed, so that a method keeps its colour across every figure of a report.
@@ -48,6 +49,7 @@ _METHOD_COLORS = {
     "gd": "#1f77b4", "gd+armijo": "#17becf", "gd+wolfe": "#9edae5", "momentum": "#ff7f0e",
     "nesterov": "#d62728", "adagrad": "#2ca02c", "rmsprop": "#9467bd", "adam": "#8c564b",
     "adamw": "#c49c94", "adadelta": "#e377c2", "adamax": "#7f7f7f", "nadam": "#bcbd22",
+    "cg": "#2ca02c", "bfgs": "#9467bd", "lbfgs": "#c5b0d5", "newton": "#d62728",
 }
 _FALLBACK_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                     "#7f7f7f", "#bcbd22", "#17becf"]
@@ -83,6 +85,11 @@ def _in_ipython() -> bool:
     return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
 
 
+def _inline_backend(plt: Any) -> bool:
+    """Whether figures are shown by Jupyter's inline backend (matplotlib-inline)."""
+    return _in_ipython() and "inline" in str(plt.get_backend()).lower()
+
+
 def _pyplot() -> Any:
     """pyplot, with Agg chosen first when nobody chose a backend and there is no display."""
     matplotlib = _matplotlib()
@@ -113,7 +120,12 @@ def new_figure(ncols: int = 1, nrows: int = 1, figsize: tuple[float, float] | No
     nrows = check_int("new_figure", "nrows", nrows, 1)
     size = figsize or (5.2 * ncols, 4.2 * nrows)
     if "matplotlib.pyplot" in sys.modules or _in_ipython():
-        fig = _pyplot().figure(figsize=size, layout="constrained")
+        plt = _pyplot()
+        fig = plt.figure(figsize=size, layout="constrained")
+        if _inline_backend(plt):
+            # The notebook shows the returned figure; left open in pyplot, the inline backend
+            # would show it a second time at the end of the cell.
+            plt.close(fig)
     else:
         _matplotlib()
         from matplotlib.figure import Figure
@@ -129,7 +141,7 @@ def _target(ax: Axes | None, ncols: int = 1, figsize: tuple[float, float] | None
     return ax.figure, [ax]
 
 
-def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
+def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix, PNG by default) and release it.
 
     Parameters
@@ -137,8 +149,9 @@ def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     fig : Figure
     path : str or path-like
         The directory must exist. Without a suffix, ``.png`` is appended.
-    dpi : int, default 110
-        Resolution; the image is ``figsize * dpi`` pixels.
+    dpi : int, default 150
+        Resolution of raster formats (sharp on a projector); the image is ``figsize * dpi``
+        pixels. SVG and PDF are vector formats.
 
     Returns
     -------
@@ -276,7 +289,7 @@ def _contour_levels(Z: np.ndarray, f_min: float | None, log_levels: bool | None,
 def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int = 24,
                  log_levels: bool | None = None, resolution: int = 220, max_markers: int = 60,
                  title: str | None = None, legend: str = "below",
-                 ax: Axes | None = None) -> Figure:
+                 ax: Axes | None = None, colorbar: bool = True) -> Figure:
     """The iterates of one or more runs drawn over the contour lines of a 2-D problem.
 
     Parameters
@@ -305,6 +318,8 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
         panels show the same runs), or nowhere.
     ax : Axes, optional
         Draw into this axes instead of a new figure.
+    colorbar : bool, default True
+        The colour bar of the contour levels.
 
     Returns
     -------
@@ -336,20 +351,8 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
     contours = axis.contour(X, Y, np.where(np.isfinite(shifted), shifted, np.nan),
                             levels=contour_levels, cmap="viridis", norm=norm, linewidths=0.8,
                             alpha=0.75)
-    # The colour bar hangs off the axes box itself, so that it stays next to the plot when an
-    # equal aspect ratio narrows the box.
-    bar = fig.colorbar(contours, cax=axis.inset_axes([1.03, 0.0, 0.035, 1.0]))
-    if logarithmic:  # ticks at whole decades read better than the levels themselves
-        low, high = math.log10(contour_levels[0]), math.log10(contour_levels[-1])
-        bar.set_ticks([10.0 ** k for k in range(math.ceil(low), math.floor(high) + 1)])
-        from matplotlib.ticker import LogFormatterSciNotation
-        bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
-    else:
-        from matplotlib.ticker import MaxNLocator
-        ticks = MaxNLocator(6).tick_values(contour_levels[0], contour_levels[-1])
-        bar.set_ticks(ticks[(ticks >= contour_levels[0]) & (ticks <= contour_levels[-1])])
-    bar.set_label("f(x) − min f" + ("  (log-spaced levels)" if logarithmic else ""))
-
+    if colorbar:
+        _contour_colorbar(fig, axis, contours, contour_levels, logarithmic)
     colors = _colors([label for label, _ in runs])
     for (label, result), path, color in zip(runs, paths, colors, strict=True):
         _draw_path(axis, path, label, result, color, max_markers)
@@ -369,6 +372,23 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
         axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2 if entries > 3
                     else entries, fontsize="small", frameon=False)
     return fig
+
+
+def _contour_colorbar(fig: Figure, axis: Axes, contours: Any, contour_levels: np.ndarray,
+                      logarithmic: bool) -> None:
+    # The colour bar hangs off the axes box itself, so that it stays next to the plot when an
+    # equal aspect ratio narrows the box.
+    bar = fig.colorbar(contours, cax=axis.inset_axes([1.03, 0.0, 0.035, 1.0]))
+    if logarithmic:  # ticks at whole decades read better than the levels themselves
+        low, high = math.log10(contour_levels[0]), math.log10(contour_levels[-1])
+        bar.set_ticks([10.0 ** k for k in range(math.ceil(low), math.floor(high) + 1)])
+        from matplotlib.ticker import LogFormatterSciNotation
+        bar.ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+    else:
+        from matplotlib.ticker import MaxNLocator
+        ticks = MaxNLocator(6).tick_values(contour_levels[0], contour_levels[-1])
+        bar.set_ticks(ticks[(ticks >= contour_levels[0]) & (ticks <= contour_levels[-1])])
+    bar.set_label("f(x) − min f" + ("  (log-spaced levels)" if logarithmic else ""))
 
 
 def _draw_path(axis: Axes, path: np.ndarray, label: str, result: Any, color: str,
@@ -765,4 +785,345 @@ def image_grid(images: Any, titles: Sequence[str] | None = None, *,
                 axis.set_title(titles[k], fontsize="x-small")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+# ------------------------------------------------------------------------------------ small multiples
+def _grid_shape(n: int, ncols: int) -> tuple[int, int]:
+    cols = min(ncols, n)
+    return cols, math.ceil(n / cols)
+
+
+def trajectory_grid(problem: Any, results: Any, *, ncols: int = 4, window: Any = None,
+                    max_markers: int = 40, title: str | None = None) -> Figure:
+    """Small multiples: one panel per run over the same contour lines, on shared axes.
+
+    Eight paths overlaid on one contour plot hide each other; side by side on the same window
+    each can be read and compared.
+
+    Parameters
+    ----------
+    problem : Problem
+        A two-dimensional problem.
+    results : mapping label -> OptimizeResult (or what :func:`trajectories` takes)
+    ncols : int, default 4
+    window : ((xmin, xmax), (ymin, ymax)), optional
+        The common window; by default the problem's, stretched to every start.
+    max_markers : int, default 40
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    ncols = check_int("trajectory_grid", "ncols", ncols, 1)
+    runs = _labelled(results)
+    paths = [np.asarray(_get(r, "path"), dtype=np.float64).reshape(-1, 2) for _, r in runs]
+    box = _window(problem, paths, window)
+    cols, rows = _grid_shape(len(runs), ncols)
+    fig, axes = new_figure(cols, rows, figsize=(3.6 * cols, 3.4 * rows + 0.9))
+    colors = _colors([label for label, _ in runs])
+    for k, axis in enumerate(axes):
+        if k >= len(runs):
+            axis.set_axis_off()
+            continue
+        label, result = runs[k]
+        trajectories(problem, {label: result}, ax=axis, window=box, max_markers=max_markers,
+                     legend="none", colorbar=False, resolution=160,
+                     title=f"{label}\n{_get(result, 'nit', len(paths[k]) - 1)} iterations"
+                           + (" (diverged)" if _diverged(result) else ""))
+        axis.title.set_fontsize("small")
+        for line in axis.get_lines()[:3]:
+            line.set_color(colors[k])
+        if k % cols:
+            axis.set_ylabel("")
+        if k < len(runs) - cols:
+            axis.set_xlabel("")
+    fig.suptitle(title or f"Iterates on {_get(problem, 'name', 'the problem')}, one method "
+                          "per panel (same axes)")
+    return fig
+
+
+def convergence_grid(results: Any, *, problem: Any = None, f_min: float | None = None,
+                     ncols: int = 4, title: str | None = None) -> Figure:
+    """Small multiples of :math:`f(x_n) - f^*`: one panel per run, on shared log axes, each
+    with the other runs in light grey behind it for comparison.
+
+    Parameters
+    ----------
+    results : mapping label -> OptimizeResult
+    problem : Problem, optional
+        Supplies ``f_min``.
+    f_min : float, optional
+    ncols : int, default 4
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    ncols = check_int("convergence_grid", "ncols", ncols, 1)
+    runs = _labelled(results)
+    f_star, source = _f_star(runs, f_min, problem)
+    curves = [_positive_or_nan(np.asarray(_get(r, "fvals", []), float) - f_star) for _, r in runs]
+    finite = np.concatenate([c[np.isfinite(c)] for c in curves] or [np.ones(1)])
+    top = 1e3 * float(max((abs(c[0]) for c in curves if len(c) and np.isfinite(c[0])),
+                          default=1.0))
+    low = float(finite.min()) if finite.size else 1e-12
+    cols, rows = _grid_shape(len(runs), ncols)
+    fig, axes = new_figure(cols, rows, figsize=(3.6 * cols, 2.8 * rows + 0.5))
+    colors = _colors([label for label, _ in runs])
+    longest = max(len(c) for c in curves)
+    for k, axis in enumerate(axes):
+        if k >= len(runs):
+            axis.set_axis_off()
+            continue
+        for j, values in enumerate(curves):
+            if j != k:
+                axis.plot(np.arange(len(values)), np.minimum(values, top), color="#c8cdd2",
+                          lw=0.9)
+        axis.plot(np.arange(len(curves[k])), np.minimum(curves[k], top), color=colors[k], lw=1.8)
+        axis.set_yscale("log")
+        axis.set_ylim(max(low / 3, 1e-300), top)
+        axis.set_xlim(0, longest)
+        axis.grid(True, alpha=0.3)
+        axis.set_title(runs[k][0] + (" (diverged)" if _diverged(runs[k][1]) else ""),
+                       fontsize="small")
+        if k % cols == 0:
+            axis.set_ylabel(f"f(xₙ) − {source}")
+        if k >= len(runs) - cols:
+            axis.set_xlabel("iteration n")
+    fig.suptitle(title or "f(xₙ) − f* per method (grey: the other methods)")
+    return fig
+
+
+# ------------------------------------------------------------------------------------ graphs
+def _layered(nodes: list[Any], edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
+    """Positions of a DAG's nodes: x the longest path from an input, y ordered by the mean
+    position of each node's inputs (one barycentre sweep), centred per layer."""
+    depth = {node.id: 0 for node in nodes}
+    for _ in range(len(nodes)):
+        changed = False
+        for source, target in edges:
+            if depth[target] < depth[source] + 1:
+                depth[target] = depth[source] + 1
+                changed = True
+        if not changed:
+            break
+    targets: dict[str, list[str]] = {}
+    for source, target in edges:
+        targets.setdefault(source, []).append(target)
+    has_inputs = {target for _, target in edges}
+    for node in nodes:  # an input sits just before its first use, not at the far left
+        if node.id not in has_inputs and node.id in targets:
+            depth[node.id] = min(depth[t] for t in targets[node.id]) - 1
+    layers: dict[int, list[str]] = {}
+    for node in nodes:
+        layers.setdefault(depth[node.id], []).append(node.id)
+    inputs: dict[str, list[str]] = {}
+    for source, target in edges:
+        inputs.setdefault(target, []).append(source)
+    y: dict[str, float] = {}
+    for d in sorted(layers):
+        ids = layers[d]
+        if d:
+            ids.sort(key=lambda i: np.mean([y[s] for s in inputs.get(i, [])]) if inputs.get(i)
+                     else 0.0)
+        for k, i in enumerate(ids):
+            y[i] = k - (len(ids) - 1) / 2
+    return {i: (float(depth[i]), -y[i]) for i in depth}
+
+
+def graph(tensor: Any, names: Mapping[str, Any] | None = None, *, engine: str = "auto",
+          max_nodes: int = 60, title: str | None = None) -> Figure:
+    """The computational graph that produced ``tensor``: inputs on the left, the output on the
+    right; values and (after backward) gradients of small tensors on the edges they leave.
+
+    Parameters
+    ----------
+    tensor : Tensor
+    names : mapping str -> Tensor, optional
+        Labels of leaves, e.g. ``{"x": x, "w": w}``.
+    engine : {"auto", "matplotlib", "dot"}, default "auto"
+        ``"matplotlib"`` lays the graph out here (no system package needed); ``"dot"`` renders
+        :func:`steepest.autodiff.to_dot` with Graphviz; ``"auto"`` uses Graphviz when its
+        ``dot`` program is installed.
+    max_nodes : int, default 60
+        Larger graphs are summarised (see :func:`steepest.autodiff.to_dot`).
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    import shutil
+    check_choice("graph", "engine", engine, ("auto", "matplotlib", "dot"))
+    if engine == "dot" or (engine == "auto" and shutil.which("dot")):
+        return _graph_with_dot(tensor, names, max_nodes, title)
+    from .autodiff.graph import structure
+    g = structure(tensor, names, max_nodes)
+    pos = _layered(g.nodes, g.edges)
+    width = max(x for x, _ in pos.values()) + 1
+    height = max(1.0, max(y for _, y in pos.values()) - min(y for _, y in pos.values()) + 1)
+    fig, (axis,) = new_figure(figsize=(min(14.0, 1.9 * width + 0.6), min(10.0, 1.1 * height + 1.2)))
+    colors = {"op": "#ffffff", "leaf": "#dbeafe", "constant": "#f1f5f9", "summary": "#fef3c7"}
+    by_id = {node.id: node for node in g.nodes}
+    for source, target in g.edges:
+        (x0, y0), (x1, y1) = pos[source], pos[target]
+        axis.annotate("", (x1 - 0.22, y1), (x0 + 0.22, y0),
+                      arrowprops={"arrowstyle": "-|>", "color": "#64748b", "lw": 1.0,
+                                  "shrinkA": 0, "shrinkB": 0})
+        node = by_id[source]
+        parts = [p for p in (node.value, f"grad {node.grad}" if node.grad else None) if p]
+        if parts:
+            axis.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.08, "\n".join(parts), ha="center",
+                      va="bottom", fontsize=8.5, color="#0f4c81")
+    for node in g.nodes:
+        x, y = pos[node.id]
+        text = node.label if node.kind == "summary" else f"{node.label}\n{node.shape}"
+        if node.id == "n0" and node.value is not None:
+            text += f"\n= {node.value}"
+        axis.text(x, y, text, ha="center", va="center", fontsize=10,
+                  bbox={"boxstyle": "round,pad=0.35" if node.kind == "op" else "square,pad=0.35",
+                        "fc": colors[node.kind], "ec": "#334155", "lw": 0.8})
+    axis.set_xlim(-0.6, width - 0.4)
+    ys = [y for _, y in pos.values()]
+    axis.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    axis.set_axis_off()
+    axis.set_title(title or "Computational graph (data flows left to right)")
+    return fig
+
+
+def _graph_with_dot(tensor: Any, names: Any, max_nodes: int, title: str | None) -> Figure:
+    import io
+    import subprocess
+
+    from matplotlib.image import imread
+
+    from .autodiff.graph import to_dot
+    done = subprocess.run(["dot", "-Tpng", "-Gdpi=150"], input=to_dot(tensor, names,
+                          max_nodes=max_nodes).encode(), capture_output=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"graph: Graphviz's dot failed: {done.stderr.decode()[:300]}")
+    image = imread(io.BytesIO(done.stdout), format="png")
+    h, w = image.shape[:2]
+    fig, (axis,) = new_figure(figsize=(min(16.0, w / 150 + 0.3), min(12.0, h / 150 + 0.6)))
+    axis.imshow(image, interpolation="lanczos")
+    axis.set_axis_off()
+    axis.set_title(title or "Computational graph (data flows left to right)")
+    return fig
+
+
+# ------------------------------------------------------------------------------------ backprop
+def backprop(trace: Any, *, example: int | None = None, title: str | None = None) -> Figure:
+    """A backpropagation trace (:func:`steepest.nn.backprop_trace`) drawn as the network.
+
+    Nodes are coloured by their activation (the batch mean, or one ``example``), edges by
+    :math:`dW` (colour the sign, width the size), and each node of a layer carries its
+    :math:`\\delta = \\partial L / \\partial z` under it.
+
+    Parameters
+    ----------
+    trace : BackpropTrace
+    example : int, optional
+        Show this row of the batch instead of the batch mean.
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+    """
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    layers = trace.layers
+    if example is not None:
+        example = check_int("backprop", "example", example, 0, len(layers[0].a_in) - 1)
+
+    def row(array: np.ndarray) -> np.ndarray:
+        return array[example] if example is not None else array.mean(axis=0)
+
+    columns = [row(layers[0].a_in)] + [row(layer.a) for layer in layers]
+    deltas = [None] + [row(layer.delta) for layer in layers]
+    tallest = max(len(c) for c in columns)
+    fig, (axis,) = new_figure(figsize=(2.6 * len(columns) + 1.6, max(3.6, 0.9 * tallest + 1.8)))
+    ys = [np.linspace(-(len(c) - 1) / 2, (len(c) - 1) / 2, len(c))[::-1] for c in columns]
+    big = max(float(np.max(np.abs(layer.dW))) for layer in layers) or 1.0
+    edge_map, node_map = colormaps["PuOr"], colormaps["RdBu_r"]
+    edge_norm = Normalize(-big, big)
+    span = max(float(np.max(np.abs(c))) for c in columns) or 1.0
+    node_norm = Normalize(-span, span)
+    for k, layer in enumerate(layers):
+        for i, y_out in enumerate(ys[k + 1]):
+            for j, y_in in enumerate(ys[k]):
+                w = layer.dW[i, j]
+                axis.plot([k, k + 1], [y_in, y_out], color=edge_map(edge_norm(w)),
+                          lw=0.6 + 4.0 * abs(w) / big, zorder=1, solid_capstyle="round")
+    labelled = tallest <= 12
+    for k, (values, y) in enumerate(zip(columns, ys, strict=True)):
+        axis.scatter(np.full(len(y), k), y, s=620, c=node_map(node_norm(values)),
+                     edgecolors="#1e293b", linewidths=1.0, zorder=3)
+        if labelled:
+            for v, yy in zip(values, y, strict=True):
+                axis.text(k, yy, f"{v:.2f}", ha="center", va="center", fontsize=7.5, zorder=4,
+                          color="white" if abs(node_norm(v) - 0.5) > 0.3 else "black")
+            if deltas[k] is not None:
+                for d, yy in zip(deltas[k], y, strict=True):
+                    axis.text(k, yy - 0.36, f"δ={d:+.3g}", ha="center", va="top", fontsize=7,
+                              color="#7c2d12", zorder=4)
+        name = "input a0 = X" if k == 0 else (f"layer {k}: {layers[k - 1].activation}"
+                                              f"\nW{k} {layers[k - 1].W.shape}")
+        axis.text(k, max(ys[k]) + 0.75, name, ha="center", va="bottom", fontsize=8.5)
+    axis.set_xlim(-0.6, len(columns) - 0.4)
+    axis.set_ylim(-tallest / 2 - 0.6, tallest / 2 + 1.1)
+    axis.set_axis_off()
+    for mappable, label in ((ScalarMappable(edge_norm, edge_map), "edge: dW = ∂L/∂W"),
+                            (ScalarMappable(node_norm, node_map), "node: activation a")):
+        bar = fig.colorbar(mappable, ax=axis, shrink=0.6, pad=0.01, fraction=0.04)
+        bar.set_label(label, fontsize="small")
+    which = f"example {example}" if example is not None else "batch mean"
+    axis.set_title(title or f"Backprop: activation a (node), δ (under it), dW (edge); "
+                            f"{which}, loss {trace.loss:.4g}", fontsize="medium")
+    return fig
+
+
+def convergence_by_cost(runs: Mapping[str, tuple[Any, Mapping[str, Any]]]) -> Figure:
+    """``f - f*`` per iteration (left) and per evaluation of ``f`` (right), one row per problem,
+    one line per method, on log scales.
+
+    The right column is where a line search's cost shows: CG and BFGS spend a few evaluations
+    per iteration. Newton's Hessians are not counted there (one per iteration).
+
+    Parameters
+    ----------
+    runs : mapping
+        Problem title -> (problem, {method: OptimizeResult}), as made by
+        :func:`steepest.experiments.second_order_runs`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not runs:
+        raise ValueError("convergence_by_cost: runs is empty")
+    fig, axes = new_figure(2, nrows=len(runs), figsize=(10.0, 3.5 * len(runs)))
+    for row, (title, (problem, results)) in enumerate(runs.items()):
+        left, right = axes[2 * row], axes[2 * row + 1]
+        for method, result in results.items():
+            gap = np.maximum(np.asarray(result.fvals) - problem.f_min, 1e-300)
+            style = {"color": _METHOD_COLORS.get(method), "label": method, "lw": 1.6}
+            left.semilogy(np.arange(gap.size), gap, **style)
+            right.semilogy(result.evals, gap, **style)
+        for ax, what in ((left, "iteration"), (right, "evaluation of f")):
+            ax.set_title(f"{title}: per {what}")
+            ax.set_xlabel("iterations" if ax is left else "evaluations of f")
+            ax.set_ylabel("f - f*")
+            ax.set_ylim(1e-20, None)
+            ax.set_xscale("symlog", linthresh=10)
+            ax.set_xlim(left=0)
+            ax.grid(True, which="major", alpha=0.3)
+        right.legend(loc="upper right", fontsize=8)
+    fig.suptitle("GD, momentum, CG, BFGS and Newton: linear, superlinear and quadratic "
+                 "convergence")
     return fig

@@ -44,6 +44,7 @@ from .functions import (
     transpose,
     where,
 )
+from .graph import retain_grads, to_dot
 from .reverse import grad
 from .tensor import Tensor, enable_grad, from_numpy, inference_mode, is_grad_enabled, no_grad, tensor
 
@@ -57,4 +58,5 @@ __all__ = [
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
     "from_numpy", "inference_mode", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
     "rand", "randn", "zeros_like", "ones_like", "randn_like",
+    "to_dot", "retain_grads",
 ]

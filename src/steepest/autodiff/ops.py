@@ -198,7 +198,7 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def unbroadcast_graph(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """:func:`unbroadcast` with ops, on a Tensor gradient (the create_graph backward pass)."""
+    """``unbroadcast`` with ops, on a Tensor gradient (the create_graph backward pass)."""
     extra = g.ndim - len(shape)
     if extra > 0:
         g = sum(g, axis=tuple(range(extra)))

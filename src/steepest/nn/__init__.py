@@ -5,6 +5,7 @@ arrays: ``model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict
 """
 
 from . import functional, init, utils
+from .backprop import BackpropTrace, LayerTrace, backprop_trace
 from .layers import (
     GELU,
     BatchNorm1d,
@@ -38,4 +39,5 @@ __all__ = [
     "Dropout", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "mlp", "ACTIVATIONS",
     "functional", "init", "utils",
     "LayerNorm", "BatchNorm1d", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
+    "backprop_trace", "BackpropTrace", "LayerTrace",
 ]
