@@ -19,6 +19,11 @@ from pathlib import Path
 
 import steepest
 
+# Bind st.minimize to the function before anything imports the module steepest.minimize (which
+# would otherwise leave the package attribute pointing at the module, and autosummary would
+# document the module in the function's place).
+steepest.minimize  # noqa: B018
+
 project = "steepest"
 author = "The steepest developers"
 copyright = "2026, The steepest developers"
