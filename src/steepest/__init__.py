@@ -68,15 +68,16 @@ __version__ = "0.2.0"
 
 _SUBMODULES = {
     "autodiff", "optim", "nn", "schedules", "problems", "diagnostics", "data", "train", "io",
-    "sklearn", "plot", "experiments", "report", "cli", "sweep",
+    "sklearn", "plot", "experiments", "report", "cli", "sweep", "kernels",
 }
 _LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "OptimizeResult"),
-         "save": ("io", "save"), "load": ("io", "load")}
+         "save": ("io", "save"), "load": ("io", "load"),
+         "set_kernels": ("kernels", "set_kernels")}
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
     "gradcheck", "GradcheckError", "jacobian", "hessian", "hvp", "jvp", "vjp",
-    "minimize", "OptimizeResult", "manual_seed", "save", "load",
+    "minimize", "OptimizeResult", "manual_seed", "save", "load", "set_kernels",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
