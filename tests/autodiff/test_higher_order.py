@@ -359,3 +359,17 @@ def test_cross_entropy_with_probability_targets_is_twice_differentiable():
         v = rng.standard_normal(12)
         _, tangent = st.jvp(f)(z, v)
         np.testing.assert_allclose(tangent, gradient(z) @ v, atol=1e-12)
+
+
+def test_forward_over_reverse_gives_the_hessian_vector_product():
+    # jvp of the recorded gradient: the tangent travels through the nodes the backward made
+    def f(x):
+        return (st.tanh(x) * x[::-1]).sum()
+
+    def gradient(x):
+        return st.autodiff.grad(f(x), x, create_graph=True)[0]
+
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([1.0, 2.0, -0.5])
+    _, hv = st.jvp(gradient)(x, v)
+    np.testing.assert_allclose(hv, st.hvp(f)(x, v), atol=1e-14)
+    np.testing.assert_allclose(st.jacobian(gradient)(x), st.hessian(f)(x), atol=1e-14)
