@@ -175,7 +175,7 @@ def split_label(label: str) -> tuple[str, str | None]:
 def parse_methods(text: str | Sequence[str]) -> list[str]:
     """Method labels from ``--methods``: comma-separated names, ``default`` or ``all``.
 
-    A label is a method of :data:`steepest.minimize.METHODS`, optionally followed by
+    A label is a method of ``steepest.minimize.METHODS``, optionally followed by
     ``+armijo`` or ``+wolfe`` for a line search (``gd+armijo``).
 
     Raises
@@ -214,7 +214,7 @@ def run_method(problem: Any, method: str, *, lr: Any = None, line_search: str | 
     problem : Problem
         From :mod:`steepest.problems`.
     method : str
-        One of :data:`steepest.minimize.METHODS`.
+        One of ``steepest.minimize.METHODS``.
     lr : float or schedule, optional
         The method's default when omitted.
     line_search : {"armijo", "wolfe"}, optional

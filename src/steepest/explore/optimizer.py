@@ -2,7 +2,7 @@
 they mean (observed against theoretical rate, diagnostics in words).
 
 Everything here is plain data in, plain JSON data out; :mod:`steepest.explore.server` does the
-HTTP. The method list is read from :data:`steepest.minimize.METHODS` at each request, so methods
+HTTP. The method list is read from ``steepest.minimize.METHODS`` at each request, so methods
 added to ``minimize`` later (the second-order ones) appear without a change here.
 """
 

@@ -10,7 +10,7 @@ Routes
 ``GET /`` and ``GET /network``
     The optimizer view and the network view (``static/``, served by the app itself).
 ``GET /api/meta``
-    Problems, methods (from :data:`steepest.minimize.METHODS`), schedules, datasets, bounds.
+    Problems, methods (from ``steepest.minimize.METHODS``), schedules, datasets, bounds.
 ``GET /api/contour?problem=&kappa=``
     The problem on a grid, for the contour plot.
 ``POST /api/run``
