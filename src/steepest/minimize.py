@@ -466,8 +466,8 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     method : str, default "gd"
         One of ``steepest.minimize.METHODS``: ``gd`` (``SGD``), ``momentum`` (``SGD`` with
         heavy-ball momentum, default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``,
-        ``adamw``, ``adadelta``, ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``,
-        ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue
+        ``adamw``, ``adadelta``, ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``,
+        ``adafactor``, ``lion``, ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue
         modification), ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps
         by a strong Wolfe search and take no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
