@@ -464,12 +464,12 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     x0 : array_like
         The start: finite real numbers of any shape (``f`` sees arrays of that shape).
     method : str, default "gd"
-        One of ``steepest.minimize.METHODS``: ``gd`` (``SGD``), ``momentum`` (``SGD`` with
-        heavy-ball momentum, default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``,
-        ``adamw``, ``adadelta``, ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``,
-        ``adafactor``, ``lion``, ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue
-        modification), ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps
-        by a strong Wolfe search and take no ``lr`` (see :mod:`steepest.second_order`).
+        One of ``steepest.minimize.METHODS``: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball
+        momentum, default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
+        ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``,
+        ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue modification),
+        ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps by a strong Wolfe search and
+        take no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
         The step size: a positive number, a schedule (any callable ``t -> lr``, ``t = 1, 2,
         ...``) or a schedule string for :func:`steepest.schedules.parse` (``"1/t"``). ``None``
