@@ -28,7 +28,11 @@ import time
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PAUSE_S = 0.01  # between blocks: lets a finished contestant's spinning threads go to sleep
+# Between blocks, long enough for the finished contestant's threads to stop spinning:
+# OpenBLAS's idle threads busy-wait for 2**28 cycles (~0.1 s) before they sleep, and would
+# otherwise take both cores from the next contestant (a NumPy-based step measured 3-4x slower
+# right after another NumPy-based one with a 10 ms pause).
+PAUSE_S = 0.15
 
 
 class Worker:
