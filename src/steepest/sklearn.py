@@ -367,10 +367,9 @@ class _BaseMLP(BaseEstimator):
         opt.zero_grad()
         total = float(Xb.shape[0]) if wb is None else float(wb.sum())
         loss = self._data_loss(self.model_(Tensor(Xb.astype(self._dtype, copy=False))), Yb, wb)
-        if total > 0:
-            loss = loss * (1.0 / total)
-        value = float(loss.item()) * self._reported_share()
-        loss.backward()
+        value, seed = _scaled(loss, 1.0 / total if total > 0 else 1.0)
+        value *= self._reported_share()
+        loss.backward(seed)
         value += self._add_penalty(max(total, 1e-300))
         if not math.isfinite(value):
             raise ValueError(self._non_finite_message(f"the loss is {value}",
@@ -514,9 +513,9 @@ class _BaseMLP(BaseEstimator):
             for piece in pieces:
                 weights = None if sample_weight is None else sample_weight[piece]
                 loss = self._data_loss(self.model_(Tensor(_dense(X[piece]))), Y[piece], weights)
-                loss = loss * (1.0 / total)
-                value += float(loss.item())
-                loss.backward()
+                piece_value, seed = _scaled(loss, 1.0 / total)
+                value += piece_value
+                loss.backward(seed)
             value += self._add_penalty(total)
             flat.grad = np.concatenate([p.grad.ravel() for p in params]).astype(np.float64,
                                                                                  copy=False)
@@ -675,6 +674,13 @@ def _dense(X: Any) -> np.ndarray:
 #: L-BFGS-B's default relative loss-change tolerance (factr 1e7 times float64 epsilon), which
 #: scikit-learn's lbfgs solver inherits; used here as the change tolerance.
 _LBFGS_FTOL = 1e7 * float(np.finfo(np.float64).eps)
+
+
+def _scaled(loss: Tensor, scale: float) -> tuple[float, np.ndarray]:
+    """``loss * scale`` as a float, and the backward seed that gives the gradients of that
+    product: the same numbers as recording the product, one op fewer per step."""
+    seed = np.asarray(scale, dtype=loss.dtype)
+    return float(loss.data * seed), seed
 
 
 def _unpack(params: list[Tensor], x: np.ndarray) -> None:
