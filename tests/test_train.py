@@ -531,3 +531,25 @@ def test_fit_data_errors():
         train.fit(*args, np.zeros((6, 4)), progress=False)
     with pytest.raises(ValueError, match="train is empty"):
         train.fit(*args, (np.zeros((0, 4)), np.zeros(0, dtype=int)), progress=False)
+
+
+def test_schedule_free_is_evaluated_at_its_average():
+    # ScheduleFreeAdamW takes gradients at y and is judged at the average x: fit validates at x,
+    # leaves x in the model, and a second fit goes back to y before its first update
+    import steepest as st
+    from steepest import nn, train
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    st.manual_seed(0)
+    model = nn.mlp(2, [8], 2, "tanh", dtype=np.float64)
+    opt = st.optim.ScheduleFreeAdamW(model.parameters(), lr=0.01)
+    history = train.fit(model, nn.CrossEntropyLoss(), opt, (X, y), (X, y), epochs=3,
+                        batch_size=30)
+    assert opt.param_groups[0]["train_mode"] is False
+    with st.no_grad():
+        at_x = float(nn.CrossEntropyLoss()(model(st.tensor(X)), y).data)
+    assert at_x == pytest.approx(history["val_loss"][-1], rel=1e-12)
+    train.fit(model, nn.CrossEntropyLoss(), opt, (X, y), epochs=1, batch_size=30)
+    assert opt.param_groups[0]["train_mode"] is False

@@ -288,6 +288,7 @@ class _Loop:
         if bar is not None:
             bar.epoch_begin(state.epoch)
         model.train()
+        _optimizer_mode(optimizer, train=True)
         total_loss, seen, total_norm, steps = 0.0, 0, 0.0, 0
         metric_totals = dict.fromkeys(metrics, 0.0)
         for batch, (xb, yb) in enumerate(batches(self.X, self.y, self.batch_size, self.shuffle,
@@ -327,6 +328,9 @@ class _Loop:
             self._diverged("rising", batch, logs["loss"], xb, yb)
         for name, total in metric_totals.items():
             logs[name] = total / seen if seen else math.nan
+        # Schedule-free methods are judged at their average x, not at the gradient point y: the
+        # model holds x from here to the next epoch (validation, callbacks, checkpoints, the end).
+        _optimizer_mode(optimizer, train=False)
         if self.val is not None:
             logs.update(_evaluate(model, loss_fn, *self.val, self.eval_batch_size, metrics,
                                   prefix="val_"))
@@ -422,3 +426,11 @@ def _advice(lr: float | None, curvature: float | None, suggested: float | None) 
     if suggested is not None:
         text += f". Try lr={suggested:.3g}"
     return text + (" (or clip gradients with clip_grad_norm=...)" if suggested is not None else "")
+
+
+def _optimizer_mode(optimizer: Any, train: bool) -> None:
+    """Switch an optimizer with a train/eval mode (:class:`~steepest.optim.ScheduleFreeAdamW`)
+    between its gradient point (``train``) and the point it is evaluated at (``eval``)."""
+    switch = getattr(optimizer, "train" if train else "eval", None)
+    if callable(switch) and hasattr(optimizer, "param_groups"):
+        switch()
