@@ -398,3 +398,13 @@ def test_no_warnings_on_a_clean_run(quad):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         st.minimize(quad.f, quad.x0, method="nadam", lr=0.05, max_iter=100)
+
+
+def test_schedule_free_reports_its_average_point():
+    p = problems.quadratic(dim=3, kappa=10.0)
+    r = st.minimize(p, p.x0, method="schedule_free_adamw", lr=0.05, max_iter=200, gtol=0.0)
+    # the path holds the gradient points y; the method is judged at the average x
+    assert r.x_average.shape == r.x.shape and not np.array_equal(r.x_average, r.x)
+    assert r.fun_average == pytest.approx(float(p.value(r.x_average)), rel=1e-12)
+    assert any("x_average" in line for line in r.diagnostics)
+    assert "x_average" not in st.minimize(p, p.x0, method="adam", lr=0.05, max_iter=5)

@@ -555,6 +555,7 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
         if optimizer_class is _optim.SGD:
             run.momentum = optimizer.param_groups[0]["momentum"]
         run.with_optimizer(optimizer, param)
+        run.average_of(optimizer, param)
     else:
         run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
         run.with_line_search(search, 1.0 if lr is None else lr)
@@ -584,6 +585,7 @@ class _Run:
         self.f_limit = math.inf
         self.last_is_finite = False  # status 3 from a non-finite Hessian, at a finite iterate
         self.algorithm: Any = None  # the second-order method, for its own diagnostics
+        self.average: tuple[np.ndarray, float] | None = None  # schedule-free: (x, f(x))
 
     # ------------------------------------------------------------------ stopping rules
     def _stop(self, k: int, f: float, gnorm: float, g: np.ndarray, x: np.ndarray) -> bool:
@@ -735,6 +737,17 @@ class _Run:
             k += 1
         self.last_grads = (previous, g)
 
+    def average_of(self, optimizer: Any, param: Tensor) -> None:
+        """A schedule-free optimizer takes its gradients at y (the path) but is judged at its
+        average x: put x into the parameter and evaluate f there once."""
+        if not callable(getattr(optimizer, "eval", None)) or not self.path:
+            return
+        optimizer.eval()
+        x = param.data.reshape(-1).astype(np.float64, copy=True)
+        f, _ = self.objective.evaluate(x.reshape(self.x0.shape))
+        self.nfev += 1
+        self.average = (x, float(f))
+
     # ------------------------------------------------------------------ the verdict
     def _final(self) -> tuple[np.ndarray, float, np.ndarray]:
         """x, f and grad to report: the last iterate, or the last finite one after a non-finite
@@ -773,6 +786,13 @@ class _Run:
             result.diagnostics += getattr(self.algorithm, "report", list)()
             if self.method == "newton":
                 result.nhev = self.algorithm.nhev
+        if self.average is not None:
+            result.x_average = self.average[0].reshape(shape).copy()
+            result.fun_average = self.average[1]
+            result.diagnostics.append(
+                f"{self.method} is judged at its average x, not at the gradient points y of the "
+                f"path: f(x_average) = {self.average[1]:.6g} (result.x_average), f(y) = "
+                f"{f:.6g} (result.x)")
         if self.status == 2:
             advice = "raise max_iter" + ("" if self.method in SECOND_ORDER else " or tune lr")
             result.diagnostics.append(f"not converged: {self.detail}; {advice}")
