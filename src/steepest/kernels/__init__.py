@@ -6,7 +6,7 @@ Two backends with the same functions (see :data:`FUNCTIONS`):
   written with NumPy, one pass per operation;
 * ``"numba"`` (``pip install "steepest[fast]"``): each kernel compiled with numba as one loop
   over memory, on all of numba's threads for large arrays (OpenMP layer, passive waiting; see
-  :mod:`steepest.kernels._numba`). The updates, ReLU/tanh backward, softmax backward and bias
+  ``steepest.kernels._numba``). The updates, ReLU/tanh backward, softmax backward and bias
   gradient are bitwise equal to the NumPy backend; the cross-entropy's ``exp``/``log`` come from
   the C library (a few ulp from NumPy's SIMD ones).
 
