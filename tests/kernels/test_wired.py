@@ -151,3 +151,51 @@ def test_textbook_momentum_stays_numpy(backend, monkeypatch):
     module = kernels.get_kernels()
     monkeypatch.setattr(module, "sgd_", lambda *a, **k: pytest.fail("sgd_ called"))
     _trajectory("SGD", {"momentum": 0.9, "momentum_form": "textbook"}, np.float64, steps=2)
+
+
+def _mlp_grads(activation: str, dtype, batch: int = 64) -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    sizes = [(20, 48), (48, 48), (48, 3)]
+    weights = [st.tensor(rng.standard_normal((o, i)).astype(dtype) / i ** 0.5, requires_grad=True)
+               for i, o in sizes]
+    biases = [st.tensor(rng.standard_normal(o).astype(dtype), requires_grad=True)
+              for _, o in sizes]
+    h = st.tensor(rng.standard_normal((batch, 20)).astype(dtype))
+    for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = st.nn.functional.linear(h, w, b)
+        if k < len(sizes) - 1:
+            h = getattr(st.nn.functional, activation)(h)
+    (h * h).mean().backward()
+    return [p.grad.copy() for p in weights + biases]
+
+
+@pytest.mark.parametrize("batch", [64, 3000])  # 3000 x 48: the threaded kernels
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_backward_through_relu_tanh_and_bias_is_bitwise_the_numpy_one(backend, activation,
+                                                                      dtype, batch):
+    backend("numpy")
+    expected = _mlp_grads(activation, dtype, batch)
+    backend("numba")
+    actual = _mlp_grads(activation, dtype, batch)
+    for a, e in zip(actual, expected, strict=True):
+        assert a.dtype == e.dtype and np.isfinite(e).all()
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize(("activation", "kernel"), [("relu", "relu_backward"),
+                                                    ("tanh", "tanh_backward"),
+                                                    ("relu", "bias_grad")])
+def test_the_derivative_rules_go_through_their_kernels(backend, monkeypatch, activation, kernel):
+    backend("numba")
+    module = kernels.get_kernels()
+    calls = []
+    original = getattr(module, kernel)
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, kernel, spy)
+    _mlp_grads(activation, np.float64)
+    assert len(calls) == (3 if kernel == "bias_grad" else 2)
