@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_real
 from ..autodiff.tensor import Tensor
 from .base import LR, Optimizer, ParamsT, check_flags, check_lr, check_nonnegative
@@ -68,6 +69,11 @@ class Adagrad(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         state["step"] += 1
+        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+            kernels.get_kernels().adagrad_(
+                p.data, grad, state["sum"], state["step"], lr, group["lr_decay"], group["eps"],
+                group["weight_decay"], group["maximize"])
+            return
         g = self._grad_with_decay(p, grad, group)
         decayed_lr = lr / (1 + (state["step"] - 1) * group["lr_decay"])
         total = state["sum"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_real
 from ..autodiff.tensor import Tensor
 from .base import (
@@ -89,6 +90,12 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         beta1, beta2 = group["betas"]
+        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+            kernels.get_kernels().adam_(
+                p.data, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                step, lr, beta1, beta2, group["eps"], group["weight_decay"],
+                group["decoupled_weight_decay"], group["amsgrad"], group["maximize"])
+            return
         if group["weight_decay"] != 0 and group["decoupled_weight_decay"]:
             p.data *= 1.0 - lr * group["weight_decay"]
         g = self._grad_with_decay(p, grad, group)

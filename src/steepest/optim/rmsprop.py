@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_real
 from ..autodiff.tensor import Tensor
 from .base import LR, Optimizer, ParamsT, check_flags, check_lr, check_nonnegative, lerp_
@@ -80,6 +81,12 @@ class RMSprop(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         state["step"] += 1
+        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+            kernels.get_kernels().rmsprop_(
+                p.data, grad, state["square_avg"], state.get("grad_avg"),
+                state.get("momentum_buffer"), lr, group["alpha"], group["eps"],
+                group["weight_decay"], group["momentum"], group["centered"], group["maximize"])
+            return
         g = self._grad_with_decay(p, grad, group)
         alpha = group["alpha"]
         square_avg = state["square_avg"]

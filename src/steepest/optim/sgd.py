@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from .._validation import check_choice, check_real
 from ..autodiff.tensor import Tensor
 from . import line_search as _line_search
@@ -176,10 +177,14 @@ class SGD(Optimizer):
         # Plain gradient descent, the most common step of all: one loop, no buffers (each
         # parameter still gets its empty state entry, as through _state_of).
         state = self.state
+        fused = kernels.current() == "numba"
         for p in params:
             if p not in state:
                 state[p] = {}
             data, grad = p.data, p.grad
+            if fused:  # one compiled loop (it casts, and falls back to NumPy where it must)
+                kernels.get_kernels().sgd_(data, grad, None, lr)
+                continue
             if grad.dtype is not data.dtype and grad.dtype != data.dtype:
                 grad = grad.astype(data.dtype)
             if data.size < MIN_BLOCKED:
@@ -189,8 +194,11 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
-        g = self._grad_with_decay(p, grad, group)
         momentum = group["momentum"]
+        if kernels.current() == "numba" and (momentum == 0 or group["momentum_form"] == "pytorch"):
+            _fused_update(p, grad, state, group, lr)
+            return
+        g = self._grad_with_decay(p, grad, group)
         if momentum == 0:
             blockwise(_descend, (p.data, g), lr)
         elif group["momentum_form"] == "pytorch":
@@ -263,6 +271,16 @@ class SGD(Optimizer):
         if self.on_line_search_failure == "raise":
             raise _line_search.LineSearchError(message, result)
         warnings.warn(message, _line_search.LineSearchWarning, stacklevel=3)
+
+
+def _fused_update(p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any],
+                  lr: float) -> None:
+    """The PyTorch-form update as one fused kernel (it applies maximize and the decay)."""
+    buffer = kernels.get_kernels().sgd_(
+        p.data, grad, state.get("momentum_buffer"), lr, group["momentum"], group["dampening"],
+        group["weight_decay"], group["nesterov"], group["maximize"])
+    if group["momentum"] != 0:
+        state["momentum_buffer"] = buffer
 
 
 def _descend(x: np.ndarray, g: np.ndarray, lr: float) -> None:
