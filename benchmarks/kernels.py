@@ -11,8 +11,9 @@
    gradients (NumPy's OpenBLAS does the products), once with the ``"numpy"`` backend and once
    with ``"numba"``; PyTorch's step; and the hand-written NumPy step of ``_models``.
 
-The kernels are not yet called by ``steepest.optim`` and ``steepest.autodiff`` (another stage
-wires them in); this measures what that wiring can give.
+``steepest.optim`` (SGD, Adam/AdamW, RMSprop, Adagrad) and the ReLU/tanh/bias rules of
+``steepest.autodiff`` call these kernels under ``set_kernels("numba")``; this measures the kernels
+alone and in a hand-composed step, apart from the engine.
 """
 
 from __future__ import annotations

@@ -611,7 +611,7 @@ defjvp(abs, kind="vjp")
 
 tanh = defop("tanh", np.tanh, sample=_unary())
 def _tanh_rule(g, ans, x):
-    if type(g) is np.ndarray and type(ans) is np.ndarray and kernels.current() == "numba":
+    if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().tanh_backward(g, ans)  # one fused loop, the same bits
     return g * (1 - ans * ans)
 
@@ -638,7 +638,7 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 def _relu_rule(g, ans, x):
-    if type(g) is np.ndarray and type(ans) is np.ndarray and kernels.current() == "numba":
+    if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().relu_backward(g, ans)  # one fused loop, the same bits
     return g * (ans > 0)  # 0 at the kink, as PyTorch
 
@@ -1068,7 +1068,7 @@ def _linear_weight_rule(g, ans, x, weight, bias=None):
 
 def _linear_bias_rule(g, ans, x, weight, bias=None):
     if g.ndim == 2:
-        if type(g) is np.ndarray and kernels.current() == "numba":
+        if kernels.fused and type(g) is np.ndarray:
             return kernels.get_kernels().bias_grad(g)  # threaded column sums, the same bits
         return np.add.reduce(g, axis=0)  # what g.sum(axis=0) computes, without its Python wrapper
     return g.reshape(-1, g.shape[-1]).sum(axis=0) if g.ndim > 1 else g

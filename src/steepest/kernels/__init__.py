@@ -38,6 +38,10 @@ FUNCTIONS = ("sgd_", "adam_", "rmsprop_", "adagrad_", "relu_backward", "tanh_bac
 ENVIRONMENT_VARIABLE = "STEEPEST_KERNELS"
 
 _chosen: str | None = None
+#: True while the numba kernels are chosen: the one check on the hot path (an attribute read, so
+#: that the NumPy default pays nothing measurable per op). STEEPEST_KERNELS=numba sets it when
+#: this module is imported; numba itself is imported on the first kernel call.
+fused: bool = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "numba"
 
 
 def _check(name: object, where: str) -> str:
@@ -80,10 +84,11 @@ def set_kernels(name: str) -> None:
     ImportError
         For ``"numba"`` when numba is not installed (nothing changes then).
     """
-    global _chosen
+    global _chosen, fused
     name = _check(name, "set_kernels: name")
     _load(name)
     _chosen = name
+    fused = name == "numba"
 
 
 def get_kernels() -> ModuleType:
@@ -92,12 +97,13 @@ def get_kernels() -> ModuleType:
     The first call without a preceding :func:`set_kernels` reads ``STEEPEST_KERNELS``
     (``numpy`` when unset or empty).
     """
-    global _chosen
+    global _chosen, fused
     if _chosen is None:
         value = os.environ.get(ENVIRONMENT_VARIABLE, "") or "numpy"
         name = _check(value, f"the environment variable {ENVIRONMENT_VARIABLE}")
         module = _load(name)
         _chosen = name
+        fused = name == "numba"
         return module
     return _load(_chosen)
 

@@ -69,7 +69,7 @@ class Adagrad(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         state["step"] += 1
-        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+        if kernels.fused:  # one fused loop: decay, maximize and cast included
             kernels.get_kernels().adagrad_(
                 p.data, grad, state["sum"], state["step"], lr, group["lr_decay"], group["eps"],
                 group["weight_decay"], group["maximize"])

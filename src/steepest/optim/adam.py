@@ -90,7 +90,7 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         beta1, beta2 = group["betas"]
-        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+        if kernels.fused:  # one fused loop: decay, maximize and cast included
             kernels.get_kernels().adam_(
                 p.data, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
                 step, lr, beta1, beta2, group["eps"], group["weight_decay"],

@@ -81,7 +81,7 @@ class RMSprop(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         state["step"] += 1
-        if kernels.current() == "numba":  # one fused loop: decay, maximize and cast included
+        if kernels.fused:  # one fused loop: decay, maximize and cast included
             kernels.get_kernels().rmsprop_(
                 p.data, grad, state["square_avg"], state.get("grad_avg"),
                 state.get("momentum_buffer"), lr, group["alpha"], group["eps"],

@@ -177,7 +177,7 @@ class SGD(Optimizer):
         # Plain gradient descent, the most common step of all: one loop, no buffers (each
         # parameter still gets its empty state entry, as through _state_of).
         state = self.state
-        fused = kernels.current() == "numba"
+        fused = kernels.fused
         for p in params:
             if p not in state:
                 state[p] = {}
@@ -195,7 +195,7 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         momentum = group["momentum"]
-        if kernels.current() == "numba" and (momentum == 0 or group["momentum_form"] == "pytorch"):
+        if kernels.fused and (momentum == 0 or group["momentum_form"] == "pytorch"):
             _fused_update(p, grad, state, group, lr)
             return
         g = self._grad_with_decay(p, grad, group)
