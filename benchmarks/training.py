@@ -230,8 +230,8 @@ def _issue18_targets(net: Network, optimizer: str, main: str, vs_torch: float | 
         found.append(Target(f"{label}: {main} / PyTorch, plain", vs_torch,
                             ISSUE18_TORCH[net.sizes]))
     if net.sizes in ISSUE18_FAST_TORCH:
-        found.append(Target(f"{label}: {main} / PyTorch, with [fast] (kernels not wired into "
-                            "optim/ops yet; see benchmarks/kernels.py)", None,
+        found.append(Target(f"{label}: {main} / PyTorch, with [fast] (not measured by this "
+                            "suite yet: the kernels' step is in benchmarks/kernels.py)", None,
                             ISSUE18_FAST_TORCH[net.sizes]))
     return found
 
