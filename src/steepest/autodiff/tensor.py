@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _hooks
+
 __all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled",
            "as_array"]
 
@@ -217,6 +219,8 @@ class Tensor:
         self._retain = False
         if requires_grad is not False:
             self.requires_grad_(requires_grad)
+        if _hooks.recorder is not None:  # a tensor made inside a recorded step
+            _hooks.recorder.wrap(self, data)
 
     @classmethod
     def _from_op(cls, data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
@@ -304,6 +308,8 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
+        if _hooks.recorder is not None:
+            return _hooks.recorder.read(self, "item")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
@@ -346,6 +352,8 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self) -> bool:
+        if _hooks.recorder is not None:
+            _hooks.recorder.read(self, "bool")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -466,6 +474,8 @@ class Tensor:
                 raise TypeError(f"backward(): gradient is complex ({seed.dtype}) but the tensor is "
                                 f"real ({self.data.dtype}); a complex gradient is never cast")
             seed = seed.astype(self.data.dtype, copy=True)  # never hand the caller's array out
+        if _hooks.recorder is not None:  # st.compile is recording a step (autodiff/capture.py)
+            return _hooks.recorder.backward(self, seed, retain_graph)
         _run_backward(self, seed, retain_graph)
 
 

@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import schedules as _schedules
 from .._validation import check_bool, check_real
+from ..autodiff import _hooks
 from ..autodiff.tensor import _EPOCH, Tensor, enable_grad
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -221,6 +222,12 @@ class Optimizer:
             backward pass reaches it); ``False`` fills the existing arrays with zeros instead.
         """
         check_bool(type(self).__name__ + ".zero_grad", "set_to_none", set_to_none)
+        if _hooks.recorder is not None:  # st.compile replays it as a call
+            _hooks.recorder.call(type(self)._zero_grads, (self, set_to_none), {})
+            return
+        self._zero_grads(set_to_none)
+
+    def _zero_grads(self, set_to_none: bool) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -242,6 +249,11 @@ class Optimizer:
         The closure's return value, or None without a closure.
         """
         self._opt_called = True  # lets a scheduler check the order of the calls
+        if _hooks.recorder is not None:  # st.compile replays the update as a call
+            return _hooks.recorder.call(Optimizer._step, (self, closure), {})
+        return self._step(closure)
+
+    def _step(self, closure: Callable[[], Any] | None) -> Any:
         loss = self._evaluate(closure)
         for group, lr, params in self._plan():
             self._commit(group, lr)
@@ -495,6 +507,8 @@ def _marking_steps(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def marked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         self._opt_called = True
+        if _hooks.recorder is not None:  # st.compile replays the update as a call
+            return _hooks.recorder.call(step, (self, *args), kwargs)
         return step(self, *args, **kwargs)
 
     marked._marks_steps = True
