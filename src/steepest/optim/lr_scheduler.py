@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._validation import check_bool, check_choice, check_int, check_real
+from ..autodiff._hooks import replayed
 from .base import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -151,6 +152,11 @@ class LRScheduler:
     #: Attributes saved by state_dict() besides the common ones, in the subclass.
     _arguments: tuple[str, ...] = ()
     _common = ("base_lrs", "last_epoch", "_step_count", "_last_lr")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:  # as LRScheduler.step below
+            cls.step = replayed(cls.__dict__["step"])
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         name = type(self).__name__
@@ -282,6 +288,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Counter):
         return dict(value)
     return copy.deepcopy(value)
+
+
+# A scheduler's step moves ``lr`` in Python: inside a step recorded by st.compile, every replay
+# must make that move again (see autodiff/_hooks.py).
+LRScheduler.step = replayed(LRScheduler.step)
 
 
 def _lambdas_state(lambdas: list[Callable]) -> list[Any]:
