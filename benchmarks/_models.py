@@ -282,6 +282,36 @@ def steepest_step(net: Network, optimizer: str) -> Trainer:
     return Trainer(step, lambda: [p.data for p in model.parameters()])
 
 
+def steepest_compiled_step(net: Network, optimizer: str) -> Trainer:
+    """:func:`steepest_step` under ``st.compile``: the batch goes in as arguments, as in a loop
+    over batches, so that the capture cannot treat it as a constant."""
+    import steepest as st
+    from steepest import nn, optim
+
+    model = _steepest_model(net)
+    loss_fn = nn.MSELoss() if net.loss == "mse" else nn.CrossEntropyLoss()
+    if optimizer == "adam":
+        opt = optim.Adam(model.parameters(), lr=LR_ADAM, betas=ADAM_BETAS, eps=ADAM_EPS)
+    else:
+        opt = optim.SGD(model.parameters(), lr=LR_SGD)
+    x, y = batch(net)
+
+    def train_step(xb: np.ndarray, yb: np.ndarray) -> None:
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+
+    compiled = st.compile(train_step)
+    return Trainer(lambda: compiled(x, y), lambda: [p.data for p in model.parameters()])
+
+
+def steepest_compile_available() -> bool:
+    import steepest
+
+    return callable(getattr(steepest, "compile", None))
+
+
 def steepest_engine_step(net: Network, optimizer: str | None, steepest_module: Any = None
                          ) -> Trainer:
     """The same step on the bare engine: fused ops on leaf tensors, the update written inline.
@@ -381,6 +411,13 @@ def isolated_step(contestant: str, sizes: list[int], activation: str, batch_size
         torch.set_num_threads(blas_threads())
         return torch_step(net, optimizer)
     if contestant == "steepest":
+        return steepest_step(net, optimizer)
+    if contestant == "steepest compile":
+        return steepest_compiled_step(net, optimizer)
+    if contestant == "steepest [fast]":  # the numba kernels, chosen as a user would
+        import steepest
+
+        steepest.set_kernels("numba")
         return steepest_step(net, optimizer)
     if contestant == "steepest engine":
         return steepest_engine_step(net, optimizer)

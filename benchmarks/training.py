@@ -21,6 +21,7 @@ from _models import (
     gemm_flops,
     numpy_gemms,
     numpy_step,
+    steepest_compile_available,
     steepest_engine_step,
     steepest_has_nn,
     steepest_step,
@@ -28,6 +29,8 @@ from _models import (
     torch_gemms,
     torch_step,
 )
+
+from steepest.kernels import numba_available
 
 # (at most this ratio to PyTorch, at most this ratio to hand-written NumPy), from issue 6.
 TARGETS: dict[tuple[int, ...], tuple[float, float]] = {
@@ -39,8 +42,7 @@ TARGETS: dict[tuple[int, ...], tuple[float, float]] = {
 # Issue 4: 64-128-10 ReLU with cross-entropy, batch 64: <= 1.6x NumPy and >= 2x faster than torch.
 ISSUE4 = (Network((64, 128, 10), "relu", 64), 1.6, 0.5)
 OPTIMIZERS = ("sgd", "adam")
-# Issue 18, item 6: own-process medians of ratios. (network, optimizer or None for both) ->
-# limits; "compile" and "[fast]" columns are targets of features not measurable here yet.
+# Issue 18, item 6: own-process medians of ratios, network -> limit (both optimizers).
 ISSUE18_NUMPY = {(2, 16, 16, 1): 1.1, (64, 128, 10): 1.1, (784, 1024, 1024, 10): 1.05}
 ISSUE18_TORCH = {(2, 16, 16, 1): 0.25, (64, 128, 10): 0.25, (784, 256, 10): 0.8}
 ISSUE18_COMPILE_NUMPY = {(2, 16, 16, 1): 0.8, (64, 128, 10): 0.8}
@@ -136,7 +138,7 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
                              fmt_ratio(vs_torch), fmt_ratio(vs_numpy)])
             data["rows"][-1]["own_process"] = own["data"]
             targets += _targets(net, optimizer, main, own["vs_torch"], own["vs_numpy"])
-            targets += _issue18_targets(net, optimizer, main, own["vs_torch"], own["vs_numpy"])
+            targets += _issue18_targets(net, optimizer, main, own)
     floor_text, data["gemm_floor"] = gemm_floor(settings, networks)
     text = "\n".join([
         f"float32 GEMM peak of NumPy: {peak:.1f} GFLOP/s ({peak_where}).",
@@ -155,9 +157,14 @@ def run(settings: Settings, quick: bool = False, engine_too: bool = False,
         "fresh interpreter of its own, interleaved round by round; faults are minor page faults "
         "per step. The last two columns repeat the in-process ratios above.",
         "",
-        table(["network", "opt", "steepest", "PyTorch", "NumPy", "vs PyTorch", "vs NumPy",
+        table(["network", "opt", "steepest", "compile or [fast]", "PyTorch", "NumPy",
+               "vs PyTorch", "vs NumPy", "compile vs NumPy", "[fast] vs PyTorch",
                "faults steepest", "faults PyTorch", "faults NumPy", "in-process vs PyTorch",
                "in-process vs NumPy"], own_rows),
+        "",
+        "`compile or [fast]`: the step under `st.compile` (2-16-16-1, 64-128-10) or with the "
+        "numba kernels, `st.set_kernels(\"numba\")` (784-1024-1024-10); n/a where that "
+        "contestant cannot run here (numba missing).",
         *floor_text,
     ])
     return text, targets, data
@@ -198,40 +205,56 @@ def gemm_floor(settings: Settings, networks: tuple[Network, ...]) -> tuple[list[
 
 def _own_process(net: Network, optimizer: str, settings: Settings, main: str,
                  trainers: dict[str, Trainer]) -> dict[str, Any]:
-    """The same step timed with every contestant in its own fresh process (see _isolated)."""
+    """The same step timed with every contestant in its own fresh process (see _isolated).
+
+    Where issue 18 sets a target for them, two more contestants join: the step under
+    ``st.compile`` (small networks) and the step with the numba kernels (the large one).
+    """
     names = [name for name in (main, "pytorch", "numpy") if name in trainers]
+    if net.sizes in ISSUE18_COMPILE_NUMPY and steepest_compile_available():
+        names.append("steepest compile")
+    if net.sizes in ISSUE18_FAST_TORCH and numba_available():
+        names.append("steepest [fast]")
     spec = [list(net.sizes), net.activation, net.batch, optimizer]
     timings = time_isolated({name: ("_models:isolated_step", [name, *spec]) for name in names},
                             settings)
     vs_torch = timings.ratio(main, "pytorch") if "pytorch" in names else None
     vs_numpy = timings.ratio(main, "numpy")
+    compile_vs_numpy = (timings.ratio("steepest compile", "numpy")
+                        if "steepest compile" in names else None)
+    fast_vs_torch = (timings.ratio("steepest [fast]", "pytorch")
+                     if "steepest [fast]" in names and "pytorch" in names else None)
     faults = {name: float(np.median(timings.faults[name])) for name in names}
     medians = {name: timings.median(name) for name in names}
-    cells = [fmt_time(medians.get(main)), fmt_time(medians.get("pytorch")),
-             fmt_time(medians.get("numpy")), fmt_ratio(vs_torch), fmt_ratio(vs_numpy),
+    extra = "steepest compile" if "steepest compile" in names else "steepest [fast]"
+    cells = [fmt_time(medians.get(main)), fmt_time(medians.get(extra)),
+             fmt_time(medians.get("pytorch")), fmt_time(medians.get("numpy")),
+             fmt_ratio(vs_torch), fmt_ratio(vs_numpy), fmt_ratio(compile_vs_numpy),
+             fmt_ratio(fast_vs_torch),
              *(f"{faults[n]:.0f}" if n in faults else "n/a" for n in (main, "pytorch", "numpy"))]
     return {"cells": cells, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
+            "compile_vs_numpy": compile_vs_numpy, "fast_vs_torch": fast_vs_torch,
             "data": {"median_s": medians, "vs_torch": vs_torch, "vs_numpy": vs_numpy,
+                     "compile_vs_numpy": compile_vs_numpy, "fast_vs_torch": fast_vs_torch,
                      "minor_faults_per_step": faults,
                      "per_round_s": timings.per_call}}
 
 
-def _issue18_targets(net: Network, optimizer: str, main: str, vs_torch: float | None,
-                     vs_numpy: float) -> list[Target]:
-    """Issue 18's table (item 6), own-process figures; features not built yet read N/A."""
+def _issue18_targets(net: Network, optimizer: str, main: str, own: dict[str, Any]) -> list[Target]:
+    """Issue 18's table (item 6), own-process figures; a contestant that cannot run reads N/A."""
     label = f"issue 18: {net.label}, {optimizer}"
     found = []
     if net.sizes in ISSUE18_NUMPY:
-        found.append(Target(f"{label}: {main} / NumPy, plain", vs_numpy, ISSUE18_NUMPY[net.sizes]))
+        found.append(Target(f"{label}: {main} / NumPy, plain", own["vs_numpy"],
+                            ISSUE18_NUMPY[net.sizes]))
     if net.sizes in ISSUE18_COMPILE_NUMPY:
-        found.append(Target(f"{label}: {main} / NumPy, with st.compile (not built yet)", None,
+        found.append(Target(f"{label}: steepest with st.compile / NumPy", own["compile_vs_numpy"],
                             ISSUE18_COMPILE_NUMPY[net.sizes]))
     if net.sizes in ISSUE18_TORCH:
-        found.append(Target(f"{label}: {main} / PyTorch, plain", vs_torch,
+        found.append(Target(f"{label}: {main} / PyTorch, plain", own["vs_torch"],
                             ISSUE18_TORCH[net.sizes]))
     if net.sizes in ISSUE18_FAST_TORCH:
-        found.append(Target(f"{label}: {main} / PyTorch, with [fast] (not measured by this "
-                            "suite yet: the kernels' step is in benchmarks/kernels.py)", None,
+        found.append(Target(f"{label}: steepest with [fast] / PyTorch", own["fast_vs_torch"],
                             ISSUE18_FAST_TORCH[net.sizes]))
     return found
 
