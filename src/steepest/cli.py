@@ -126,10 +126,10 @@ def parse_lr(text: str, total_steps: int | None = None) -> float | Any:
     UsageError
         For malformed text, with the accepted syntax on the same line.
     """
+    from . import schedules
     try:
         value = float(text)
     except ValueError:
-        from . import schedules
         try:
             return schedules.parse(text, total_steps=total_steps)
         except (ValueError, TypeError) as error:
@@ -630,6 +630,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.task and args.task != dataset.task and args.data in _bundled():
         raise UsageError(f"{args.data} is a {dataset.task} dataset; --task {args.task} does not "
                          "apply")
+    if args.lr is not None:
+        parse_lr(args.lr, total_steps=1)  # a malformed --lr is a usage error, before any work
     try:
         summary = experiments.train_network(
             dataset, hidden=args.hidden, activation=args.activation, dropout=args.dropout,

@@ -761,9 +761,8 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     -------
     TrainingSummary
     """
-    from . import data, nn, optim, train
+    from . import data, nn, optim, schedules, train
     from ._random import manual_seed
-    from .cli import parse_lr
     split = data.train_val_test_split(dataset.X, dataset.y, val=validation, test=test,
                                       seed=seed)
     if len(split.y_train) == 0:
@@ -782,7 +781,7 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     val_xy = prepared(split.X_val, split.y_val) if len(split.y_val) else None
     test_xy = prepared(split.X_test, split.y_test) if len(split.y_test) else None
     if isinstance(lr, str):
-        lr = parse_lr(lr, total_steps=epochs * math.ceil(len(split.y_train) / batch_size))
+        lr = schedules.parse_rate(lr, total_steps=epochs * math.ceil(len(split.y_train) / batch_size))
     manual_seed(seed)
     n_out = dataset.n_classes if classify else 1
     check_choice("train_network", "activation", activation, ACTIVATIONS)

@@ -40,7 +40,7 @@ __all__ = [
     "Warmup", "Piecewise", "Custom", "Linear", "Polynomial", "WarmRestarts", "Cyclic", "OneCycle",
     "constant", "inverse_power", "inverse_time", "step", "exponential", "cosine", "warmup",
     "piecewise", "linear", "polynomial", "warm_restarts", "cyclic", "one_cycle",
-    "as_schedule", "from_dict", "parse", "SYNTAX",
+    "as_schedule", "from_dict", "parse", "parse_rate", "SYNTAX",
 ]
 
 
@@ -886,6 +886,38 @@ _NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
 # The update number is written t or n (the tutorial writes alpha_n = 1/n): the same schedule.
 _INVERSE_POWER = re.compile(
     rf"^(?P<lr0>{_NUMBER})?/(?:[tn]|sqrt\([tn]\)|[tn](?:\^|\*\*)(?P<p>{_NUMBER}))$")
+
+
+def parse_rate(text: str, total_steps: int | None = None) -> float | Schedule:
+    """A learning rate written as text: a positive number (returned as a float) or a schedule.
+
+    Parameters
+    ----------
+    text : str
+        A number (``"0.01"``) or any form :func:`parse` reads.
+    total_steps : int, optional
+        As in :func:`parse`.
+
+    Raises
+    ------
+    ValueError
+        For a number that is not finite and positive, or malformed schedule text.
+
+    Examples
+    --------
+    >>> from steepest import schedules
+    >>> schedules.parse_rate("0.05")
+    0.05
+    >>> schedules.parse_rate("1/t")
+    inverse_power(lr0=1.0, p=1.0)
+    """
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return parse(text, total_steps=total_steps)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"a learning rate must be a positive number or a schedule, got {text!r}")
+    return value
 
 
 def parse(text: str, total_steps: int | None = None) -> Schedule:
