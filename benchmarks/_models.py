@@ -261,8 +261,8 @@ def _steepest_model(net: Network) -> Any:
     return model
 
 
-def steepest_step(net: Network, optimizer: str) -> Trainer:
-    """One training step through steepest.nn and steepest.optim, written as in PyTorch."""
+def _steepest_parts(net: Network, optimizer: str) -> tuple[Any, Any, Any]:
+    """The model, loss and optimizer of a steepest step (the same start as every contestant)."""
     from steepest import nn, optim
 
     model = _steepest_model(net)
@@ -271,6 +271,12 @@ def steepest_step(net: Network, optimizer: str) -> Trainer:
         opt = optim.Adam(model.parameters(), lr=LR_ADAM, betas=ADAM_BETAS, eps=ADAM_EPS)
     else:
         opt = optim.SGD(model.parameters(), lr=LR_SGD)
+    return model, loss_fn, opt
+
+
+def steepest_step(net: Network, optimizer: str) -> Trainer:
+    """One training step through steepest.nn and steepest.optim, written as in PyTorch."""
+    model, loss_fn, opt = _steepest_parts(net, optimizer)
     x, y = batch(net)
 
     def step() -> None:
@@ -286,14 +292,8 @@ def steepest_compiled_step(net: Network, optimizer: str) -> Trainer:
     """:func:`steepest_step` under ``st.compile``: the batch goes in as arguments, as in a loop
     over batches, so that the capture cannot treat it as a constant."""
     import steepest as st
-    from steepest import nn, optim
 
-    model = _steepest_model(net)
-    loss_fn = nn.MSELoss() if net.loss == "mse" else nn.CrossEntropyLoss()
-    if optimizer == "adam":
-        opt = optim.Adam(model.parameters(), lr=LR_ADAM, betas=ADAM_BETAS, eps=ADAM_EPS)
-    else:
-        opt = optim.SGD(model.parameters(), lr=LR_SGD)
+    model, loss_fn, opt = _steepest_parts(net, optimizer)
     x, y = batch(net)
 
     def train_step(xb: np.ndarray, yb: np.ndarray) -> None:
