@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._validation import check_bool
+from ..autodiff import _hooks
 from ..autodiff.tensor import Tensor, as_array
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
@@ -32,6 +33,12 @@ _structure_version = 0
 def _structure_changed() -> None:
     global _structure_version
     _structure_version += 1
+
+
+def _structure() -> int:
+    """The structure version now: a step recorded by ``st.compile`` re-records when it moves
+    (a parameter, buffer or sub-module replaced, or ``to(dtype)``)."""
+    return _structure_version
 
 
 class Parameter(Tensor):
@@ -115,6 +122,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _hooks.recorder is not None:  # st.compile: the training flag is a guard of the step
+            _hooks.recorder.module(self, _structure)
         return self.forward(*args, **kwargs)
 
     # ----------------------------------------------------------------- registration
@@ -155,6 +164,7 @@ class Module:
             modules[name] = None
         elif name in buffers:
             buffers[name] = None if value is None else self._buffer_array(name, value)
+            _structure_changed()  # a recorded step holds the old array
             return buffers[name]
         else:
             return value
@@ -342,6 +352,7 @@ class Module:
                 if array is not None and array.dtype.kind == "f":
                     module._buffers[name] = array.astype(dtype)
                     object.__setattr__(module, name, module._buffers[name])
+        _structure_changed()  # a step recorded by st.compile holds the old buffers
         return self
 
     # ----------------------------------------------------------------- state
