@@ -147,6 +147,7 @@ class _Recorder:
         self.tensor_ref: dict[int, str] = {}  # id(tensor) -> expression of that Tensor object
         self.live: list[tuple[str, Tensor]] = []  # tensors from outside the step, read live
         self.made: set[int] = set()       # ids of tensors made inside the step
+        self.inputs: list[tuple[str, Tensor]] = []  # the Tensor arguments, by path
         self.nodes: dict[int, tuple] = {}  # id(op output) -> (ins, kwargs, out, residual)
         self.numbers: dict[int, str] = {}  # id(Python number read from a step value) -> local
         self.opaque: set[int] = set()     # ids of other results of replayed calls
@@ -209,6 +210,7 @@ class _Recorder:
         _paths(kwargs, "kwargs", found)
         for path, value in found:
             if isinstance(value, Tensor):
+                self.inputs.append((path, value))
                 self.tensor_ref.setdefault(id(value), path)
                 self.keep.append(value)
                 if id(value.data) not in self.var_of:
@@ -606,7 +608,7 @@ class _Recorder:
             name = self.var_of.get(id(value))
             if name is not None:
                 return f"{name}"
-            for ref, t in self.live:
+            for ref, t in self.live + [(path, t) for path, t in self.inputs]:
                 if value is t.grad:
                     return f"{ref}.grad"
                 if value is t.data:
@@ -750,22 +752,30 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+_VALUES = (np.ndarray, np.generic, np.dtype, float, int, str, bytes, slice, type(None))
+
+
 def _moved_constant(first: _Recorder, second: _Recorder) -> str | None:
-    """A constant of two recordings of one program that holds other values in each: an array
-    (or a tensor's array) the step computed outside ops, which a replay would keep stale."""
+    """A constant of two recordings of one program that is not the same in both: an array (or
+    a step-made tensor's array) of other values, computed outside ops from step values, which a
+    replay would keep stale; or another object (a tensor from outside the step, an optimizer)
+    than the one the replay calls. Modules are guarded by their training flag and structure."""
     for name, a in first.namespace.items():
         b = second.namespace.get(name)
         if a is b or not name.startswith("c"):
             continue
-        if isinstance(a, list | tuple) and any(isinstance(x, Tensor) for x in a):
-            if type(a) is not type(b) or len(a) != len(b) or any(x is not y for x, y in zip(a, b)):
-                return f"a {type(a).__name__} of other tensors"
-        elif isinstance(a, Tensor | np.ndarray) or isinstance(b, Tensor | np.ndarray):
+        if isinstance(a, Tensor):
+            if id(a) not in first.made or not isinstance(b, Tensor) or not _same(a, b):
+                return f"a tensor of shape {a.data.shape}"
+        elif isinstance(a, list | tuple):
+            if type(a) is not type(b) or len(a) != len(b) or not all(
+                    x is y or (isinstance(x, _VALUES) and _same(x, y)) for x, y in zip(a, b)):
+                return f"a {type(a).__name__} of other values or objects"
+        elif isinstance(a, _VALUES):
             if not _same(a, b):
-                shape = np.shape(a.data if isinstance(a, Tensor) else a)
-                return f"{'a tensor' if isinstance(a, Tensor) else 'an array'} of shape {shape}"
-        elif not _same(a, b):
-            return f"{type(a).__name__} {a!r}"[:80]
+                return f"an array of shape {a.shape}" if isinstance(a, np.ndarray) else repr(a)[:60]
+        elif not hasattr(a, "_parameters"):
+            return f"the {type(a).__name__} object"
     return None
 
 
