@@ -45,6 +45,9 @@ def _assert_same_runs(a, b):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
     for (name, b1), b2 in zip(m1.named_buffers(), m2.buffers(), strict=True):
         np.testing.assert_array_equal(b1, b2, err_msg=name)
+    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
+        for key, value in o1.state[p1].items():
+            np.testing.assert_array_equal(value, o2.state[p2][key], err_msg=key)
 
 
 def _regressor():

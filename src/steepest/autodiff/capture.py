@@ -769,7 +769,7 @@ def _moved_constant(first: _Recorder, second: _Recorder) -> str | None:
                 return f"a tensor of shape {a.data.shape}"
         elif isinstance(a, list | tuple):
             if type(a) is not type(b) or len(a) != len(b) or not all(
-                    x is y or (isinstance(x, _VALUES) and _same(x, y)) for x, y in zip(a, b)):
+                    x is y or (isinstance(x, _VALUES) and _same(x, y)) for x, y in zip(a, b, strict=True)):
                 return f"a {type(a).__name__} of other values or objects"
         elif isinstance(a, _VALUES):
             if not _same(a, b):
