@@ -148,6 +148,7 @@ class _Recorder:
         self.live: list[tuple[str, Tensor]] = []  # tensors from outside the step, read live
         self.made: set[int] = set()       # ids of tensors made inside the step
         self.inputs: list[tuple[str, Tensor]] = []  # the Tensor arguments, by path
+        self.made_consts: set[str] = set()  # globals holding tensors made inside the step
         self.nodes: dict[int, tuple] = {}  # id(op output) -> (ins, kwargs, out, residual)
         self.numbers: dict[int, str] = {}  # id(Python number read from a step value) -> local
         self.opaque: set[int] = set()     # ids of other results of replayed calls
@@ -240,6 +241,7 @@ class _Recorder:
         if ref is None:
             if id(t) in self.made:  # a step-local tensor whose array came from outside ops
                 ref = self.const(t)
+                self.made_consts.add(ref)
             else:
                 ref = self.const(t)
                 self.live.append((ref, t))
@@ -647,6 +649,18 @@ class _Recorder:
         exec(source, namespace)  # noqa: S102 - the source is written above, from recorded calls
         return source, namespace["replay"]
 
+    def release(self) -> None:
+        """Drop what only the recording needed (the first call's arrays), keeping what a
+        verification reads: the globals, the tensors, optimizers, schedulers and modules."""
+        self.values.clear()
+        self.var_of.clear()
+        self.keep.clear()
+        self.nodes.clear()
+        self.numbers.clear()
+        self.opaque.clear()
+        self.handed.clear()
+        self.made.clear()
+
 
 def _name(prefix: str, op: Any) -> str:
     """The global name of one of ``op``'s functions in a replay (readable, an identifier)."""
@@ -765,7 +779,7 @@ def _moved_constant(first: _Recorder, second: _Recorder) -> str | None:
         if a is b or not name.startswith("c"):
             continue
         if isinstance(a, Tensor):
-            if id(a) not in first.made or not isinstance(b, Tensor) or not _same(a, b):
+            if name not in first.made_consts or not isinstance(b, Tensor) or not _same(a, b):
                 return f"a tensor of shape {a.data.shape}"
         elif isinstance(a, list | tuple):
             if type(a) is not type(b) or len(a) != len(b) or not all(
@@ -813,7 +827,10 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _hooks.recorder is not None:  # a compiled step inside a recording: record through it
             return self.fn(*args, **kwargs)
-        key = (_tensor_module._grad_enabled, _signature(args), _signature(kwargs) if kwargs else None)
+        # the signature of the arguments, inlined for the common case of arrays
+        key = (_tensor_module._grad_enabled,
+               tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _signature(a) for a in args]),
+               _signature(kwargs) if kwargs else None)
         entries = self._table.get(key)
         if entries is not None:
             for entry in entries:
@@ -856,6 +873,7 @@ class CompiledStep:
                 entry.source, entry.replay = recorder.program(recorder.result(result))
             except _Unsupported as error:
                 recorder.failed, recorder.where = str(error), _user_frame()
+        recorder.release()
         if recorder.failed is not None:
             self._fall_back(entry, recorder.failed, recorder.where)
         return result, recorder, entry
@@ -879,7 +897,8 @@ class CompiledStep:
         if again.failed is not None:
             self._fall_back(entry, again.failed, again.where)
             return result
-        if again.lines != entry.recorder.lines or again.guards != entry.recorder.guards:
+        if (again.lines, again.guards, again.value_guards) != \
+                (entry.recorder.lines, entry.recorder.guards, entry.recorder.value_guards):
             self._fall_back(entry, "the second call ran different operations (data-dependent "
                             "Python control flow)", _user_frame())
             return result
