@@ -525,3 +525,53 @@ def test_compiled_results_are_fresh_constants():
 def test_compile_refuses_a_non_callable():
     with pytest.raises(TypeError, match="callable"):
         st.compile(3)
+
+
+def test_an_lr_written_inside_the_step_is_caught_by_the_verification():
+    """A dict write inside the step is plain Python, not recorded: the verification sees the
+    optimizer state differ, and the step stays eager."""
+    def body(model, opt, sched, x, y):
+        model.zero_grad()
+        loss = nn.MSELoss()(model(st.Tensor(x)), y)
+        loss.backward()
+        opt.step()
+        for group in opt.param_groups:
+            group["lr"] *= 0.9
+        return loss
+
+    def build():
+        model = _mlp()
+        return model, optim.SGD(model.parameters(), lr=0.1, momentum=0.5), None
+
+    with pytest.warns(CaptureWarning, match="verification replay differs from eager in SGD state"):
+        step = _train_pair(build, None, _batches(3, 2, np.float64), step_body=body,
+                           expect_warning=True)
+    assert not _replays(step)  # the lr write is plain Python inside the step: caught
+
+
+def test_an_lr_written_between_steps_is_read_live():
+    copies = []
+    for _ in range(2):
+        st.manual_seed(0)
+        model = _mlp()
+        copies.append((model, optim.SGD(model.parameters(), lr=0.1, momentum=0.5)))
+    (m1, o1), (m2, o2) = copies
+
+    def make(model, opt):
+        def step(x, y):
+            model.zero_grad()
+            loss = nn.MSELoss()(model(st.Tensor(x)), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager, compiled = make(m1, o1), st.compile(make(m2, o2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureWarning)
+        for x, y in _batches(3, 2, np.float64):
+            _assert_same(eager(x, y), compiled(x, y))
+            for opt in (o1, o2):
+                opt.param_groups[0]["lr"] *= 0.9
+            _compare(m1, m2, o1, o2)
+    assert _replays(compiled)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._validation import check_bool
 from ..autodiff import _hooks
+from ..autodiff._hooks import replayed
 from ..autodiff.tensor import Tensor, as_array
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
@@ -317,6 +318,7 @@ class Module:
         """Set evaluation mode: dropout off. Same as ``train(False)``."""
         return self.train(False)
 
+    @replayed  # st.compile resets the gradients again on every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradient of every parameter (to ``None``, or to zeros in place)."""
         for param in self.parameters():
