@@ -74,28 +74,11 @@ def _user_frame() -> str:
 
 
 # --------------------------------------------------------------------------- replay helpers
-# The few operations of a replay that are not a rule or a forward: each mirrors one line of
-# the eager backward (tensor._accumulate and tensor.Tensor.backward's seed).
-
-
-def _acc(t: Tensor, g: np.ndarray) -> None:
-    """``_accumulate`` for a gradient the replay made for this leaf alone."""
-    grad = t.grad
-    t.grad = g if grad is None else grad + g
-
-
-def _acc_copy(t: Tensor, g: np.ndarray) -> None:
-    """``_accumulate`` for a gradient that is a view or shared: a first gradient is copied."""
-    grad = t.grad
-    t.grad = g.copy() if grad is None else grad + g
-
-
 def _as_ndarray(x: Any) -> np.ndarray:
     return x if type(x) is np.ndarray else np.asarray(x)
 
 
-def _const_tensor(array: np.ndarray) -> Tensor:
-    return Tensor._constant(array)
+_const_tensor = Tensor._constant  # a result Tensor of a replay: a constant over its array
 
 
 # --------------------------------------------------------------------------- signatures
@@ -139,8 +122,8 @@ class _Recorder:
         self.prologue: list[str] = []     # input bindings and guards (no side effects)
         self.guards: list[str] = []       # conditions under which the replay applies
         self.value_guards: list[str] = []  # the same, on the inputs' values (after the prologue)
-        self.namespace: dict[str, Any] = {"_MISS": _MISS, "_acc": _acc, "_acc_copy": _acc_copy,
-                                          "_T": _const_tensor, "_asarray": _as_ndarray}
+        self.namespace: dict[str, Any] = {"_MISS": _MISS, "_T": _const_tensor,
+                                          "_asarray": _as_ndarray}
         self.values: dict[str, Any] = {}  # name -> its value in this (eager) call
         self.var_of: dict[int, str] = {}  # id(array) -> the local holding it in a replay
         self.keep: list[Any] = []         # keeps every mapped object alive (ids stay unique)
@@ -592,7 +575,9 @@ class _Recorder:
         shared = (value.base is not None or not value.flags.writeable or id(value) in self.handed
                   or g in self.forward_vars or g.startswith("c"))
         self.handed.add(id(value))
-        self.lines.append(f"{'_acc_copy' if shared else '_acc'}({ref}, {g})")
+        # _acc / _acc_copy written out in line: one call less per parameter and replay
+        first = f"{g}.copy()" if shared else g
+        self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else {ref}.grad + {g}")
 
     # ------------------------------------------------------------- the result
     def result(self, value: Any) -> str:
