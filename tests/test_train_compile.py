@@ -56,6 +56,17 @@ def _regressor():
     return model, optim.Adam(model.parameters(), lr=1e-2)
 
 
+def _schedule_free():
+    model = nn.Sequential(nn.Linear(4, 16, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(16, 1, dtype=np.float64))
+    return model, optim.ScheduleFreeAdamW(model.parameters(), lr=1e-2)
+
+
+def test_schedule_free_compiled_is_bitwise_eager():
+    """The optimizer switches between its gradient and its average point every epoch."""
+    _assert_same_runs(_run(False, False, _schedule_free), _run(True, False, _schedule_free))
+
+
 def _classifier():
     model = nn.Sequential(nn.Linear(4, 16, dtype=np.float32), nn.BatchNorm1d(16), nn.ReLU(),
                           nn.Dropout(0.2), nn.Linear(16, 3, dtype=np.float32))

@@ -269,7 +269,7 @@ class _Recorder:
                 if isinstance(value, Tensor):
                     raise _Unsupported(f"op '{op.name}' got a Tensor as keyword {key!r}")
                 kw[key] = self._operand(value, f"op '{op.name}'")
-        except _Unsupported as error:
+        except Exception as error:  # _Unsupported, or an input apply itself refuses
             self.fail(str(error))
             return apply(op, args, kwargs)
         out = self._paused(apply, op, args, kwargs)
@@ -370,7 +370,7 @@ class _Recorder:
         try:
             specs = [self._call_arg(a) for a in args]
             kspecs = {k: self._call_arg(v) for k, v in kwargs.items()}
-        except _Unsupported as error:
+        except Exception as error:
             self.fail(str(error))
             return fn(*args, **kwargs)
         self._note_state(args)
@@ -433,6 +433,8 @@ class _Recorder:
             self._write_backward(root, seed)
         except _Unsupported as error:
             self.fail(str(error))
+        except Exception as error:  # never let capture break a step that runs eagerly
+            self.fail(f"the backward pass could not be written ({type(error).__name__}: {error})")
         self._paused(_run_backward, root, seed, retain_graph)
 
     def _emit(self, fn: Any, fn_name: str, args: list[str], kwargs: dict[str, str]) -> str:
@@ -856,7 +858,7 @@ class CompiledStep:
         if recorder.failed is None:
             try:
                 entry.source, entry.replay = recorder.program(recorder.result(result))
-            except _Unsupported as error:
+            except Exception as error:  # _Unsupported, or a program that does not compile
                 recorder.failed, recorder.where = str(error), _user_frame()
         recorder.release()
         if recorder.failed is not None:
