@@ -805,6 +805,10 @@ class CompiledStep:
         self._warned: set[str] = set()
         functools.update_wrapper(self, fn)
 
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """As a method decorator: bound to the instance (which is then part of the signature)."""
+        return self if obj is None else types.MethodType(self, obj)
+
     @property
     def source(self) -> str:
         """The Python source of the most recent recording's replay function (for reading)."""
