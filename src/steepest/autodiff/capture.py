@@ -100,6 +100,21 @@ def _signature(value: Any) -> Any:
     return (kind, id(value))
 
 
+def _by_identity(value: Any, out: list[Any]) -> list[Any]:
+    """The objects inside an argument that its signature names by identity (kept alive by a
+    recording, so that their ids are not reused)."""
+    kind = type(value)
+    if kind in (tuple, list):
+        for v in value:
+            _by_identity(v, out)
+    elif kind is dict:
+        for v in value.values():
+            _by_identity(v, out)
+    elif kind is not np.ndarray and kind not in _SCALARS and not isinstance(value, Tensor):
+        out.append(value)
+    return out
+
+
 def _paths(value: Any, path: str, out: list[tuple[str, Any]]) -> None:
     """Every array and Tensor inside an argument with the expression that reaches it."""
     if type(value) is np.ndarray or isinstance(value, Tensor):
@@ -647,6 +662,7 @@ class _Recorder:
         self.opaque.clear()
         self.handed.clear()
         self.made.clear()
+        self.inputs.clear()
 
 
 def _name(prefix: str, op: Any) -> str:
@@ -793,7 +809,7 @@ class _Entry:
         self.replay = replay
         self.verified = False
         self.eager = False
-        self.args = args  # keeps objects of the signature alive (their ids stay unique)
+        self.args = _by_identity(args, [])  # objects the signature names by id, kept alive
 
 
 class CompiledStep:
