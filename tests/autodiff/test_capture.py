@@ -653,3 +653,29 @@ def test_a_compiled_method_and_a_derived_target():
     with pytest.warns(CaptureWarning, match="_ignores"):
         for x, y in data:
             derived(x, y)
+
+
+def test_keyword_and_scalar_arguments():
+    """Keyword arrays are inputs; a Python number is part of the signature (by value)."""
+    st.manual_seed(0)
+    model = _mlp()
+
+    @st.compile
+    def loss_of(x, *, y, scale):
+        model.zero_grad()
+        loss = nn.MSELoss()(model(st.Tensor(x)), y) * scale
+        loss.backward()
+        return loss, model[0].weight.grad
+
+    data = list(_batches(3, 2, np.float64, sizes=[4] * 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureWarning)
+        for scale in (1.0, 2.0):
+            for x, y in data:
+                loss, grad = loss_of(x, y=y, scale=scale)
+                model.zero_grad()
+                expected = nn.MSELoss()(model(st.Tensor(x)), y) * scale
+                expected.backward()
+                _assert_same(loss, expected)
+                _assert_same(grad, model[0].weight.grad)
+    assert len(loss_of._table) == 2 and _replays(loss_of)

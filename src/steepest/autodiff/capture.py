@@ -964,7 +964,8 @@ def compile(fn: Callable[..., Any]) -> CompiledStep:
     CompiledStep
         Callable as ``fn``. Tensors in its result are constant Tensors over fresh arrays of the
         replay (``requires_grad=False``, no graph); a number from ``loss.item()`` is the new
-        value. :attr:`CompiledStep.source` shows the replay function.
+        value; a parameter's own array (``p.grad``, ``p.data``) is returned as eagerly, the
+        array the parameter holds. :attr:`CompiledStep.source` shows the replay function.
 
     Notes
     -----
