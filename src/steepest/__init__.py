@@ -8,11 +8,13 @@ import importlib as _importlib  # private names: dir(steepest) lists only the pu
 
 from ._random import manual_seed
 from .autodiff import (
+    CaptureWarning,
     GradcheckError,
     Tensor,
     abs,
     arange,
     clip,
+    compile,
     concatenate,
     cos,
     empty,
@@ -77,6 +79,7 @@ _LAZY = {"minimize": ("minimize", "minimize"), "OptimizeResult": ("minimize", "O
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "value_and_grad",
     "gradcheck", "GradcheckError", "jacobian", "hessian", "hvp", "jvp", "vjp",
+    "compile", "CaptureWarning",
     "minimize", "OptimizeResult", "manual_seed", "save", "load", "set_kernels",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",

@@ -1,6 +1,7 @@
 """Reverse-mode automatic differentiation on NumPy arrays."""
 
-from . import ops, protocol
+from . import capture, ops, protocol
+from .capture import CaptureWarning, compile
 from .factories import (
     arange,
     empty,
@@ -58,5 +59,5 @@ __all__ = [
     "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
     "from_numpy", "inference_mode", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
     "rand", "randn", "zeros_like", "ones_like", "randn_like",
-    "to_dot", "retain_grads",
+    "to_dot", "retain_grads", "capture", "compile", "CaptureWarning",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _hooks
 from . import tensor as _tensor_module
 from .tensor import Tensor, _check_versions, _set_grad_enabled, as_array
 
@@ -70,6 +71,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     >>> dx.item(), ddx.item(), dddx.item()
     (12.0, 12.0, 6.0)
     """
+    if _hooks.recorder is not None:  # st.compile cannot replay it: the step runs eagerly
+        _hooks.recorder.unsupported("autodiff.grad (a gradient returned instead of accumulated)")
     outs = _tensors("outputs", outputs)
     ins = _tensors("inputs", inputs)
     if not isinstance(create_graph, bool | np.bool_):

@@ -14,7 +14,8 @@ import numpy as np
 
 from .._random import generator
 from .._validation import check_bool, check_choice, check_int, check_real
-from ..autodiff import ops
+from ..autodiff import _hooks, ops
+from ..autodiff._hooks import replayed
 from ..autodiff.tensor import Tensor
 
 __all__ = [
@@ -118,10 +119,16 @@ def _dropout(input: Any, p: float, training: bool) -> Any:
         return input
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
     dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
+    return ops.mul(input, _dropout_mask(data.shape, p, dtype))
+
+
+@replayed  # st.compile draws a new mask on every replay, from the generator in force then
+def _dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarray:
+    """The kept entries (probability ``1 - p``) scaled by ``1 / (1 - p)``, drawn from the
+    library generator."""
     draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
-    keep = generator().random(data.shape, dtype=draw_dtype) >= p
-    mask = keep * dtype.type(1.0 / (1.0 - p))
-    return ops.mul(input, mask)
+    keep = generator().random(shape, dtype=draw_dtype) >= p
+    return keep * dtype.type(1.0 / (1.0 - p))
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -191,30 +198,37 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
 
 def _ignores(target: Any, ignore_index: int) -> bool:
     """Whether some class target is ``ignore_index`` (then the weighted path is needed)."""
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
-    return target.dtype.kind in "iu" and bool((target == ignore_index).any())
+    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    ignores = array.dtype.kind in "iu" and bool((array == ignore_index).any())
+    if _hooks.recorder is not None:  # st.compile: a replay checks the inputs take this path
+        _hooks.recorder.branch(_ignores, (target, ignore_index), ignores)
+    return ignores
 
 
 def _cross_entropy(input: Any, target: Any, reduction: str, label_smoothing: float) -> Tensor:
     if np.ndim(input) > 2:  # PyTorch puts the classes on axis 1; the op wants them last
         input = ops.transpose(input, axes=(0, *range(2, np.ndim(input)), 1))
-        target = _classes_last(target, np.ndim(input))
+        target = _classes_last(target.data if isinstance(target, Tensor) else target,
+                               np.ndim(input))
     if label_smoothing:
-        target = _smoothed(input, target, label_smoothing)
+        data = input.data if isinstance(input, Tensor) else np.asarray(input)
+        target = _smoothed(data, target.data if isinstance(target, Tensor) else target,
+                           label_smoothing)
     return ops.cross_entropy(input, target, reduction=reduction)
 
 
+@replayed  # NumPy on the target: st.compile calls it again on every replay
 def _classes_last(target: Any, ndim: int) -> Any:
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target = np.asarray(target)
     if target.ndim == ndim and target.dtype.kind == "f":  # probabilities: move their class axis
         return np.moveaxis(target, 1, -1)
     return target
 
 
-def _smoothed(logits: Any, target: Any, smoothing: float) -> np.ndarray:
-    """The smoothed class distribution for the (class-axis-last) logits."""
-    data = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
-    target = target.data if isinstance(target, Tensor) else np.asarray(target)
+@replayed  # NumPy on the target: st.compile calls it again on every replay
+def _smoothed(data: np.ndarray, target: Any, smoothing: float) -> np.ndarray:
+    """The smoothed class distribution for the (class-axis-last) logits' array ``data``."""
+    target = np.asarray(target)
     classes = data.shape[-1]
     if target.shape == data.shape and target.dtype.kind == "f":
         probabilities = target
@@ -327,11 +341,15 @@ def _piecewise(input: Any, target: Any, threshold: float, quadratic_scale: float
     ``linear_scale * (|d| - threshold / 2)``, with ``d = input - target``."""
     diff = ops.sub(input, target)
     size = ops.abs(diff)
-    data = size.data if isinstance(size, Tensor) else np.asarray(size)
-    inside = data < threshold
+    inside = _below(size.data if isinstance(size, Tensor) else np.asarray(size), threshold)
     quadratic = ops.mul(ops.mul(diff, diff), 0.5 * quadratic_scale)
     linear = ops.mul(ops.sub(size, 0.5 * threshold), linear_scale)
     return ops.where(inside, quadratic, linear)
+
+
+@replayed  # a mask of step values: st.compile computes it again on every replay
+def _below(data: np.ndarray, threshold: float) -> np.ndarray:
+    return data < threshold
 
 
 def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -401,11 +419,12 @@ def _classes_last_input(input: Any) -> Any:
     return input
 
 
+@replayed  # NumPy on the target: st.compile calls it again on every replay
 def _target_mask(owner: str, logits: np.ndarray, target: Any, weight: np.ndarray | None,
-                 ignore_index: int) -> np.ndarray:
+                 ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``(..., C)`` array holding each sample's class weight at its target class (0 for an
-    ignored sample), for class-axis-last ``logits``."""
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    ignored sample), for class-axis-last ``logits``, and its sum (the mean's denominator)."""
+    target = np.asarray(target)
     classes = logits.shape[-1]
     if target.dtype.kind not in "iu":
         raise TypeError(f"{owner}: class targets must be integers, got dtype {target.dtype}")
@@ -423,7 +442,7 @@ def _target_mask(owner: str, logits: np.ndarray, target: Any, weight: np.ndarray
     index = np.where(valid, target, 0)
     np.put_along_axis(mask, index[..., None], per_class[index][..., None], axis=-1)
     mask *= valid[..., None]
-    return mask
+    return mask, np.asarray(mask.sum())
 
 
 def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | None,
@@ -432,14 +451,13 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
     data = log_probs.data if isinstance(log_probs, Tensor) else np.asarray(log_probs)
     if data.ndim == 0:
         raise ValueError(f"{owner}: input must have a class axis, got a scalar")
-    mask = _target_mask(owner, data, target, weight, ignore_index)
+    target_array = target.data if isinstance(target, Tensor) else target
+    mask, total_weight = _target_mask(owner, data, target_array, weight, ignore_index)
     losses = ops.neg(ops.sum(ops.mul(log_probs, mask), axis=-1))
-    total_weight = mask.sum()
     if label_smoothing:
         classes = data.shape[-1]
         per_class = np.ones(classes, mask.dtype) if weight is None else weight.astype(mask.dtype)
-        target_array = np.asarray(target.data if isinstance(target, Tensor) else target)
-        keep = (target_array != ignore_index).astype(mask.dtype)
+        keep = _kept(target_array, ignore_index, mask.dtype)
         smooth = ops.neg(ops.sum(ops.mul(log_probs, per_class), axis=-1))
         smooth = ops.mul(smooth, keep)
         if reduction == "mean":
@@ -453,6 +471,12 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
     if reduction == "mean":
         return ops.div(ops.sum(losses), total_weight)
     return ops.sum(losses) if reduction == "sum" else losses
+
+
+@replayed  # NumPy on the target: st.compile calls it again on every replay
+def _kept(target: Any, ignore_index: int, dtype: np.dtype) -> np.ndarray:
+    """1 for the samples whose target is not ``ignore_index``, else 0."""
+    return (np.asarray(target) != ignore_index).astype(dtype)
 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -497,15 +521,24 @@ def _weighted_cross_entropy(input: Any, target: Any, weight: np.ndarray | None,
     if not _is_probability_target(input, target):
         return _weighted_nll("cross_entropy", log_probs, target, weight, ignore_index, reduction,
                              label_smoothing)
-    probabilities = np.asarray(target.data if isinstance(target, Tensor) else target)
+    probabilities = _weighted_probabilities(target.data if isinstance(target, Tensor) else target,
+                                            label_smoothing, weight, ndim, classes)
+    losses = ops.neg(ops.sum(ops.mul(log_probs, probabilities), axis=1 if ndim > 1 else 0))
+    return _reduce(losses, reduction)
+
+
+@replayed  # NumPy on the target: st.compile calls it again on every replay
+def _weighted_probabilities(target: Any, label_smoothing: float, weight: np.ndarray | None,
+                            ndim: int, classes: int) -> np.ndarray:
+    """Probability targets, smoothed and weighted per class along the class axis."""
+    probabilities = np.asarray(target)
     if label_smoothing:
         probabilities = probabilities * (1.0 - label_smoothing) + label_smoothing / classes
     if weight is not None:  # the weight of class c along the class axis
         shape = [1] * ndim
         shape[1 if ndim > 1 else 0] = classes
         probabilities = probabilities * weight.reshape(shape)
-    losses = ops.neg(ops.sum(ops.mul(log_probs, probabilities), axis=1 if ndim > 1 else 0))
-    return _reduce(losses, reduction)
+    return probabilities
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -589,7 +622,10 @@ def batch_norm(input: Any, running_mean: np.ndarray | None, running_var: np.ndar
 
 
 def _batch_norm(owner: str, input: Any, running_mean: Any, running_var: Any, weight: Any,
-                bias: Any, use_batch: bool, momentum: float, eps: float) -> Tensor:
+                bias: Any, use_batch: bool, momentum: float | None, eps: float,
+                tracked: np.ndarray | None = None) -> Tensor:
+    """Batch normalisation; ``tracked`` (BatchNorm1d's ``num_batches_tracked``) counts the
+    batch, and ``momentum=None`` then means the cumulative average ``1 / count``."""
     shape = _shape(input)
     if len(shape) not in (2, 3):
         raise ValueError(f"{owner}: expected a 2-D (N, C) or 3-D (N, C, L) input, got shape "
@@ -605,16 +641,38 @@ def _batch_norm(owner: str, input: Any, running_mean: Any, running_var: Any, wei
         centred = ops.sub(input, mean)
         variance = ops.mean(ops.mul(centred, centred), axis=over, keepdims=True)
         if running_mean is not None:
-            batch_mean = mean.data.reshape(-1) if isinstance(mean, Tensor) else mean.reshape(-1)
-            batch_var = (variance.data if isinstance(variance, Tensor) else variance).reshape(-1)
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * batch_mean
-            running_var *= 1.0 - momentum
-            running_var += momentum * batch_var * (count / (count - 1))
+            _update_running_stats(running_mean, running_var,
+                                  mean.data if isinstance(mean, Tensor) else mean,
+                                  variance.data if isinstance(variance, Tensor) else variance,
+                                  momentum, count, tracked)
         out = ops.div(centred, ops.sqrt(ops.add(variance, eps)))
     else:
-        scale = 1.0 / np.sqrt(running_var + eps)
-        out = ops.mul(ops.sub(input, running_mean.reshape(per_channel)), scale.reshape(per_channel))
+        shift, scale = _running_affine(running_mean, running_var, eps, per_channel)
+        out = ops.mul(ops.sub(input, shift), scale)
     if weight is not None:
         out = ops.mul(out, ops.reshape(weight, shape=per_channel))
     return out if bias is None else ops.add(out, ops.reshape(bias, shape=per_channel))
+
+
+@replayed  # st.compile moves the running statistics again on every replay
+def _update_running_stats(running_mean: np.ndarray, running_var: np.ndarray,
+                          batch_mean: np.ndarray, batch_var: np.ndarray, momentum: float | None,
+                          count: int, tracked: np.ndarray | None) -> None:
+    """Move the running statistics towards the batch's (in place); count the batch first in
+    ``tracked`` if given (``momentum=None``: the cumulative average)."""
+    if tracked is not None:
+        np.add(tracked, 1, out=tracked)
+        if momentum is None:
+            momentum = 1.0 / int(tracked)
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * batch_mean.reshape(-1)
+    running_var *= 1.0 - momentum
+    running_var += momentum * batch_var.reshape(-1) * (count / (count - 1))
+
+
+@replayed  # from the running statistics as they are at each replay
+def _running_affine(running_mean: np.ndarray, running_var: np.ndarray, eps: float,
+                    per_channel: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The shift and scale of evaluation mode, shaped to broadcast over the channels."""
+    scale = 1.0 / np.sqrt(running_var + eps)
+    return running_mean.reshape(per_channel), scale.reshape(per_channel)

@@ -398,18 +398,15 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d: the input has {shape[1]} channels (axis 1 of shape "
                              f"{shape}); this layer has num_features={self.num_features}")
         use_batch = self.training or not self.track_running_stats
-        momentum = 0.0 if self.momentum is None else self.momentum
         running = self.training and self.track_running_stats
-        if running:
-            if not (shape[0] * (shape[2] if len(shape) == 3 else 1) > 1):
-                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
-                                 f"training, got an input of shape {shape}")
-            np.add(self.num_batches_tracked, 1, out=self.num_batches_tracked)
-            if self.momentum is None:  # a cumulative average of the batch statistics
-                momentum = 1.0 / int(self.num_batches_tracked)
+        if running and not (shape[0] * (shape[2] if len(shape) == 3 else 1) > 1):
+            raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
+                             f"training, got an input of shape {shape}")
+        # momentum None: a cumulative average, 1 / num_batches_tracked after counting this batch
         return _batch_norm("BatchNorm1d", x, self.running_mean if running or not use_batch
                            else None, self.running_var if running or not use_batch else None,
-                           self.weight, self.bias, use_batch, momentum, self.eps)
+                           self.weight, self.bias, use_batch, self.momentum, self.eps,
+                           self.num_batches_tracked if running else None)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

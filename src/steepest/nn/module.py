@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._validation import check_bool
+from ..autodiff import _hooks
+from ..autodiff._hooks import replayed
 from ..autodiff.tensor import Tensor, as_array
 
 __all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
@@ -32,6 +34,12 @@ _structure_version = 0
 def _structure_changed() -> None:
     global _structure_version
     _structure_version += 1
+
+
+def _structure() -> int:
+    """The structure version now: a step recorded by ``st.compile`` re-records when it moves
+    (a parameter, buffer or sub-module replaced, or ``to(dtype)``)."""
+    return _structure_version
 
 
 class Parameter(Tensor):
@@ -115,6 +123,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _hooks.recorder is not None:  # st.compile: the training flag is a guard of the step
+            _hooks.recorder.module(self, _structure)
         return self.forward(*args, **kwargs)
 
     # ----------------------------------------------------------------- registration
@@ -155,6 +165,7 @@ class Module:
             modules[name] = None
         elif name in buffers:
             buffers[name] = None if value is None else self._buffer_array(name, value)
+            _structure_changed()  # a recorded step holds the old array
             return buffers[name]
         else:
             return value
@@ -307,6 +318,7 @@ class Module:
         """Set evaluation mode: dropout off. Same as ``train(False)``."""
         return self.train(False)
 
+    @replayed  # st.compile resets the gradients again on every replay
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradient of every parameter (to ``None``, or to zeros in place)."""
         for param in self.parameters():
@@ -342,6 +354,7 @@ class Module:
                 if array is not None and array.dtype.kind == "f":
                     module._buffers[name] = array.astype(dtype)
                     object.__setattr__(module, name, module._buffers[name])
+        _structure_changed()  # a step recorded by st.compile holds the old buffers
         return self
 
     # ----------------------------------------------------------------- state

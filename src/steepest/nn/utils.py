@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_real
+from ..autodiff._hooks import replayed
 from ..autodiff.tensor import Tensor, as_array
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
@@ -61,7 +62,12 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     max_norm = check_real("clip_grad_norm_", "max_norm", max_norm, 0.0, low_open=True)
     if norm_type != math.inf:
         norm_type = check_real("clip_grad_norm_", "norm_type", norm_type, 0.0, low_open=True)
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    return _clip_norm(_as_list(parameters), max_norm, norm_type)
+
+
+@replayed  # st.compile clips again on every replay (the gradients it finds then)
+def _clip_norm(parameters: list[Tensor], max_norm: float, norm_type: float) -> float:
+    grads = [p.grad for p in parameters if p.grad is not None]
     total = global_norm(grads, norm_type)
     if math.isfinite(total):
         coefficient = max_norm / (total + 1e-6)
@@ -111,7 +117,12 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     array([-1. ,  0.5,  1. ])
     """
     c = check_real("clip_grad_value_", "clip_value", clip_value, 0.0, low_open=True)
-    for p in _as_list(parameters):
+    _clip_value(_as_list(parameters), c)
+
+
+@replayed  # st.compile clips again on every replay (the gradients it finds then)
+def _clip_value(parameters: list[Tensor], c: float) -> None:
+    for p in parameters:
         if p.grad is not None:
             np.clip(p.grad, -c, c, out=p.grad)
 

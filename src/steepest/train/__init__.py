@@ -9,6 +9,10 @@ checkpoint holds everything that the rest of the run depends on (weights, optimi
 its step counts, the generator state, the callbacks' state and the history), so that a run
 resumed from it ends bit-for-bit where the uninterrupted run ends.
 
+``fit(..., compile=True)`` runs each batch's forward and backward pass through
+:func:`steepest.compile` (recorded once per batch shape, then replayed as flat NumPy calls),
+bitwise as without it.
+
 Examples
 --------
 >>> import steepest as st

@@ -51,7 +51,8 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         nonfinite: str = "raise", max_skipped: int = 10,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
         resume: str | os.PathLike | None = None, progress: bool | str = True,
-        eval_batch_size: int | None = None, divergence: float | None = 1e6) -> History:
+        eval_batch_size: int | None = None, divergence: float | None = 1e6,
+        compile: bool = False) -> History:
     """Train ``model`` by minibatch gradient descent and return the per-epoch record.
 
     Each update is the PyTorch loop body:
@@ -119,6 +120,11 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         them to above the first epoch's loss. None turns both tests off. A parameter that is
         NaN or infinite after an update always raises (:class:`NonFiniteError`): such an update
         cannot be skipped after the fact.
+    compile : bool, default False
+        Run each batch's forward pass, loss, ``zero_grad``, backward pass and clipping through
+        :func:`steepest.compile` (recorded once per batch shape, then replayed as flat NumPy
+        calls; bitwise the eager result). The checks for non-finite values and divergence and
+        ``optimizer.step()`` stay eager around it, so they report as without it.
 
     Returns
     -------
@@ -166,6 +172,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         eval_batch_size = check_int(owner, "eval_batch_size", eval_batch_size, 1)
     if divergence is not None:
         divergence = check_real(owner, "divergence", divergence, 1.0)
+    check_bool(owner, "compile", compile)
     resolved_metrics = _resolve_metrics(metrics, owner)
     callback_list = _resolve_callbacks(callbacks)
 
@@ -189,6 +196,9 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
                  callback_list, clip_grad_norm, nonfinite, max_skipped, bar,
                  eval_batch_size or (val[0].shape[0] if val is not None else 1), divergence)
     loop.clip_value = clip_grad_value
+    if compile:
+        loop.compiled = _compiled_batch(model, loss, optimizer, loop.params, clip_grad_value,
+                                        clip_grad_norm)
     try:
         loop.run(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every)
     finally:
@@ -231,6 +241,7 @@ class _Loop:
         self.initial = [p.data.copy() for p in self.params]
         self.interrupt = DeferredInterrupt()
         self.clip_value: float | None = None  # set by fit (clip_grad_value)
+        self.compiled: Callable[..., Any] | None = None  # set by fit (compile=True)
 
     def run(self, checkpoint: str | None, every: int) -> None:
         state = self.state
@@ -293,15 +304,20 @@ class _Loop:
         metric_totals = dict.fromkeys(metrics, 0.0)
         for batch, (xb, yb) in enumerate(batches(self.X, self.y, self.batch_size, self.shuffle,
                                                  self.drop_last), start=1):
-            out = model(Tensor(xb))
-            loss = loss_fn(out, yb)
-            value = float(loss.data)
-            optimizer.zero_grad()
-            loss.backward()
-            if self.clip_value is not None:
-                clip_grad_value_(params, self.clip_value)
-            norm = _global_norm([p.grad for p in params if p.grad is not None]) if clip is None \
-                else clip_grad_norm_(params, clip)
+            if self.compiled is not None:
+                out, loss, norm = self.compiled(xb, yb)
+                value = float(loss.data)
+            else:
+                out = model(Tensor(xb))
+                loss = loss_fn(out, yb)
+                value = float(loss.data)
+                optimizer.zero_grad()
+                loss.backward()
+                if self.clip_value is not None:
+                    clip_grad_value_(params, self.clip_value)
+                norm = None if clip is None else clip_grad_norm_(params, clip)
+            if norm is None:
+                norm = _global_norm([p.grad for p in params if p.grad is not None])
             if not (math.isfinite(value) and math.isfinite(norm)):
                 if self._bad_step(batch, value, xb, yb):
                     continue
@@ -416,6 +432,25 @@ class _Loop:
             if p.grad is not None and not np.all(np.isfinite(p.grad)):
                 return f"gradient of {name!r}"
         return None
+
+
+def _compiled_batch(model: Any, loss_fn: Callable[..., Tensor], optimizer: Any,
+                    params: list[Tensor], clip_value: float | None,
+                    clip_norm: float | None) -> Callable[..., Any]:
+    """The part of a batch from the forward pass to the clipped gradients, compiled
+    (:func:`steepest.compile`); returns ``(output, loss, clipped norm or None)``."""
+    from ..autodiff.capture import compile as compile_step
+
+    def batch_step(xb: np.ndarray, yb: Any) -> tuple[Tensor, Tensor, float | None]:
+        out = model(Tensor(xb))
+        loss = loss_fn(out, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip_value is not None:
+            clip_grad_value_(params, clip_value)
+        return out, loss, None if clip_norm is None else clip_grad_norm_(params, clip_norm)
+
+    return compile_step(batch_step)
 
 
 def _advice(lr: float | None, curvature: float | None, suggested: float | None) -> str:
