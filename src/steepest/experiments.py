@@ -799,7 +799,7 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         history, interrupt = train.fit(model, loss, opt, train_xy, validation=val_xy,
                                        epochs=epochs, batch_size=batch_size, metrics=metrics,
                                        callbacks=callbacks, checkpoint=checkpoint, resume=resume,
-                                       progress=progress), None
+                                       progress=progress, compile=True), None
     except KeyboardInterrupt as stop:  # Ctrl-C: keep what the finished epochs produced
         if not len(getattr(stop, "history", ())):
             raise TrainingInterrupted(None, epochs, checkpoint) from None
