@@ -662,6 +662,7 @@ def _dense(X: Any) -> np.ndarray:
 #: L-BFGS-B's default relative loss-change tolerance (factr 1e7 times float64 epsilon), which
 #: scikit-learn's lbfgs solver inherits; used here as the change tolerance.
 _LBFGS_FTOL = 1e7 * float(np.finfo(np.float64).eps)
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def _scaled(loss: Tensor, scale: float) -> tuple[float, np.ndarray]:
@@ -705,6 +706,7 @@ class _Memory:
         self.yy = np.zeros((m, m))
         self.order: list[int] = []  # slots, oldest first
         self.gamma = 1.0
+        self.upper = np.triu(np.ones((m, m)))
 
     def reset(self) -> None:
         self.order = []
@@ -716,7 +718,7 @@ class _Memory:
         """Keep the pair if its curvature :math:`s^\top y` is positive (as L-BFGS-B: above
         machine epsilon times :math:`y^\top y`), dropping the oldest beyond ``m``."""
         sy, yy = float(s @ y), float(y @ y)
-        if not sy > np.finfo(np.float64).eps * yy:
+        if not sy > _EPS * yy:
             return
         m = self.m
         slot = self.order.pop(0) if len(self.order) == m else len(self.order)
@@ -730,11 +732,18 @@ class _Memory:
         # the m x m part of H, once per pair (not per direction): R^-1 and D + gamma Y'Y
         from scipy.linalg.lapack import dtrtri
 
-        idx = self.index = np.array(self.order)
-        block = self.sy.take(idx, axis=0).take(idx, axis=1)
-        self.r_inv = dtrtri(np.triu(block))[0]
-        self.inner = self.gamma * self.yy.take(idx, axis=0).take(idx, axis=1)
-        self.inner[np.diag_indices(len(idx))] += block.diagonal()
+        k = len(self.order)
+        if k < m:  # slots 0..k-1 in time order
+            idx, block, yy_block = np.arange(k), self.sy[:k, :k], self.yy[:k, :k]
+        else:
+            idx = np.array(self.order)
+            block = self.sy.take(idx, axis=0).take(idx, axis=1)
+            yy_block = self.yy.take(idx, axis=0).take(idx, axis=1)
+        self.index = idx
+        # LAPACK's triangular inverse reads the upper triangle only; its lower one is the input's
+        self.r_inv = dtrtri(block)[0] * self.upper[:k, :k]
+        self.inner = self.gamma * yy_block
+        self.inner.flat[::k + 1] += block.diagonal()
 
     def direction(self, g: np.ndarray) -> np.ndarray:
         """:math:`-H g` (:math:`-g` with no pairs)."""
