@@ -23,7 +23,12 @@ leaves the estimator as it was before the call. Any ``fit`` or ``partial_fit`` t
 does the same (weights, optimizer state and counters).
 
 Sparse ``X`` is never densified as a whole: each minibatch (and each chunk of at most
-:data:`CHUNK` rows when predicting or with ``solver="lbfgs"``) is densified on its own.
+:data:`CHUNK` rows when predicting, or with ``solver="lbfgs"`` and ``dropout``) is densified on
+its own; ``solver="lbfgs"`` without dropout multiplies the sparse matrix as it is.
+
+``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (the same
+iteration counts, stopping tests and warnings); its loss and gradient are written out for the
+network (:class:`_FlatMLP`) on one float64 vector, checked against steepest's autodiff.
 
 scikit-learn (the ``data`` extra) is imported here, so this module loads only when used.
 
@@ -66,7 +71,8 @@ from .autodiff.tensor import Tensor, no_grad
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
 
-#: Rows densified at a time from a sparse ``X`` outside of minibatches (prediction, L-BFGS).
+#: Rows densified at a time from a sparse ``X`` outside of minibatches (prediction, L-BFGS with
+#: dropout).
 CHUNK = 2048
 
 #: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
