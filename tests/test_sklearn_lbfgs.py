@@ -139,3 +139,19 @@ def test_fitted_weights_are_the_optimizers(iris):
     x = np.concatenate([p.data.ravel() for p in clf.model_.parameters()])
     value, _ = clf._engine_loss(Xv, Y, None, float(len(Y)))(x)
     assert value == pytest.approx(clf.loss_, rel=1e-12)
+
+
+@pytest.mark.parametrize("y", [np.array([3, 1, 2, 1, 3]), np.array([2.0, -1.0, 2.0, 2.0, -1.0]),
+                               np.array([True, False, True, True, False]),
+                               np.array([7, 7, 9, 7, 9], dtype=np.uint8),
+                               np.array(["b", "a", "c", "a", "b"])])
+def test_indicators_are_the_label_binarizers(y):
+    clf = MLPClassifier()
+    clf._set_labels(y)
+    expected = clf._label_binarizer.transform(y).astype(np.float32)
+    got = clf._indicators(y, np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    other = y[:3]  # a subset of the classes, as in a later partial_fit
+    np.testing.assert_array_equal(clf._indicators(other, np.float64),
+                                  clf._label_binarizer.transform(other))

@@ -1116,7 +1116,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._set_labels(y)
         else:
             self._check_labels(y, incremental, classes)
-        return X, self._label_binarizer.transform(y).astype(X.dtype)
+        return X, self._indicators(y, X.dtype)
+
+    def _indicators(self, y: np.ndarray, dtype: Any) -> np.ndarray:
+        """``self._label_binarizer.transform(y)`` as ``dtype``: for labels of one dimension and a
+        binary or multiclass target, the indicator matrix is built here from ``classes_``
+        (the binarizer's own checks cost more than a small fit's iterations); anything else,
+        or a label not in ``classes_``, goes through the binarizer."""
+        binarizer = self._label_binarizer
+        classes = binarizer.classes_
+        if (y.ndim == 1 and y.dtype.kind in "biuf" and classes.dtype.kind in "biuf"
+                and len(classes) >= 2 and binarizer.y_type_ in ("binary", "multiclass")):
+            where = np.searchsorted(classes, y).clip(0, len(classes) - 1)
+            if np.array_equal(classes[where], y):
+                if len(classes) == 2:
+                    return (where == 1).astype(dtype)[:, None]
+                Y = np.zeros((y.shape[0], len(classes)), dtype=dtype)
+                Y[np.arange(y.shape[0]), where] = 1
+                return Y
+        return binarizer.transform(y).astype(dtype)
 
     def _set_labels(self, y: np.ndarray) -> None:
         self._label_binarizer = LabelBinarizer()
