@@ -155,3 +155,17 @@ def test_indicators_are_the_label_binarizers(y):
     other = y[:3]  # a subset of the classes, as in a later partial_fit
     np.testing.assert_array_equal(clf._indicators(other, np.float64),
                                   clf._label_binarizer.transform(other))
+
+
+def test_multi_output_loss_is_reported_as_sklearn_does():
+    # trained on the squared error summed over the outputs, reported as its mean over them
+    Xr = RNG.normal(size=(50, 3))
+    Y = np.c_[Xr @ [1.0, -2.0, 0.5], Xr[:, 0] ** 2]
+    reg = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(6,), alpha=0.01, max_iter=20,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(Xr, Y)
+    penalty = 0.5 * 0.01 * sum(float((c ** 2).sum()) for c in reg.coefs_) / 50
+    expected = 0.5 * np.mean((reg.predict(Xr) - Y) ** 2) + penalty
+    assert reg.loss_ == pytest.approx(expected, rel=1e-10)

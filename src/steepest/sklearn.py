@@ -516,6 +516,11 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(self._non_finite_message(f"the loss is {self.loss_}",
                                                       self.n_iter_ == 0))
         _unpack(params, x)
+        if self._reported_share() != 1.0:  # as the stochastic solvers: the data loss reported
+            squares = sum(float(np.vdot(layer.weight.data, layer.weight.data))
+                          for layer in self._linears())
+            penalty = 0.5 * self.alpha * squares / total
+            self.loss_ = (self.loss_ - penalty) * self._reported_share() + penalty
         self.t_ += X.shape[0]
         if status not in ("gtol", "ftol"):  # not converged: say why, as L-BFGS-B's status
             limit = {"max_iter": f"reached the iteration limit max_iter={self.max_iter}",
