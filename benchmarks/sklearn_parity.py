@@ -3,11 +3,18 @@
 For each dataset (digits, breast cancer, iris, wine: classification accuracy; diabetes:
 regression R^2) and each solver, both estimators are fitted with the same arguments on the same
 standardised 75/25 split for 5 seeds (the seed drives the split and ``random_state``). It prints
-the test score's mean and standard deviation over the seeds and the median fit time of each
-library, timed alternately (scikit-learn, then steepest, seed by seed) so that load on this
-shared machine hits both alike.
+the test score's mean and standard deviation over the seeds, the median fit time of each
+library, and the median and range over the seeds of the per-seed time ratio. Fits are timed
+alternately (scikit-learn, then steepest, then the other way round), ``--repeats`` times per
+seed (the median per seed), so that load on this shared machine hits both alike.
 
-Run: ``PYTHONPATH=src python benchmarks/sklearn_parity.py [--seeds 5] [--solvers adam,sgd,lbfgs]``
+BLAS runs single-threaded by default (``--blas-threads``, through threadpoolctl, for NumPy's
+and SciPy's OpenBLAS alike): on a small shared machine, threaded BLAS on these tiny matrices
+measures thread contention with the other processes, not the libraries (scikit-learn's lbfgs
+fits took up to 40 times longer that way, steepest's up to 4 times).
+
+Run: ``PYTHONPATH=src python benchmarks/sklearn_parity.py [--seeds 5] [--repeats 3]
+[--solvers adam,sgd,lbfgs] [--blas-threads 1]``
 """
 
 from __future__ import annotations
@@ -64,8 +71,9 @@ def timed_score(make: Callable[[], Any], split: tuple[np.ndarray, ...]) -> tuple
     return float(est.score(X_te, y_te)), seconds
 
 
-def compare(name: str, solver: str, seeds: int) -> dict[str, Any]:
-    """Scores and fit times of both libraries on one dataset and solver, over ``seeds`` seeds."""
+def compare(name: str, solver: str, seeds: int, repeats: int = 1) -> dict[str, Any]:
+    """Scores and fit times of both libraries on one dataset and solver, over ``seeds`` seeds
+    (each fit ``repeats`` times, alternating the order; the median time per seed)."""
     import sklearn.neural_network as theirs
 
     import steepest.sklearn as ours
@@ -77,12 +85,18 @@ def compare(name: str, solver: str, seeds: int) -> dict[str, Any]:
     for seed in range(seeds):
         split = load(name, seed)
         order = (("sklearn", theirs), ("steepest", ours))
-        for label, module in order if seed % 2 == 0 else order[::-1]:
-            score, seconds = timed_score(
-                lambda module=module, seed=seed: getattr(module, cls)(**args, random_state=seed),
-                split)
-            results[label]["score"].append(score)
-            results[label]["time"].append(seconds)
+        times: dict[str, list[float]] = {"sklearn": [], "steepest": []}
+        for repeat in range(repeats):
+            for label, module in order if (seed + repeat) % 2 == 0 else order[::-1]:
+                score, seconds = timed_score(
+                    lambda module=module, seed=seed: getattr(module, cls)(**args,
+                                                                          random_state=seed),
+                    split)
+                times[label].append(seconds)
+                if repeat == 0:  # the same seed gives the same fit
+                    results[label]["score"].append(score)
+        for label, values in times.items():
+            results[label]["time"].append(statistics.median(values))
     return {"dataset": name, "solver": solver, "metric": "R^2" if name == "diabetes" else "accuracy",
             **{f"{lib}_{key}": values for lib, r in results.items() for key, values in r.items()}}
 
@@ -93,9 +107,10 @@ def row(r: dict[str, Any]) -> str:
         return f"{statistics.mean(values):.4f} ± {spread:.4f}"
 
     t_sk, t_st = statistics.median(r["sklearn_time"]), statistics.median(r["steepest_time"])
+    ratios = [a / b for a, b in zip(r["steepest_time"], r["sklearn_time"], strict=True)]
     return (f"| {r['dataset']} | {r['solver']} | {r['metric']} | {stat(r['sklearn_score'])} | "
-            f"{stat(r['steepest_score'])} | {t_sk * 1e3:.0f} | {t_st * 1e3:.0f} | "
-            f"{t_st / t_sk:.2f} |")
+            f"{stat(r['steepest_score'])} | {t_sk * 1e3:.1f} | {t_st * 1e3:.1f} | "
+            f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,17 +118,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--solvers", default="adam,sgd,lbfgs")
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args(argv)
     import sklearn
+    from threadpoolctl import threadpool_limits
 
-    print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}, {args.seeds} seeds; "
-          f"test score mean ± std over seeds; median fit time (ms)\n")
+    print(f"scikit-learn {sklearn.__version__}, NumPy {np.__version__}, {args.seeds} seeds, "
+          f"{args.repeats} interleaved fits per seed, {args.blas_threads} BLAS thread(s); test "
+          f"score mean ± std over seeds; median fit time (ms); time ratio steepest/scikit-learn: "
+          f"median over seeds (min-max)\n")
     print("| dataset | solver | metric | sklearn score | steepest score | sklearn ms | "
           "steepest ms | time ratio |")
     print("|---|---|---|---|---|---|---|---|")
-    for solver in args.solvers.split(","):
-        for name in args.datasets.split(","):
-            print(row(compare(name, solver, args.seeds)), flush=True)
+    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+        for solver in args.solvers.split(","):
+            for name in args.datasets.split(","):
+                print(row(compare(name, solver, args.seeds, args.repeats)), flush=True)
     return 0
 
 

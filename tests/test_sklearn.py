@@ -166,10 +166,11 @@ def test_adam_is_close_to_sklearn(iris):
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_lbfgs_minimises_as_well_as_sklearn(iris, activation):
-    # steepest runs its own L-BFGS (strong Wolfe, restarted when the line search stalls),
-    # scikit-learn runs SciPy's L-BFGS-B: the iterates differ, the results must not be worse.
+    # steepest runs its own L-BFGS (L-BFGS-B's rules, strong Wolfe line search), scikit-learn
+    # runs SciPy's L-BFGS-B: the iterates differ, and on a seed each may stop (at the same
+    # gradient tolerance) in another local minimum, so compare means over 10 seeds.
     ours_loss, theirs_loss, ours_score, theirs_score = [], [], [], []
-    for seed in range(5):
+    for seed in range(10):
         params = {"solver": "lbfgs", "hidden_layer_sizes": (6,), "max_iter": 300,
                   "activation": activation, "random_state": seed}
         with warnings.catch_warnings():
@@ -180,8 +181,8 @@ def test_lbfgs_minimises_as_well_as_sklearn(iris, activation):
         theirs_loss.append(theirs.loss_)
         ours_score.append(ours.score(*iris))
         theirs_score.append(theirs.score(*iris))
-    assert np.median(ours_loss) <= 2 * np.median(theirs_loss) + 1e-3
-    assert np.mean(ours_score) >= np.mean(theirs_score) - 0.02
+    assert np.mean(ours_loss) <= 1.5 * np.mean(theirs_loss) + 1e-3
+    assert np.mean(ours_score) >= np.mean(theirs_score) - 0.01
 
 
 def test_lbfgs_stops_at_tol_and_keeps_float32(iris):

@@ -23,7 +23,12 @@ leaves the estimator as it was before the call. Any ``fit`` or ``partial_fit`` t
 does the same (weights, optimizer state and counters).
 
 Sparse ``X`` is never densified as a whole: each minibatch (and each chunk of at most
-:data:`CHUNK` rows when predicting or with ``solver="lbfgs"``) is densified on its own.
+:data:`CHUNK` rows when predicting, or with ``solver="lbfgs"`` and ``dropout``) is densified on
+its own; ``solver="lbfgs"`` without dropout multiplies the sparse matrix as it is.
+
+``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (the same
+iteration counts, stopping tests and warnings); its loss and gradient are written out for the
+network (:class:`_FlatMLP`) on one float64 vector, checked against steepest's autodiff.
 
 scikit-learn (the ``data`` extra) is imported here, so this module loads only when used.
 
@@ -66,7 +71,8 @@ from .autodiff.tensor import Tensor, no_grad
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
 
-#: Rows densified at a time from a sparse ``X`` outside of minibatches (prediction, L-BFGS).
+#: Rows densified at a time from a sparse ``X`` outside of minibatches (prediction, L-BFGS with
+#: dropout).
 CHUNK = 2048
 
 #: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
@@ -488,25 +494,53 @@ class _BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------------- L-BFGS
     def _fit_lbfgs(self, X: Any, Y: np.ndarray, sample_weight: Any) -> None:
-        """Full-batch L-BFGS (:class:`steepest.optim.LBFGS`, strong Wolfe) on the penalised loss.
+        """Full-batch L-BFGS on the penalised loss, with L-BFGS-B's rules (:func:`_minimize_lbfgs`).
 
         As scikit-learn (which runs SciPy's L-BFGS-B), the optimizer works on one float64 vector
         of all weights, whatever the network's dtype, keeps 10 correction pairs, stops when the
-        largest gradient entry is at most ``tol``, and is bounded by ``max_iter`` iterations and
-        ``max_fun`` loss evaluations.
+        largest gradient entry is at most ``tol`` or the relative decrease of the loss is at
+        most SciPy's ``ftol``, and is bounded by ``max_iter`` iterations and ``max_fun`` loss
+        evaluations; stopping for any other reason than the two tolerances warns
+        (``ConvergenceWarning``). The loss and gradient come from :class:`_FlatMLP` (written
+        out for the network), or steepest's autodiff where it does not apply (dropout).
         """
-        from .optim.lbfgs import LBFGS
-
         params = list(self.model_.parameters())
         total = float(X.shape[0]) if sample_weight is None else float(sample_weight.sum())
+        x = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
+        evaluate = (_FlatMLP(self, X, Y, sample_weight, total) if _FlatMLP.applies(self)
+                    else self._engine_loss(X, Y, sample_weight, total))
+        self._lr_now = 1.0
+        x, self.loss_, g, self.n_iter_, evaluations, status = _minimize_lbfgs(
+            evaluate, x, self.tol, self.max_iter, self.max_fun)
+        if not math.isfinite(self.loss_):
+            raise ValueError(self._non_finite_message(f"the loss is {self.loss_}",
+                                                      self.n_iter_ == 0))
+        _unpack(params, x)
+        if self._reported_share() != 1.0:  # as the stochastic solvers: the data loss reported
+            squares = sum(float(np.vdot(layer.weight.data, layer.weight.data))
+                          for layer in self._linears())
+            penalty = 0.5 * self.alpha * squares / total
+            self.loss_ = (self.loss_ - penalty) * self._reported_share() + penalty
+        self.t_ += X.shape[0]
+        if status not in ("gtol", "ftol"):  # not converged: say why, as L-BFGS-B's status
+            limit = {"max_iter": f"reached the iteration limit max_iter={self.max_iter}",
+                     "max_fun": f"reached the evaluation limit max_fun={self.max_fun}",
+                     "stalled": "found no step that lowers the loss (the line search failed)"}
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it "
+                          f"{limit[status]}. Increase the number of iterations (max_iter) or "
+                          f"scale the data.", ConvergenceWarning, stacklevel=4)
+
+    def _engine_loss(self, X: Any, Y: np.ndarray, sample_weight: Any, total: float) -> Any:
+        """The penalised loss and its float64 gradient through steepest's autodiff, as a function
+        of the flat weight vector: the path for networks :class:`_FlatMLP` does not write out
+        (dropout), and its reference in the tests. Sparse ``X`` is densified in chunks."""
+        params = list(self.model_.parameters())
         if hasattr(X, "tocsr"):
             X = X.tocsr()
         pieces = _batches(X.shape[0], CHUNK)
-        flat = Tensor(np.concatenate([p.data.ravel() for p in params]).astype(np.float64),
-                      requires_grad=True)
 
-        def closure() -> float:
-            _unpack(params, flat.data)
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
+            _unpack(params, x)
             for p in params:
                 p.grad = None
             value = 0.0
@@ -517,44 +551,9 @@ class _BaseMLP(BaseEstimator):
                 value += piece_value
                 loss.backward(seed)
             value += self._add_penalty(total)
-            flat.grad = np.concatenate([p.grad.ravel() for p in params]).astype(np.float64,
-                                                                                 copy=False)
-            return value
+            return value, np.concatenate([p.grad.ravel() for p in params]).astype(np.float64)
 
-        self._lr_now = 1.0
-        self.n_iter_, evaluations, previous = 0, 0, math.inf
-        while True:
-            # A fresh L-BFGS per round: when torch's line search stalls (a step below the change
-            # tolerance, as happens at ReLU kinks) it stops, and L-BFGS-B would restart from the
-            # scaled steepest-descent direction. Do the same while the restarts make progress.
-            optimizer = LBFGS([flat], lr=1.0, max_iter=self.max_iter - self.n_iter_,
-                              max_eval=self.max_fun - evaluations, tolerance_grad=self.tol,
-                              tolerance_change=_LBFGS_FTOL, history_size=10,
-                              line_search_fn="strong_wolfe")
-            optimizer.step(closure)
-            state = optimizer.state[flat]
-            self.loss_ = closure()  # the loss, weights and gradient at the final iterate
-            self.n_iter_ += int(state["n_iter"])
-            evaluations += int(state["func_evals"]) + 1
-            if (not math.isfinite(self.loss_) or np.abs(flat.grad).max() <= self.tol
-                    or self.n_iter_ >= self.max_iter or evaluations >= self.max_fun
-                    or previous - self.loss_ <= _LBFGS_FTOL * max(abs(self.loss_), 1.0)):
-                break
-            previous = self.loss_
-        self.t_ += X.shape[0]
-        if not math.isfinite(self.loss_):
-            raise ValueError(self._non_finite_message(f"the loss is {self.loss_}",
-                                                      self.n_iter_ == 0))
-        if np.abs(flat.grad).max() > self.tol:  # not converged: say why, as L-BFGS-B's status
-            if self.n_iter_ >= self.max_iter:
-                limit = f"reached the iteration limit max_iter={self.max_iter}"
-            elif evaluations >= self.max_fun:
-                limit = f"reached the evaluation limit max_fun={self.max_fun}"
-            else:
-                limit = "found no step that lowers the loss (the line search stalled)"
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): it "
-                          f"{limit}. Increase the number of iterations (max_iter) or scale the "
-                          f"data.", ConvergenceWarning, stacklevel=4)
+        return evaluate
 
     # ----------------------------------------------------------------- prediction
     def _raw(self, X: Any, reset_check: bool = True) -> np.ndarray:
@@ -674,6 +673,7 @@ def _dense(X: Any) -> np.ndarray:
 #: L-BFGS-B's default relative loss-change tolerance (factr 1e7 times float64 epsilon), which
 #: scikit-learn's lbfgs solver inherits; used here as the change tolerance.
 _LBFGS_FTOL = 1e7 * float(np.finfo(np.float64).eps)
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def _scaled(loss: Tensor, scale: float) -> tuple[float, np.ndarray]:
@@ -688,6 +688,305 @@ def _unpack(params: list[Tensor], x: np.ndarray) -> None:
     for p in params:
         p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
         start += p.data.size
+
+
+class _Memory:
+    r"""The last ``m`` pairs :math:`s_i = x_{i+1} - x_i`, :math:`y_i = g_{i+1} - g_i` of
+    L-BFGS and the direction :math:`-H g` from them, in the compact form of Byrd, Nocedal and
+    Schnabel ("Representations of quasi-Newton matrices and their use in limited memory
+    methods", Math. Prog. 1994, eq. 3.13), which L-BFGS-B uses too:
+
+    .. math::
+
+        H = \gamma I + [S \;\; \gamma Y]
+            \begin{bmatrix} R^{-\top}(D + \gamma Y^\top Y) R^{-1} & -R^{-\top} \\
+                            -R^{-1} & 0 \end{bmatrix}
+            \begin{bmatrix} S^\top \\ \gamma Y^\top \end{bmatrix}
+
+    with :math:`R` the upper triangle of :math:`S^\top Y` (pairs in time order), :math:`D` its
+    diagonal and :math:`\gamma = s^\top y / y^\top y` of the newest pair. It is the matrix of
+    the two-loop recursion (:class:`steepest.optim.LBFGS`), computed with three products of the
+    ``(2m, n)`` pair buffer and ``m x m`` algebra instead of ``4m`` vector operations, which
+    is what an iteration costs on small networks.
+    """
+
+    def __init__(self, n: int, m: int) -> None:
+        self.m = m
+        self.pairs = np.zeros((2 * m, n))  # rows 0..m-1: s, rows m..2m-1: y, by slot
+        self.sy = np.zeros((m, m))  # sy[i, j] = s_i . y_j, by slot
+        self.yy = np.zeros((m, m))
+        self.order: list[int] = []  # slots, oldest first
+        self.gamma = 1.0
+        self.upper = np.triu(np.ones((m, m)))
+
+    def reset(self) -> None:
+        self.order = []
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def add(self, s: np.ndarray, y: np.ndarray) -> None:
+        """Keep the pair if its curvature :math:`s^\top y` is positive (as L-BFGS-B: above
+        machine epsilon times :math:`y^\top y`), dropping the oldest beyond ``m``."""
+        sy, yy = float(s @ y), float(y @ y)
+        if not sy > _EPS * yy:
+            return
+        m = self.m
+        slot = self.order.pop(0) if len(self.order) == m else len(self.order)
+        self.order.append(slot)
+        self.pairs[slot], self.pairs[m + slot] = s, y
+        with_s, with_y = self.pairs @ s, self.pairs @ y
+        self.sy[slot, :] = with_s[m:]  # s_slot . y_j
+        self.sy[:, slot] = with_y[:m]  # s_i . y_slot
+        self.yy[slot, :] = self.yy[:, slot] = with_y[m:]
+        self.gamma = sy / yy
+        # the m x m part of H, once per pair (not per direction): R^-1 and D + gamma Y'Y
+        from scipy.linalg.lapack import dtrtri
+
+        k = len(self.order)
+        if k < m:  # slots 0..k-1 in time order
+            idx, block, yy_block = np.arange(k), self.sy[:k, :k], self.yy[:k, :k]
+        else:
+            idx = np.array(self.order)
+            block = self.sy.take(idx, axis=0).take(idx, axis=1)
+            yy_block = self.yy.take(idx, axis=0).take(idx, axis=1)
+        self.index = idx
+        # LAPACK's triangular inverse reads the upper triangle only; its lower one is the input's
+        self.r_inv = dtrtri(block)[0] * self.upper[:k, :k]
+        self.inner = self.gamma * yy_block
+        self.inner.flat[::k + 1] += block.diagonal()
+
+    def direction(self, g: np.ndarray) -> np.ndarray:
+        """:math:`-H g` (:math:`-g` with no pairs)."""
+        if not self.order:
+            return -g
+        m, idx, gamma = self.m, self.index, self.gamma
+        both = self.pairs @ g
+        p_y = self.r_inv @ both[idx]  # -p_y, the coefficients of gamma Y
+        p_s = (self.inner @ p_y - gamma * both[m + idx]) @ self.r_inv  # R^-T (...)
+        coefficients = np.zeros(2 * m)
+        coefficients[idx], coefficients[m + idx] = p_s, -gamma * p_y
+        d = coefficients @ self.pairs
+        d += gamma * g
+        return np.negative(d, out=d)
+
+
+def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun: int,
+                    memory: int = 10) -> tuple[np.ndarray, float, np.ndarray, int, int, str]:
+    r"""Minimise ``fun(x) -> (f, g)`` by L-BFGS with L-BFGS-B's rules for an unconstrained
+    problem, which is what scikit-learn's ``lbfgs`` solver runs (through SciPy).
+
+    Each iteration steps along :math:`d = -H g` (:class:`_Memory`), first trying :math:`t = 1`
+    (:math:`t = 1 / \|g\|_2` along :math:`-g` with an empty memory), with the strong Wolfe line
+    search of :func:`steepest.optim.lbfgs.strong_wolfe` and L-BFGS-B's constants
+    (:math:`c_1 = 10^{-3}`, :math:`c_2 = 0.9`, at most 20 evaluations). As L-BFGS-B it stops,
+    converged, when :math:`\|g\|_\infty \le` ``gtol`` or when
+    :math:`(f_k - f_{k+1}) / \max(|f_k|, |f_{k+1}|, 1) \le` ``ftol`` (SciPy's default
+    :math:`10^7 \epsilon`); and, not converged, after ``max_iter`` iterations, once ``max_fun``
+    evaluations are spent, or when a line search finds no lower loss from the steepest-descent
+    direction (a failure along an L-BFGS direction first empties the memory and retries).
+
+    Returns
+    -------
+    (x, f, g, iterations, evaluations, status)
+        ``status`` is ``"gtol"`` or ``"ftol"`` (converged), ``"max_iter"``, ``"max_fun"`` or
+        ``"stalled"``.
+    """
+    from .optim.lbfgs import strong_wolfe
+
+    f, g = fun(x)
+    evaluations, iterations = 1, 0
+    if not math.isfinite(f):
+        return x, f, g, 0, evaluations, "stalled"
+    if np.abs(g).max() <= gtol:
+        return x, f, g, 0, evaluations, "gtol"
+    history = _Memory(x.size, memory)
+
+    def along(start: np.ndarray, t: float, d: np.ndarray) -> tuple[float, np.ndarray]:
+        return fun(start + t * d)
+
+    while True:
+        d = history.direction(g)
+        gtd = float(g @ d)
+        if not gtd < 0:  # not a descent direction: start over from -g (or give up)
+            if len(history):
+                history.reset()
+                continue
+            return x, f, g, iterations, evaluations, "stalled"
+        t = 1.0 if len(history) else 1.0 / max(float(np.sqrt(g @ g)), np.finfo(float).tiny)
+        budget = min(20, max_fun - evaluations)
+        if budget < 1:
+            return x, f, g, iterations, evaluations, "max_fun"
+        f_new, g_new, t, used = strong_wolfe(along, x, t, d, f, g, gtd, c1=1e-3, c2=0.9,
+                                             max_ls=budget)
+        evaluations += used
+        if not (f_new < f and t > 0) or not math.isfinite(f_new):
+            if len(history) and math.isfinite(f_new):  # L-BFGS-B: restart from -g once
+                history.reset()
+                continue
+            if not math.isfinite(f_new):
+                f = f_new
+            return x, f, g, iterations, evaluations, "stalled"
+        x_new = x + t * d
+        iterations += 1
+        history.add(x_new - x, g_new - g)
+        f_old, x, f, g = f, x_new, f_new, g_new
+        if np.abs(g).max() <= gtol:
+            return x, f, g, iterations, evaluations, "gtol"
+        if f_old - f <= _LBFGS_FTOL * max(abs(f_old), abs(f), 1.0):
+            return x, f, g, iterations, evaluations, "ftol"
+        if iterations >= max_iter:
+            return x, f, g, iterations, evaluations, "max_iter"
+        if evaluations >= max_fun:
+            return x, f, g, iterations, evaluations, "max_fun"
+
+
+class _FlatMLP:
+    r"""The penalised training loss of the estimator's network and its gradient, by hand, on one
+    float64 vector of all weights: what :meth:`_BaseMLP._fit_lbfgs` evaluates at every L-BFGS
+    iterate, without recording a graph.
+
+    The network is fixed (``Linear`` layers with the estimator's activation between, no dropout),
+    so the backward pass is written out: from :math:`a_0 = x`, :math:`z_k = a_{k-1} W_k^\top + b_k`,
+    :math:`a_k = \sigma(z_k)` (the last layer has no activation), and with
+    :math:`\delta_L = \partial \ell / \partial z_L`, which for each output and its loss
+    (softmax and cross-entropy, logistic and binary log loss, identity and half the squared
+    error, exp and the Poisson deviance) is :math:`w_i (g(z_L) - y) / \sum_i w_i`,
+
+    .. math:: \nabla_{W_k} = \delta_k^\top a_{k-1} + \tfrac{\alpha}{\sum_i w_i} W_k, \quad
+              \nabla_{b_k} = \textstyle\sum_i \delta_{k,i}, \quad
+              \delta_{k-1} = (\delta_k W_k) \odot \sigma'(z_{k-1})
+
+    Weights and biases are views into the vector (the layout of ``model_.parameters()``): nothing
+    is packed or unpacked per evaluation. The arithmetic runs in the network's dtype, as the
+    engine's would; ``tests/test_sklearn_lbfgs.py`` checks value and gradient against it.
+    """
+
+    #: Hidden activations written out here (each estimator activation).
+    ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+    def __init__(self, est: _BaseMLP, X: Any, Y: np.ndarray, w: np.ndarray | None,
+                 total: float) -> None:
+        params = list(est.model_.parameters())
+        offsets, start = {}, 0
+        for p in params:
+            offsets[id(p)] = (slice(start, start + p.data.size), p.data.shape)
+            start += p.data.size
+        self.size = start
+        self.layers = [(offsets[id(layer.weight)], offsets[id(layer.bias)])
+                       for layer in est._linears()]
+        self.dtype = est._dtype
+        self.X = X.tocsr() if hasattr(X, "tocsr") else X.astype(self.dtype, copy=False)
+        self.sparse = hasattr(X, "tocsr")
+        self.Y = Y.astype(self.dtype, copy=False)
+        self.w = None if w is None else w.astype(self.dtype, copy=False)[:, None]
+        self.scale = 1.0 / total
+        self.penalty = est.alpha / total
+        self.activation = est.activation
+        self.out = est.out_activation_
+        if self.out == "exp":
+            from scipy.special import xlogy
+
+            self.constant = float(((xlogy(Y, Y) - Y) * (1.0 if w is None else w[:, None])).sum())
+
+    @staticmethod
+    def applies(est: _BaseMLP) -> bool:
+        """Whether the written-out pass computes ``est``'s loss (else the engine's is used)."""
+        return (not est.dropout and est.activation in _FlatMLP.ACTIVATIONS
+                and 2 * len(est._linears()) == len(list(est.model_.parameters())))
+
+    @staticmethod
+    def _view(x: np.ndarray, where: tuple[slice, tuple[int, ...]]) -> np.ndarray:
+        return x[where[0]].reshape(where[1])
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(loss, gradient)`` at the weights ``x`` (float64, the layout of the parameters)."""
+        view, last = self._view, len(self.layers) - 1
+        weights = [view(x, wi) for wi, _ in self.layers]
+        same = self.dtype == np.float64
+        activations = [self.X]
+        for k, (W, (_, bi)) in enumerate(zip(weights, self.layers, strict=True)):
+            if not same:
+                W = W.astype(self.dtype)
+            z = activations[-1] @ W.T  # sparse @ dense for a sparse X: nothing densified
+            z += view(x, bi)
+            if k < last:
+                self._activate(z)
+            activations.append(z)
+        value, delta = self._output_loss(activations.pop())
+        grad = np.empty(self.size)
+        squares = 0.0
+        for k in range(last, -1, -1):
+            (wi, bi), a, W = self.layers[k], activations[k], weights[k]
+            g_w = view(grad, wi)
+            if k == 0 and self.sparse:
+                g_w[...] = (a.T @ delta).T
+            elif same:
+                np.matmul(delta.T, a, out=g_w)
+            else:
+                g_w[...] = delta.T @ a
+            if self.penalty:
+                squares += float(np.vdot(W, W))
+                g_w += self.penalty * W
+            view(grad, bi)[...] = delta.sum(axis=0)
+            if k:
+                delta = delta @ (W if same else W.astype(self.dtype))
+                self._derive(delta, a)
+        return value * self.scale + 0.5 * self.penalty * squares, grad
+
+    def _activate(self, z: np.ndarray) -> None:
+        if self.activation == "relu":
+            np.maximum(z, 0, out=z)
+        elif self.activation == "tanh":
+            np.tanh(z, out=z)
+        elif self.activation == "logistic":  # the engine's sigmoid: no overflow for large |z|
+            z *= 0.5
+            np.tanh(z, out=z)
+            z += 1
+            z *= 0.5
+
+    def _derive(self, delta: np.ndarray, a: np.ndarray) -> None:
+        """``delta *= sigma'(z)``, from the activation's output ``a``."""
+        if self.activation == "relu":
+            delta *= a > 0
+        elif self.activation == "tanh":
+            delta *= 1 - a * a
+        elif self.activation == "logistic":
+            delta *= a * (1 - a)
+
+    def _output_loss(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        """The summed (weighted) data loss at the output pre-activations ``z``, and
+        ``delta = d(loss * scale) / dz``."""
+        Y, w = self.Y, self.w
+        if self.out == "softmax":  # Y one-hot: log sum_j e^{z_j} - z . y per sample
+            top = z.max(axis=1, keepdims=True)
+            delta = np.exp(z - top)
+            norm = delta.sum(axis=1, keepdims=True)
+            delta /= norm
+            delta -= Y
+            np.log(norm, out=norm)
+            norm += top
+            if w is None:
+                value = float(norm.sum()) - float(np.vdot(z, Y))
+                delta *= self.scale
+                return value, delta
+            losses = norm - (z * Y).sum(axis=1, keepdims=True)
+        elif self.out == "logistic":
+            losses = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))
+            delta = 0.5 * (1 + np.tanh(0.5 * z)) - Y
+        elif self.out == "exp":
+            delta = np.exp(z)
+            losses = delta - z * Y
+            delta -= Y
+        else:
+            delta = z - Y
+            losses = 0.5 * delta * delta
+        if w is not None:
+            losses = losses * w
+            delta *= w
+        value = float(losses.sum()) + (self.constant if self.out == "exp" else 0.0)
+        delta *= self.scale
+        return value, delta
 
 
 def _weighted_sum(per_sample: Tensor, w: np.ndarray | None) -> Tensor:
@@ -822,7 +1121,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._set_labels(y)
         else:
             self._check_labels(y, incremental, classes)
-        return X, self._label_binarizer.transform(y).astype(X.dtype)
+        return X, self._indicators(y, X.dtype)
+
+    def _indicators(self, y: np.ndarray, dtype: Any) -> np.ndarray:
+        """``self._label_binarizer.transform(y)`` as ``dtype``: for labels of one dimension and a
+        binary or multiclass target, the indicator matrix is built here from ``classes_``
+        (the binarizer's own checks cost more than a small fit's iterations); anything else,
+        or a label not in ``classes_``, goes through the binarizer."""
+        binarizer = self._label_binarizer
+        classes = binarizer.classes_
+        if (y.ndim == 1 and y.dtype.kind in "biuf" and classes.dtype.kind in "biuf"
+                and len(classes) >= 2 and binarizer.y_type_ in ("binary", "multiclass")):
+            where = np.searchsorted(classes, y).clip(0, len(classes) - 1)
+            if np.array_equal(classes[where], y):
+                if len(classes) == 2:
+                    return (where == 1).astype(dtype)[:, None]
+                Y = np.zeros((y.shape[0], len(classes)), dtype=dtype)
+                Y[np.arange(y.shape[0]), where] = 1
+                return Y
+        return binarizer.transform(y).astype(dtype)
 
     def _set_labels(self, y: np.ndarray) -> None:
         self._label_binarizer = LabelBinarizer()

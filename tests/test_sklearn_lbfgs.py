@@ -1,0 +1,171 @@
+"""Tests for the lbfgs solver of steepest.sklearn: the written-out loss and gradient against
+steepest's autodiff, the compact L-BFGS direction against the two-loop recursion of
+:class:`steepest.optim.LBFGS`, and L-BFGS-B's stopping rules as scikit-learn has them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.neural_network as skn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from steepest import data
+from steepest.optim.lbfgs import LBFGS
+from steepest.sklearn import MLPClassifier, MLPRegressor, _FlatMLP, _Memory
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 5))
+TARGETS = {
+    "multiclass": (MLPClassifier, {}, RNG.integers(0, 3, 40)),
+    "binary": (MLPClassifier, {}, RNG.integers(0, 2, 40)),
+    "multilabel": (MLPClassifier, {}, RNG.integers(0, 2, (40, 3))),
+    "squared_error": (MLPRegressor, {}, RNG.normal(size=(40, 2))),
+    "poisson": (MLPRegressor, {"loss": "poisson"}, RNG.poisson(2.0, 40).astype(float)),
+}
+
+
+@pytest.fixture(scope="module")
+def iris():
+    ds = data.load_dataset("iris")
+    return StandardScaler().fit_transform(ds.X), ds.y
+
+
+def _both_losses(target, activation, weighted, sparse):
+    cls, extra, y = TARGETS[target]
+    est = cls(hidden_layer_sizes=(7, 4), activation=activation, solver="lbfgs", max_iter=3,
+              alpha=0.1, random_state=0, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    Xv, Y = est._validate_input(X, y, False, False, None)
+    w = RNG.uniform(0.1, 2.0, 40) if weighted else None
+    total = 40.0 if w is None else float(w.sum())
+    x = np.concatenate([p.data.ravel() for p in est.model_.parameters()])
+    x = x + RNG.normal(scale=0.3, size=x.size)  # away from the fitted point
+    flat = _FlatMLP(est, sp.csr_matrix(Xv) if sparse else Xv, Y, w, total)
+    return flat(x.copy()), est._engine_loss(Xv, Y, w, total)(x.copy())
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_written_out_gradient_is_the_engines(target, activation, weighted):
+    for sparse in (False, True):
+        (value, grad), (ref_value, ref_grad) = _both_losses(target, activation, weighted, sparse)
+        assert value == pytest.approx(ref_value, rel=1e-12)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-10, atol=1e-12 * np.abs(ref_grad).max())
+
+
+def test_compact_direction_is_the_two_loop_recursion():
+    n, m = 30, 5
+    A = RNG.normal(size=(n, n))
+    A = A @ A.T + n * np.eye(n)
+    memory = _Memory(n, m)
+    steps, changes = [], []
+    for _ in range(12):  # past m: the oldest pairs are dropped
+        s = RNG.normal(size=n)
+        y = A @ s
+        memory.add(s, y)
+        steps, changes = (steps + [s])[-m:], (changes + [y])[-m:]
+        g = RNG.normal(size=n)
+        # optim.LBFGS's two-loop, fed the same pairs (the newest through its own update)
+        state = {"n_iter": 2, "old_dirs": changes[:-1], "old_stps": steps[:-1],
+                 "ro": [1 / float(a @ b) for a, b in zip(changes[:-1], steps[:-1], strict=True)],
+                 "H_diag": 1.0, "prev_flat_grad": g - changes[-1], "d": steps[-1], "t": 1.0}
+        LBFGS._direction(state, g, m)
+        np.testing.assert_allclose(memory.direction(g), state["d"], rtol=1e-12,
+                                   atol=1e-12 * np.abs(state["d"]).max())
+
+
+def test_no_pairs_and_reset_give_steepest_descent():
+    memory = _Memory(3, 2)
+    g = np.array([1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(memory.direction(g), -g)
+    memory.add(np.ones(3), -np.ones(3))  # negative curvature: not kept
+    assert len(memory) == 0
+    memory.add(np.ones(3), np.ones(3))
+    assert len(memory) == 1
+    memory.reset()
+    np.testing.assert_array_equal(memory.direction(g), -g)
+
+
+def test_iterations_follow_sklearns(iris):
+    # the same rules (gtol, ftol, restarts) as L-BFGS-B: the iteration counts stay close
+    for seed in range(3):
+        params = {"solver": "lbfgs", "hidden_layer_sizes": (20,), "random_state": seed}
+        ours = MLPClassifier(**params).fit(*iris)
+        theirs = skn.MLPClassifier(**params).fit(*iris)
+        assert abs(ours.n_iter_ - theirs.n_iter_) <= max(5, 0.25 * theirs.n_iter_)
+
+
+def test_max_iter_warns_and_tolerance_does_not(iris):
+    with pytest.warns(ConvergenceWarning, match="iteration limit max_iter=5"):
+        clf = MLPClassifier(solver="lbfgs", max_iter=5, random_state=0).fit(*iris)
+    assert clf.n_iter_ == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = MLPClassifier(solver="lbfgs", tol=1e-2, random_state=0).fit(*iris)
+    assert 0 < clf.n_iter_ < 200
+
+
+def test_max_fun_bounds_the_evaluations(iris, monkeypatch):
+    calls = []
+    original = _FlatMLP.__call__
+    monkeypatch.setattr(_FlatMLP, "__call__", lambda self, x: calls.append(1) or original(self, x))
+    with pytest.warns(ConvergenceWarning, match="evaluation limit max_fun=10"):
+        clf = MLPClassifier(solver="lbfgs", max_fun=10, random_state=1).fit(*iris)
+    assert len(calls) <= 10 and clf.n_iter_ <= 10
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dropout_takes_the_engine_path(iris):
+    # dropout makes the loss random: L-BFGS on it may stall, but it trains
+    clf = MLPClassifier(solver="lbfgs", dropout=0.2, max_iter=20, random_state=0)
+    assert not _FlatMLP.applies(clf.set_params(dropout=0.2).fit(*iris))
+    assert clf.score(*iris) > 0.8
+
+
+def test_fitted_weights_are_the_optimizers(iris):
+    # the loss_ reported is the loss at the weights left in the model
+    clf = MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(*iris)
+    Xv, Y = clf._validate_input(*iris, False, False, None)
+    x = np.concatenate([p.data.ravel() for p in clf.model_.parameters()])
+    value, _ = clf._engine_loss(Xv, Y, None, float(len(Y)))(x)
+    assert value == pytest.approx(clf.loss_, rel=1e-12)
+
+
+@pytest.mark.parametrize("y", [np.array([3, 1, 2, 1, 3]), np.array([2.0, -1.0, 2.0, 2.0, -1.0]),
+                               np.array([True, False, True, True, False]),
+                               np.array([7, 7, 9, 7, 9], dtype=np.uint8),
+                               np.array(["b", "a", "c", "a", "b"])])
+def test_indicators_are_the_label_binarizers(y):
+    clf = MLPClassifier()
+    clf._set_labels(y)
+    expected = clf._label_binarizer.transform(y).astype(np.float32)
+    got = clf._indicators(y, np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    other = y[:3]  # a subset of the classes, as in a later partial_fit
+    np.testing.assert_array_equal(clf._indicators(other, np.float64),
+                                  clf._label_binarizer.transform(other))
+
+
+def test_multi_output_loss_is_reported_as_sklearn_does():
+    # trained on the squared error summed over the outputs, reported as its mean over them
+    Xr = RNG.normal(size=(50, 3))
+    Y = np.c_[Xr @ [1.0, -2.0, 0.5], Xr[:, 0] ** 2]
+    reg = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(6,), alpha=0.01, max_iter=20,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(Xr, Y)
+    penalty = 0.5 * 0.01 * sum(float((c ** 2).sum()) for c in reg.coefs_) / 50
+    expected = 0.5 * np.mean((reg.predict(Xr) - Y) ** 2) + penalty
+    assert reg.loss_ == pytest.approx(expected, rel=1e-10)
