@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import kernels
 from . import _hooks
+from . import pool as _pool
 from . import tensor as _tensor_module
 from .tensor import Tensor, _Shared, as_array
 
@@ -313,10 +314,19 @@ def _private(args: Sequence[Any], arrays: list) -> list:
         i += 1
         if isinstance(a, Tensor):
             if type(a._vc) is _Shared:
-                arrays[i] = arrays[i].copy()
+                arrays[i] = _copy(arrays[i])
         elif type(arrays[i]) is np.ndarray:
-            arrays[i] = arrays[i].copy()
+            arrays[i] = _copy(arrays[i])
     return arrays
+
+
+def _copy(array: np.ndarray) -> np.ndarray:
+    """``array.copy()``, into a pooled buffer when it is large (a training step's input batch)."""
+    if array.size >= _pool.threshold:
+        copy = _pool.take(array.shape, array.dtype)
+        np.copyto(copy, array, casting="no")
+        return copy
+    return array.copy()
 
 
 def _private_params(kwargs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -496,7 +506,15 @@ def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             f"inner dimensions differ: {np.shape(a)} @ {np.shape(b)} "
             f"({a_inner} columns on the left, {b_inner} rows on the right)"
         )
+    if _pooled_2d(a, b):
+        return _pool_matmul(a, b)
     return np.matmul(a, b)
+
+
+def _pooled_2d(a: Any, b: Any) -> bool:
+    """Whether ``a @ b`` is a large product of 2-D arrays of one dtype (for the pool)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] * b.shape[1] >= _pool.threshold and a.dtype is b.dtype)
 
 
 def _matmul_left_rule(g, ans, a, b):
@@ -504,6 +522,8 @@ def _matmul_left_rule(g, ans, a, b):
         return g * b if a.ndim == 1 else g[..., None] * b
     if a.ndim == 1:
         return (b @ g[..., None])[..., 0]
+    if _pooled_2d(g, b.T):
+        return _pool_matmul(g, b.T)
     return g @ np.swapaxes(b, -1, -2)
 
 
@@ -512,6 +532,8 @@ def _matmul_right_rule(g, ans, a, b):
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
     if b.ndim == 1:
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    if _pooled_2d(a.T, g):
+        return _pool_matmul(a.T, g)
     return np.swapaxes(a, -1, -2) @ g
 
 
@@ -612,11 +634,30 @@ defvjp(abs, lambda g, ans, x: g * np.sign(x))  # 0 at the kink, as PyTorch
 defvjp_graph(abs, lambda g, ans, x: _masked(g, np.sign(_value(x))))
 defjvp(abs, kind="vjp")
 
-tanh = defop("tanh", np.tanh, sample=_unary())
+def _tanh(x: np.ndarray) -> np.ndarray:
+    if type(x) is np.ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
+        return np.tanh(x, out=_pool.take(x.shape, x.dtype))
+    return np.tanh(x)
+
+
+tanh = defop("tanh", _tanh, sample=_unary())
 def _tanh_rule(g, ans, x):
+    pooled = type(g) is np.ndarray and g.size >= _pool.threshold and _poolable(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
-        return kernels.get_kernels().tanh_backward(g, ans)  # one fused loop, the same bits
+        out = _pool.take(g.shape, g.dtype) if pooled else None
+        return kernels.get_kernels().tanh_backward(g, ans, out)  # one fused loop, the same bits
+    if pooled:  # g * (1 - ans * ans), each operation into a pooled buffer: the same bits
+        slope = np.multiply(ans, ans, out=_pool.take(ans.shape, ans.dtype))
+        np.subtract(1, slope, out=slope)
+        return np.multiply(g, slope, out=_pool.take(g.shape, g.dtype))
     return g * (1 - ans * ans)
+
+
+def _poolable(g: np.ndarray, ans: Any) -> bool:
+    """Whether an elementwise rule may write ``g``-shaped results into pooled buffers: the
+    incoming gradient and the output are float arrays of one shape and dtype."""
+    return (type(ans) is np.ndarray and g.shape == ans.shape and g.dtype is ans.dtype
+            and g.dtype.kind == "f")
 
 
 defvjp(tanh, _tanh_rule)
@@ -636,14 +677,24 @@ defjvp(sigmoid, kind="vjp")
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
+    if type(x) is np.ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
+        return np.maximum(x, 0, out=_pool.take(x.shape, x.dtype))
     return np.maximum(x, 0)
 
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 def _relu_rule(g, ans, x):
+    pooled = type(g) is np.ndarray and g.size >= _pool.threshold and _poolable(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
-        return kernels.get_kernels().relu_backward(g, ans)  # one fused loop, the same bits
+        out = _pool.take(g.shape, g.dtype) if pooled else None
+        return kernels.get_kernels().relu_backward(g, ans, out)  # one fused loop, the same bits
+    if pooled:  # g * (ans > 0), the mask and the product in pooled buffers: the same bits
+        mask = np.greater(ans, 0, out=_pool.take(ans.shape, _BOOL))
+        return np.multiply(g, mask, out=_pool.take(g.shape, g.dtype))
     return g * (ans > 0)  # 0 at the kink, as PyTorch
+
+
+_BOOL = np.dtype(bool)
 
 
 defvjp(relu, _relu_rule)
@@ -1055,14 +1106,36 @@ def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -
             f"input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
             f"{weight.shape[-1]} (weight shape {weight.shape})"
         )
-    out = x @ weight.T
+    if x.ndim == 2 and x.shape[0] * weight.shape[0] >= _pool.threshold and x.dtype is weight.dtype:
+        out = _pool_matmul(x, weight.T)
+    else:
+        out = x @ weight.T
     if bias is not None:
         out += bias
     return out
 
 
+def _pool_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of 2-D operands of one float dtype, written into a pooled buffer.
+
+    With ``out=`` NumPy calls the same BLAS routine on the same operands (a transposed operand
+    is passed as a transpose flag either way), so the bits are those of ``a @ b``.
+    """
+    if a.dtype.kind not in "fc":
+        return a @ b
+    return np.matmul(a, b, out=_pool.take((a.shape[0], b.shape[1]), a.dtype))
+
+
+def _linear_input_rule(g, ans, x, weight, bias=None):
+    if g.ndim == 2 and g.shape[0] * weight.shape[1] >= _pool.threshold and g.dtype is weight.dtype:
+        return _pool_matmul(g, weight)
+    return g @ weight
+
+
 def _linear_weight_rule(g, ans, x, weight, bias=None):
     if g.ndim == 2 and x.ndim == 2:  # the usual (batch, features) case: skip the reshapes
+        if g.shape[1] * x.shape[1] >= _pool.threshold and g.dtype is x.dtype:
+            return _pool_matmul(g.T, x)  # the parameter's .grad: reused once zero_grad drops it
         return g.T @ x
     if g.ndim == 1:
         return np.outer(g, x)
@@ -1084,8 +1157,7 @@ def _linear_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 
 linear = defop("linear", _linear, sample=_linear_sample)
-defvjp(linear, lambda g, ans, x, weight, bias=None: g @ weight, _linear_weight_rule,
-       _linear_bias_rule)
+defvjp(linear, _linear_input_rule, _linear_weight_rule, _linear_bias_rule)
 
 
 def _linear_weight_graph(g, ans, x, weight, bias=None):

@@ -409,19 +409,28 @@ def adagrad_(param, grad, state_sum, step, lr, lr_decay=0.0, eps=1e-10, weight_d
                                 dt(eps), dt(weight_decay), bool(maximize))
 
 
-def relu_backward(grad, out):
+def _result(grad, result):
+    """``result`` if it can hold the kernel's output (C-contiguous, ``grad``'s shape and dtype),
+    else a new array."""
+    if (result is None or result.shape != grad.shape or result.dtype != grad.dtype
+            or not result.flags.c_contiguous):
+        return np.empty(grad.shape, grad.dtype)
+    return result
+
+
+def relu_backward(grad, out, result=None):
     if grad.shape != out.shape or not _usable(grad, out):
-        return _reference.relu_backward(grad, out)
-    result = np.empty_like(grad)
+        return _reference.relu_backward(grad, out, result)
+    result = _result(grad, result)
     dt = grad.dtype.type
     _pick(_RELU_BACKWARD, grad.size)(_flat(grad), _flat(out), _flat(result), dt(0), dt(1))
     return result
 
 
-def tanh_backward(grad, out):
+def tanh_backward(grad, out, result=None):
     if grad.shape != out.shape or not _usable(grad, out):
-        return _reference.tanh_backward(grad, out)
-    result = np.empty_like(grad)
+        return _reference.tanh_backward(grad, out, result)
+    result = _result(grad, result)
     _pick(_TANH_BACKWARD, grad.size)(_flat(grad), _flat(out), _flat(result), grad.dtype.type(1))
     return result
 

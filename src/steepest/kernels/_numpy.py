@@ -149,14 +149,20 @@ def adagrad_(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, step: i
     param += (-decayed_lr * g) / std
 
 
-def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The gradient through ``out = relu(x)``: ``grad`` where ``out > 0``, else 0 (as torch)."""
-    return grad * (out > 0)
+def relu_backward(grad: np.ndarray, out: np.ndarray, result: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """The gradient through ``out = relu(x)``: ``grad`` where ``out > 0``, else 0 (as torch).
+
+    ``result``, if given, is an array of ``grad``'s shape and dtype to write it into (a buffer
+    of ``autodiff.pool``)."""
+    return np.multiply(grad, out > 0, out=result)
 
 
-def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    r"""The gradient through ``out = tanh(x)``: :math:`g (1 - \tanh^2 x)`."""
-    return grad * (1 - out * out)
+def tanh_backward(grad: np.ndarray, out: np.ndarray, result: np.ndarray | None = None
+                  ) -> np.ndarray:
+    r"""The gradient through ``out = tanh(x)``: :math:`g (1 - \tanh^2 x)` (into ``result``,
+    if given, as :func:`relu_backward`)."""
+    return np.multiply(grad, 1 - out * out, out=result)
 
 
 def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, *, exp: Any = np.exp,

@@ -1,0 +1,101 @@
+"""Issue 18 item 2: the buffer pool on and off, each in a fresh process (page faults, time, peak).
+
+``python benchmarks/pool_ab.py [--rounds 15] [--optimizer sgd] [--kernels numpy]``
+
+Contestants, each a worker process of its own (``_isolated.py``), timed in interleaved rounds:
+
+- ``pool on`` / ``pool off``: the steepest ``nn`` + ``optim`` step of 784-1024-1024-10, batch
+  512, float32, with ``steepest.autodiff.pool`` on (the default) and off;
+- ``numpy``: the hand-written NumPy step of ``_models.numpy_step`` (the issue's reference).
+
+It prints, per contestant, the median time per step with the spread (min-max over rounds),
+the median minor page faults per step, the ratio to the NumPy step (median of per-round
+ratios) and the peak resident memory of 20 steps in one more fresh process (as memory.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _harness import Settings, fmt_ratio, fmt_time, table  # noqa: E402
+from _isolated import time_isolated  # noqa: E402
+
+SIZES, ACTIVATION, BATCH = [784, 1024, 1024, 10], "relu", 512
+PEAK_STEPS = 20
+
+
+def make(contestant: str, pool_on: bool, optimizer: str, kernel_backend: str):
+    """The worker's factory: the step of ``contestant`` with the pool set as asked."""
+    import _models
+
+    from steepest import kernels
+    from steepest.autodiff import pool
+
+    pool.set_pool(pool_on)
+    kernels.set_kernels(kernel_backend)
+    return _models.isolated_step(contestant, SIZES, ACTIVATION, BATCH, optimizer)
+
+
+def _peak_child(contestant: str, pool_on: bool, optimizer: str, kernel_backend: str) -> None:
+    from memory import _status_kib
+
+    trainer = make(contestant, pool_on, optimizer, kernel_backend)
+    before = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    for _ in range(PEAK_STEPS):
+        trainer.step()
+    print(json.dumps({"before_kib": before, "peak_kib": _status_kib("VmHWM")}))
+
+
+def peak(contestant: str, pool_on: bool, optimizer: str, kernel_backend: str) -> dict:
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--peak-child", contestant,
+                           str(pool_on), optimizer, kernel_backend],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--optimizer", default="sgd")
+    parser.add_argument("--kernels", default="numpy")
+    parser.add_argument("--peak-child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.peak_child:
+        contestant, on, optimizer, backend = args.peak_child
+        _peak_child(contestant, on == "True", optimizer, backend)
+        return
+    factory = "pool_ab:make"
+    contestants = {
+        "pool on": (factory, ["steepest", True, args.optimizer, args.kernels]),
+        "pool off": (factory, ["steepest", False, args.optimizer, args.kernels]),
+        "numpy": (factory, ["numpy", True, args.optimizer, "numpy"]),
+    }
+    timings = time_isolated(contestants, Settings(rounds=args.rounds, block_s=0.3, warmup_s=0.5))
+    rows = []
+    for name, (_, factory_args) in contestants.items():
+        times = timings.per_call[name]
+        figures = peak(*factory_args)
+        rows.append([name, fmt_time(timings.median(name)),
+                     f"{fmt_time(min(times))}-{fmt_time(max(times))}",
+                     f"{statistics.median(timings.faults[name]):.0f}",
+                     fmt_ratio(timings.ratio(name, "numpy")),
+                     f"{figures['peak_kib'] / 1024:.0f} MiB",
+                     f"{(figures['peak_kib'] - figures['before_kib']) / 1024:.0f} MiB"])
+    print(table(["contestant", "median step", "min-max", "minor faults/step", "vs numpy",
+                 f"peak ({PEAK_STEPS} steps)", "increase"], rows))
+    print(f"\n{args.rounds} interleaved rounds, own process each; optimizer {args.optimizer}, "
+          f"kernels {args.kernels}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
