@@ -634,23 +634,32 @@ defvjp(abs, lambda g, ans, x: g * np.sign(x))  # 0 at the kink, as PyTorch
 defvjp_graph(abs, lambda g, ans, x: _masked(g, np.sign(_value(x))))
 defjvp(abs, kind="vjp")
 
+_ndarray = np.ndarray  # one global lookup on the hot paths below
+
+
 def _tanh(x: np.ndarray) -> np.ndarray:
-    if type(x) is np.ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
+    if type(x) is _ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
         return np.tanh(x, out=_pool.take(x.shape, x.dtype))
     return np.tanh(x)
 
 
 tanh = defop("tanh", _tanh, sample=_unary())
 def _tanh_rule(g, ans, x):
-    pooled = type(g) is np.ndarray and g.size >= _pool.threshold and _poolable(g, ans)
+    if type(g) is _ndarray and g.size >= _pool.threshold and _poolable(g, ans):
+        return _tanh_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
-        out = _pool.take(g.shape, g.dtype) if pooled else None
-        return kernels.get_kernels().tanh_backward(g, ans, out)  # one fused loop, the same bits
-    if pooled:  # g * (1 - ans * ans), each operation into a pooled buffer: the same bits
-        slope = np.multiply(ans, ans, out=_pool.take(ans.shape, ans.dtype))
-        np.subtract(1, slope, out=slope)
-        return np.multiply(g, slope, out=_pool.take(g.shape, g.dtype))
+        return kernels.get_kernels().tanh_backward(g, ans)  # one fused loop, the same bits
     return g * (1 - ans * ans)
+
+
+def _tanh_rule_pooled(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
+    """``g * (1 - ans * ans)`` of large arrays, every result in a pooled buffer: the same bits."""
+    out = _pool.take(g.shape, g.dtype)
+    if kernels.fused:
+        return kernels.get_kernels().tanh_backward(g, ans, out)
+    slope = np.multiply(ans, ans, out=_pool.take(ans.shape, ans.dtype))
+    np.subtract(1, slope, out=slope)
+    return np.multiply(g, slope, out=out)
 
 
 def _poolable(g: np.ndarray, ans: Any) -> bool:
@@ -677,21 +686,26 @@ defjvp(sigmoid, kind="vjp")
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
-    if type(x) is np.ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
+    if type(x) is _ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
         return np.maximum(x, 0, out=_pool.take(x.shape, x.dtype))
     return np.maximum(x, 0)
 
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 def _relu_rule(g, ans, x):
-    pooled = type(g) is np.ndarray and g.size >= _pool.threshold and _poolable(g, ans)
+    if type(g) is _ndarray and g.size >= _pool.threshold and _poolable(g, ans):
+        return _relu_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
-        out = _pool.take(g.shape, g.dtype) if pooled else None
-        return kernels.get_kernels().relu_backward(g, ans, out)  # one fused loop, the same bits
-    if pooled:  # g * (ans > 0), the mask and the product in pooled buffers: the same bits
-        mask = np.greater(ans, 0, out=_pool.take(ans.shape, _BOOL))
-        return np.multiply(g, mask, out=_pool.take(g.shape, g.dtype))
+        return kernels.get_kernels().relu_backward(g, ans)  # one fused loop, the same bits
     return g * (ans > 0)  # 0 at the kink, as PyTorch
+
+
+def _relu_rule_pooled(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
+    """``g * (ans > 0)`` of large arrays, the mask and the product in pooled buffers."""
+    out = _pool.take(g.shape, g.dtype)
+    if kernels.fused:
+        return kernels.get_kernels().relu_backward(g, ans, out)
+    return np.multiply(g, np.greater(ans, 0, out=_pool.take(ans.shape, _BOOL)), out=out)
 
 
 _BOOL = np.dtype(bool)
@@ -1225,6 +1239,11 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
     if logits.ndim == 0:
         raise ValueError("cross_entropy needs logits with a class axis, got a scalar")
     target = np.asarray(target)
+    if kernels.fused and _fused_cross_entropy(logits, target):
+        target = _class_targets(logits, target)  # the engine's own errors, then the kernel's loop
+        loss, exp, total = kernels.get_kernels().softmax_cross_entropy(logits, target, reduction,
+                                                                       checked=True)
+        return loss, (exp, total)
     shifted = logits - _max_over_classes(logits)
     exp = np.exp(shifted)
     total = np.add.reduce(exp, axis=-1, keepdims=True)
@@ -1235,6 +1254,14 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
         target = _class_targets(logits, target)
         losses = log_total[..., 0] - _pick_classes(shifted, target)
     return _reduce_loss(losses, reduction), (exp, total)
+
+
+def _fused_cross_entropy(logits: np.ndarray, target: np.ndarray) -> bool:
+    """Whether the numba kernel computes this cross-entropy: 2-D float32/float64 logits against
+    integer classes. Probability targets, other dtypes and other ranks stay on the NumPy path.
+    The kernel's ``exp``/``log`` are the C library's: a few ulp from NumPy's (kernels/_numba.py)."""
+    return (logits.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu"
+            and logits.dtype.char in "fd")
 
 
 def _max_over_classes(logits: np.ndarray) -> np.ndarray:
@@ -1260,8 +1287,12 @@ def _cross_entropy_rule(g, ans, logits, target, reduction="mean", residual=None)
     if residual is None:  # called outside a recorded graph: recompute what the forward kept
         residual = _cross_entropy(logits, target, reduction)[1]
     exp, total = residual
-    p = exp / total
     target = np.asarray(target)
+    if (kernels.fused and type(g) is np.ndarray and g.dtype is exp.dtype
+            and _fused_cross_entropy(exp, target)):
+        # one pass per row; the same operations as below, so the same bits
+        return kernels.get_kernels().softmax_cross_entropy_backward(exp, total, target, g, reduction)
+    p = exp / total
     n = math.prod(logits.shape[:-1])
     if reduction == "none":
         scale = np.expand_dims(_loss_scale(np.asarray(g), n, reduction), -1)
