@@ -48,16 +48,30 @@ def test_a_dropped_buffer_is_reused():
     assert pool.take(BIG, F32) is ref()
 
 
+def _hold(holder: str, a: np.ndarray):
+    """Something other than ``a`` itself through which ``a``'s memory can still be reached."""
+    if holder == "view":
+        return a.reshape(-1)
+    if holder == "slice":
+        return a[3:5, ::2]
+    if holder == "transpose":
+        return a.T
+    if holder == "memoryview":
+        return memoryview(a)
+    if holder == "frombuffer":
+        return np.frombuffer(a, dtype=np.uint8)
+    if holder == "list":
+        return [a]
+    return st.from_numpy(a)
+
+
 @pytest.mark.parametrize("holder", ["view", "slice", "transpose", "memoryview", "frombuffer",
                                     "list", "tensor"])
 def test_anything_that_reaches_the_buffer_keeps_it(holder):
     a = pool.take(BIG, F32)
     a[...] = 7
     ref = weakref.ref(a)
-    keep = {"view": lambda: a.reshape(-1), "slice": lambda: a[3:5, ::2],
-            "transpose": lambda: a.T, "memoryview": lambda: memoryview(a),
-            "frombuffer": lambda: np.frombuffer(a, dtype=np.uint8),
-            "list": lambda: [a], "tensor": lambda: st.from_numpy(a)}[holder]()
+    keep = _hold(holder, a)
     del a
     for _ in range(3):
         b = pool.take(BIG, F32)
