@@ -11,6 +11,8 @@ Contestants, each a worker process of its own (``_isolated.py``), timed in inter
 It prints, per contestant, the median time per step with the spread (min-max over rounds),
 the median minor page faults per step, the ratio to the NumPy step (median of per-round
 ratios) and the peak resident memory of 20 steps in one more fresh process (as memory.py).
+``--phases`` instead times each phase of the step (``zero_grad``, forward, backward, the
+optimizer's step) in fresh processes, pool on and off, three times each.
 """
 
 from __future__ import annotations
@@ -63,16 +65,75 @@ def peak(contestant: str, pool_on: bool, optimizer: str, kernel_backend: str) ->
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _phases_child(pool_on: bool, optimizer: str, kernel_backend: str, steps: int) -> None:
+    """Seconds and minor faults of each phase of the nn + optim step (median over ``steps``)."""
+    import resource
+    import time
+
+    import _models
+
+    from steepest import kernels, nn, optim
+    from steepest.autodiff import pool
+
+    pool.set_pool(pool_on)
+    kernels.set_kernels(kernel_backend)
+    net = _models.Network(tuple(SIZES), ACTIVATION, BATCH)
+    model = _models._steepest_model(net)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = (optim.Adam(model.parameters(), lr=_models.LR_ADAM) if optimizer == "adam"
+           else optim.SGD(model.parameters(), lr=_models.LR_SGD))
+    x, y = _models.batch(net)
+    held: list = []  # the loss, from the forward phase to the end of the step
+    phases = {"zero_grad": lambda: opt.zero_grad(),
+              "forward": lambda: held.append(loss_fn(model(x), y)),
+              "backward": lambda: held[0].backward(), "step": lambda: opt.step()}
+    figures: dict[str, list] = {name: [] for name in phases}
+    for _ in range(steps):
+        for name, run in phases.items():
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            start = time.perf_counter()
+            run()
+            figures[name].append((time.perf_counter() - start,
+                                  resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults))
+        held.clear()
+    print(json.dumps({name: [statistics.median(t for t, _ in values[3:]),
+                             statistics.median(f for _, f in values[3:])]
+                      for name, values in figures.items()}))
+
+
+def phases(pool_on: bool, optimizer: str, kernel_backend: str, steps: int = 23) -> dict:
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--phases-child", str(pool_on),
+                           optimizer, kernel_backend, str(steps)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--optimizer", default="sgd")
     parser.add_argument("--kernels", default="numpy")
+    parser.add_argument("--phases", action="store_true",
+                        help="time each phase of the step (zero_grad, forward, backward, step)")
     parser.add_argument("--peak-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--phases-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peak_child:
         contestant, on, optimizer, backend = args.peak_child
         _peak_child(contestant, on == "True", optimizer, backend)
+        return
+    if args.phases_child:
+        on, optimizer, backend, steps = args.phases_child
+        _phases_child(on == "True", optimizer, backend, int(steps))
+        return
+    if args.phases:
+        rows = []
+        for _ in range(3):  # fresh processes, alternating
+            for on in (True, False):
+                for name, (seconds, faults) in phases(on, args.optimizer, args.kernels).items():
+                    rows.append([f"pool {'on' if on else 'off'}", name, fmt_time(seconds),
+                                 f"{faults:.0f}"])
+        print(table(["pool", "phase", "median time", "minor faults"], rows))
         return
     factory = "pool_ab:make"
     contestants = {
