@@ -150,9 +150,11 @@ def main(argv: list[str] | None = None) -> None:
                      f"{fmt_time(min(times))}-{fmt_time(max(times))}",
                      f"{statistics.median(timings.faults[name]):.0f}",
                      fmt_ratio(timings.ratio(name, "numpy")),
+                     fmt_ratio(timings.ratio(name, "pool off")),
                      f"{figures['peak_kib'] / 1024:.0f} MiB",
                      f"{(figures['peak_kib'] - figures['before_kib']) / 1024:.0f} MiB"])
     print(table(["contestant", "median step", "min-max", "minor faults/step", "vs numpy",
+                 "vs pool off",
                  f"peak ({PEAK_STEPS} steps)", "increase"], rows))
     print(f"\n{args.rounds} interleaved rounds, own process each; optimizer {args.optimizer}, "
           f"kernels {args.kernels}", file=sys.stderr)
