@@ -12,7 +12,9 @@ It prints, per contestant, the median time per step with the spread (min-max ove
 the median minor page faults per step, the ratio to the NumPy step (median of per-round
 ratios) and the peak resident memory of 20 steps in one more fresh process (as memory.py).
 ``--phases`` instead times each phase of the step (``zero_grad``, forward, backward, the
-optimizer's step) in fresh processes, pool on and off, three times each.
+optimizer's step) in fresh processes, pool on and off, three times each;
+``--small-baseline SRC`` times the small networks' engine step against another copy of the
+library (e.g. ``git archive`` of the commit before the pool), in one process.
 """
 
 from __future__ import annotations
@@ -108,6 +110,43 @@ def phases(pool_on: bool, optimizer: str, kernel_backend: str, steps: int = 23) 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def small(baseline_src: str, rounds: int) -> None:
+    """The small networks' engine step, this tree against ``baseline_src``, in one process:
+    blocks of calls interleaved (the first rotating); the ratio of the fastest blocks (the
+    least disturbed by other processes on a loaded machine) and the median per-round ratio."""
+    import time
+
+    import _models
+    from engine import load_baseline
+
+    import steepest
+
+    baseline = load_baseline(baseline_src)
+    rows = []
+    for net in (_models.Network((2, 16, 16, 1), "tanh", 32), _models.Network((64, 128, 10), "relu", 64)):
+        for optimizer in (None, "sgd"):
+            steps = {"after": _models.steepest_engine_step(net, optimizer, steepest).step,
+                     "before": _models.steepest_engine_step(net, optimizer, baseline).step}
+            for step in steps.values():
+                for _ in range(200):
+                    step()
+            per_call: dict[str, list[float]] = {name: [] for name in steps}
+            names = list(steps)
+            for index in range(rounds):
+                for name in names[index % 2:] + names[:index % 2]:
+                    start = time.perf_counter()
+                    for _ in range(100):
+                        steps[name]()
+                    per_call[name].append((time.perf_counter() - start) / 100)
+            ratios = [a / b for a, b in zip(per_call["after"], per_call["before"], strict=True)]
+            rows.append([net.label, "forward+backward" if optimizer is None else "step, inline SGD",
+                         fmt_time(min(per_call["before"])), fmt_time(min(per_call["after"])),
+                         fmt_ratio(min(per_call["after"]) / min(per_call["before"])),
+                         fmt_ratio(statistics.median(ratios))])
+    print(table(["network", "measured", "before (fastest)", "after (fastest)", "fastest ratio",
+                 "median ratio"], rows))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -115,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kernels", default="numpy")
     parser.add_argument("--phases", action="store_true",
                         help="time each phase of the step (zero_grad, forward, backward, step)")
+    parser.add_argument("--small-baseline", metavar="SRC",
+                        help="instead: the small networks against another copy of steepest")
     parser.add_argument("--peak-child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--phases-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -125,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.phases_child:
         on, optimizer, backend, steps = args.phases_child
         _phases_child(on == "True", optimizer, backend, int(steps))
+        return
+    if args.small_baseline:
+        small(args.small_baseline, args.rounds)
         return
     if args.phases:
         rows = []
