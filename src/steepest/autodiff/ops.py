@@ -506,7 +506,7 @@ def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             f"inner dimensions differ: {np.shape(a)} @ {np.shape(b)} "
             f"({a_inner} columns on the left, {b_inner} rows on the right)"
         )
-    if _pooled_2d(a, b):
+    if a.size >= _pool.threshold and _pooled_2d(a, b):
         return _pool_matmul(a, b)
     return np.matmul(a, b)
 
@@ -522,7 +522,7 @@ def _matmul_left_rule(g, ans, a, b):
         return g * b if a.ndim == 1 else g[..., None] * b
     if a.ndim == 1:
         return (b @ g[..., None])[..., 0]
-    if _pooled_2d(g, b.T):
+    if a.size >= _pool.threshold and _pooled_2d(g, b.T):  # a result of a's shape
         return _pool_matmul(g, b.T)
     return g @ np.swapaxes(b, -1, -2)
 
@@ -532,7 +532,7 @@ def _matmul_right_rule(g, ans, a, b):
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
     if b.ndim == 1:
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
-    if _pooled_2d(a.T, g):
+    if b.size >= _pool.threshold and _pooled_2d(a.T, g):  # a result of b's shape
         return _pool_matmul(a.T, g)
     return np.swapaxes(a, -1, -2) @ g
 
@@ -642,7 +642,7 @@ _ndarray = np.ndarray  # one global lookup on the hot paths below
 # at sizes where it matters; the rule below pools its two temporaries.
 tanh = defop("tanh", np.tanh, sample=_unary())
 def _tanh_rule(g, ans, x):
-    if type(g) is _ndarray and g.size >= _pool.threshold and _poolable(g, ans):
+    if x.size >= _pool.threshold and _poolable(g, ans):  # x: a recorded input, an ndarray
         return _tanh_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().tanh_backward(g, ans)  # one fused loop, the same bits
@@ -662,8 +662,8 @@ def _tanh_rule_pooled(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
 def _poolable(g: np.ndarray, ans: Any) -> bool:
     """Whether an elementwise rule may write ``g``-shaped results into pooled buffers: the
     incoming gradient and the output are float arrays of one shape and dtype."""
-    return (type(ans) is np.ndarray and g.shape == ans.shape and g.dtype is ans.dtype
-            and g.dtype.kind == "f")
+    return (type(g) is np.ndarray and type(ans) is np.ndarray and g.shape == ans.shape
+            and g.dtype is ans.dtype and g.dtype.kind == "f")
 
 
 defvjp(tanh, _tanh_rule)
@@ -690,7 +690,7 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 def _relu_rule(g, ans, x):
-    if type(g) is _ndarray and g.size >= _pool.threshold and _poolable(g, ans):
+    if x.size >= _pool.threshold and _poolable(g, ans):  # x: a recorded input, an ndarray
         return _relu_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().relu_backward(g, ans)  # one fused loop, the same bits
@@ -1117,7 +1117,10 @@ def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -
             f"input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
             f"{weight.shape[-1]} (weight shape {weight.shape})"
         )
-    if x.ndim == 2 and x.shape[0] * weight.shape[0] >= _pool.threshold and x.dtype is weight.dtype:
+    # One compare for small inputs; a narrow input with a wide output is not pooled (the next
+    # op's output, of the same size, is).
+    if (x.size >= _pool.threshold and x.ndim == 2 and x.dtype is weight.dtype
+            and x.shape[0] * weight.shape[0] >= _pool.threshold):
         out = _pool_matmul(x, weight.T)
     else:
         out = x @ weight.T
@@ -1138,14 +1141,14 @@ def _pool_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _linear_input_rule(g, ans, x, weight, bias=None):
-    if g.ndim == 2 and g.shape[0] * weight.shape[1] >= _pool.threshold and g.dtype is weight.dtype:
+    if x.size >= _pool.threshold and g.ndim == 2 and g.dtype is weight.dtype:  # a result of x's size
         return _pool_matmul(g, weight)
     return g @ weight
 
 
 def _linear_weight_rule(g, ans, x, weight, bias=None):
     if g.ndim == 2 and x.ndim == 2:  # the usual (batch, features) case: skip the reshapes
-        if g.shape[1] * x.shape[1] >= _pool.threshold and g.dtype is x.dtype:
+        if weight.size >= _pool.threshold and g.dtype is x.dtype:
             return _pool_matmul(g.T, x)  # the parameter's .grad: reused once zero_grad drops it
         return g.T @ x
     if g.ndim == 1:
