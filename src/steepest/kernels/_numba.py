@@ -23,7 +23,13 @@ bitwise equal to NumPy's. Sums over classes and over the batch follow NumPy's pa
 Only ``exp`` and ``log`` differ: the kernels call the C library's (glibc: below 1 ulp of the exact
 value), while NumPy's SIMD float32 ``exp``/``log`` are up to 2 and 3 ulp from it on this CPU, so
 the loss and the softmax agree with the NumPy path to a few ulp, and within 1 ulp of the same
-arithmetic done with the C library's ``exp``/``log`` (tests/kernels).
+arithmetic done with the C library's ``exp``/``log`` (tests/kernels). (A loss near 0, from a
+row sum near 1, can differ from NumPy's by more ulp of the loss: ``log`` turns the few ulp of the
+sum into an absolute error of a few ulp of 1; tests/kernels/test_cross_entropy_kernel.py.)
+
+``relu_backward`` and ``tanh_backward`` write into ``result`` when it is given (a buffer of
+``steepest.autodiff.pool``); the cross-entropy kernels take ``reduction`` (``"mean"``,
+``"sum"``, ``"none"``) as ``ops.cross_entropy`` does.
 """
 
 from __future__ import annotations
