@@ -280,3 +280,17 @@ def test_a_forward_input_written_after_the_op_does_not_change_the_gradient():
     x[...] = 0
     loss.backward()
     np.testing.assert_array_equal(w.grad, expected)
+
+
+def test_the_pool_stays_within_its_byte_budget(monkeypatch):
+    one = np.empty(BIG, F32).nbytes
+    monkeypatch.setattr(pool, "MAX_BYTES", 3 * one)
+    held = pool.take(BIG, F32)
+    held[...] = 3
+    for rows in range(1, 9):  # a new shape each time, as varying sequence lengths would give
+        pool.take((BIG[0] + rows, BIG[1]), F32)
+        assert pool.kept_bytes() <= 3 * one
+    assert any(b is held for b in pool._kept[(BIG, F32)])  # in use: kept, never swept
+    assert pool.take(BIG, F32) is not held and np.all(held == 3)
+    big = [pool.take((4 * BIG[0], BIG[1]), F32) for _ in range(2)]  # over budget: plain arrays
+    assert pool.kept_bytes() <= 3 * one and all(b.shape == (4 * BIG[0], BIG[1]) for b in big)

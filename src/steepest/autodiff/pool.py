@@ -33,7 +33,10 @@ differently, so the pool is off there.
 Bounds. At most :data:`PER_KEY` buffers are kept per key (the rest are plain arrays, freed as
 usual), so the pool holds at most what the largest step used at one time, shape by shape: the
 peak memory of a step does not grow, and between steps the process keeps one step's
-temporaries instead of handing them back. :func:`clear` drops them all; :func:`set_pool` (or
+temporaries instead of handing them back. Shapes that change from step to step (sequences of
+varying length) would leave buffers of old shapes behind: when the kept buffers would exceed
+:data:`MAX_BYTES`, every free one is dropped first (and a buffer that still does not fit is not
+kept). :func:`clear` drops them all; :func:`set_pool` (or
 the context manager :func:`disabled`) turns the pool off, which makes every op allocate as
 before, with bitwise the same results (tests/autodiff/test_pool.py runs training steps both
 ways).
@@ -61,7 +64,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["threshold", "PER_KEY", "take", "clear", "kept", "set_pool", "enabled", "disabled"]
+__all__ = ["threshold", "PER_KEY", "MAX_BYTES", "take", "clear", "kept", "kept_bytes", "set_pool",
+           "enabled", "disabled"]
 
 #: The smallest array (in elements) that comes from the pool: 256 KiB of float32.
 DEFAULT_THRESHOLD = 1 << 16
@@ -75,7 +79,11 @@ threshold = DEFAULT_THRESHOLD
 #: At most this many buffers are kept per (shape, dtype).
 PER_KEY = 8
 
+#: At most this many bytes of buffers are kept, free or in use (see Bounds above).
+MAX_BYTES = 1 << 30
+
 _kept: dict[tuple, list[np.ndarray]] = {}
+_bytes = 0  # the bytes of the buffers in _kept
 _getrefcount = sys.getrefcount
 
 
@@ -105,18 +113,52 @@ def take(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
             return buffer
     buffer = np.empty(shape, dtype)
     if len(buffers) < PER_KEY:
-        buffers.append(buffer)
+        _keep(buffers, buffer)
     return buffer
+
+
+def _keep(buffers: list[np.ndarray], buffer: np.ndarray) -> None:
+    """Add ``buffer`` to its key's list if the pool stays within :data:`MAX_BYTES`."""
+    global _bytes
+    if _bytes + buffer.nbytes > MAX_BYTES:
+        _sweep()
+    if _bytes + buffer.nbytes <= MAX_BYTES:
+        buffers.append(buffer)
+        _bytes += buffer.nbytes
+
+
+def _sweep() -> None:
+    """Drop every free buffer of every key (the loop of :func:`take`, so :data:`_FREE` holds)."""
+    global _bytes
+    total = 0
+    for key in list(_kept):
+        held = []
+        for buffer in _kept[key]:
+            if _getrefcount(buffer) != _FREE:
+                held.append(buffer)
+                total += buffer.nbytes
+        if held:
+            _kept[key] = held
+        else:
+            del _kept[key]
+    _bytes = total
 
 
 def clear() -> None:
     """Forget every kept buffer (those still in use live on as ordinary arrays)."""
+    global _bytes
     _kept.clear()
+    _bytes = 0
 
 
 def kept() -> int:
     """How many buffers the pool keeps (free or in use)."""
     return sum(len(buffers) for buffers in _kept.values())
+
+
+def kept_bytes() -> int:
+    """The bytes of the buffers the pool keeps (free or in use)."""
+    return _bytes
 
 
 def enabled() -> bool:
