@@ -294,3 +294,22 @@ def test_the_pool_stays_within_its_byte_budget(monkeypatch):
     assert pool.take(BIG, F32) is not held and np.all(held == 3)
     big = [pool.take((4 * BIG[0], BIG[1]), F32) for _ in range(2)]  # over budget: plain arrays
     assert pool.kept_bytes() <= 3 * one and all(b.shape == (4 * BIG[0], BIG[1]) for b in big)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_a_large_cross_entropy_is_bitwise_the_same(reduction, probabilities):
+    rng = np.random.default_rng(8)
+    logits = (rng.standard_normal((64, 3000)) * 3).astype(np.float32)  # 192K elements
+    target = rng.dirichlet(np.ones(3000), 64).astype(np.float32) if probabilities else \
+        rng.integers(0, 3000, 64)
+    results = []
+    for on in (True, False):
+        pool.set_pool(on)
+        x = st.tensor(logits, requires_grad=True)
+        loss = ops.cross_entropy(x, st.tensor(target), reduction=reduction)
+        loss.backward(np.ones(64, np.float32) if reduction == "none" else None)
+        results.append((loss.data.copy(), x.grad.copy()))
+        assert pool.kept() == (2 if on else 0)  # shifted and exp; the gradient reuses shifted
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1244,8 +1244,13 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
         loss, exp, total = kernels.get_kernels().softmax_cross_entropy(logits, target, reduction,
                                                                        checked=True)
         return loss, (exp, total)
-    shifted = logits - _max_over_classes(logits)
-    exp = np.exp(shifted)
+    if logits.size >= _pool.threshold and logits.dtype.kind == "f":  # a large vocabulary
+        shifted = np.subtract(logits, _max_over_classes(logits),
+                              out=_pool.take(logits.shape, logits.dtype))
+        exp = np.exp(shifted, out=_pool.take(logits.shape, logits.dtype))
+    else:
+        shifted = logits - _max_over_classes(logits)
+        exp = np.exp(shifted)
     total = np.add.reduce(exp, axis=-1, keepdims=True)
     log_total = np.log(total)
     if target.shape == logits.shape and target.dtype.kind == "f":
@@ -1292,7 +1297,10 @@ def _cross_entropy_rule(g, ans, logits, target, reduction="mean", residual=None)
             and _fused_cross_entropy(exp, target)):
         # one pass per row; the same operations as below, so the same bits
         return kernels.get_kernels().softmax_cross_entropy_backward(exp, total, target, g, reduction)
-    p = exp / total
+    if exp.size >= _pool.threshold and exp.dtype is total.dtype:
+        p = np.divide(exp, total, out=_pool.take(exp.shape, exp.dtype))
+    else:
+        p = exp / total
     n = math.prod(logits.shape[:-1])
     if reduction == "none":
         scale = np.expand_dims(_loss_scale(np.asarray(g), n, reduction), -1)
