@@ -3,11 +3,16 @@
 Why. A training step of a large network makes and drops multi-megabyte temporaries (the
 activations, the ReLU masks, the gradients). glibc serves allocations that large with ``mmap``
 (or from the top of the heap, which it trims) and gives them back to the kernel when they are
-freed, so in a process of its own every step pays a page fault per 4 KiB again: ~6,100 minor
-faults per step of a 784-1024-1024-10 network at batch 512, where hand-written NumPy pays
-0-130. Keeping those buffers here, alive, and writing into them with ``out=`` takes the faults
-(and the ``munmap`` of ``zero_grad``) out of the step, with no allocator tuning and no
-environment variable.
+freed, so in a process of its own every step pays a page fault per 4 KiB again: 4,600-6,100
+minor faults per step of a 784-1024-1024-10 network at batch 512 (issue 18;
+benchmarks/pool_ab.py). Keeping those buffers here, alive, and writing into them with ``out=``
+takes the faults (0 per step) and the ``munmap`` of ``zero_grad`` (~2 ms) out of the step, with
+no allocator tuning and no environment variable.
+
+Who takes buffers (``autodiff.ops`` and the backward pass in ``autodiff.tensor``): the linear
+and 2-D matmul forwards and gradients, ReLU's forward, mask and gradient, tanh's gradient (and
+the numba kernels' ``result``), the private copy of a NumPy input batch, sums of gradient
+contributions, and a large cross-entropy's shifted logits, ``exp`` and softmax gradient.
 
 How. Buffers are kept per ``(shape, dtype)``, for arrays of at least :data:`threshold`
 elements (256 KiB of float32); smaller arrays never come here, and the ops decide that with one
@@ -28,7 +33,7 @@ out of scope drops the rest). What the count cannot see is a raw pointer taken o
 (``a.ctypes.data`` kept while ``a`` is dropped), which is as unsafe with NumPy's own allocator.
 Two threads calling :func:`take` at once see each other's loop variable and both allocate anew:
 contention costs a new buffer, never a shared one. Free-threaded CPython counts references
-differently, so the pool is off there.
+differently (and PyPy has no counts to read), so the pool is off there.
 
 Bounds. At most :data:`PER_KEY` buffers are kept per key (the rest are plain arrays, freed as
 usual), so the pool holds at most what the largest step used at one time, shape by shape: the
@@ -84,11 +89,13 @@ MAX_BYTES = 1 << 30
 
 _kept: dict[tuple, list[np.ndarray]] = {}
 _bytes = 0  # the bytes of the buffers in _kept
-_getrefcount = sys.getrefcount
+_getrefcount = getattr(sys, "getrefcount", None)  # CPython's; without it there is no pool
 
 
 def _measure_free() -> int:
     """The reference count :func:`take` sees on a buffer only the pool holds (same loop)."""
+    if _getrefcount is None:
+        return -1
     buffers = [np.empty(1)]
     for buffer in buffers:
         return _getrefcount(buffer)
@@ -188,7 +195,8 @@ def disabled() -> Iterator[None]:
         set_pool(was)
 
 
-# Reference counts mean something else without the GIL (free-threaded CPython): no pool there.
-_SUPPORTED = getattr(sys, "_is_gil_enabled", lambda: True)()
+# Reference counts mean something else without the GIL (free-threaded CPython), and other
+# interpreters have none to read: no pool there.
+_SUPPORTED = _getrefcount is not None and getattr(sys, "_is_gil_enabled", lambda: True)()
 if not _SUPPORTED:
     threshold = _OFF
