@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import kernels
 from . import _hooks
+from . import pool as _pool
 from . import tensor as _tensor_module
 from .tensor import Tensor, _Shared, as_array
 
@@ -313,10 +314,19 @@ def _private(args: Sequence[Any], arrays: list) -> list:
         i += 1
         if isinstance(a, Tensor):
             if type(a._vc) is _Shared:
-                arrays[i] = arrays[i].copy()
+                array = arrays[i]
+                arrays[i] = _pooled_copy(array) if array.size >= _pool.threshold else array.copy()
         elif type(arrays[i]) is np.ndarray:
-            arrays[i] = arrays[i].copy()
+            array = arrays[i]
+            arrays[i] = _pooled_copy(array) if array.size >= _pool.threshold else array.copy()
     return arrays
+
+
+def _pooled_copy(array: np.ndarray) -> np.ndarray:
+    """``array.copy()`` into a pooled buffer (a large training batch, copied on every step)."""
+    copy = _pool.take(array.shape, array.dtype)
+    np.copyto(copy, array, casting="no")
+    return copy
 
 
 def _private_params(kwargs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -496,7 +506,15 @@ def _matmul_forward(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             f"inner dimensions differ: {np.shape(a)} @ {np.shape(b)} "
             f"({a_inner} columns on the left, {b_inner} rows on the right)"
         )
+    if a.size >= _pool.threshold and _pooled_2d(a, b):
+        return _pool_matmul(a, b)
     return np.matmul(a, b)
+
+
+def _pooled_2d(a: Any, b: Any) -> bool:
+    """Whether ``a @ b`` is a large product of 2-D arrays of one dtype (for the pool)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] * b.shape[1] >= _pool.threshold and a.dtype is b.dtype)
 
 
 def _matmul_left_rule(g, ans, a, b):
@@ -504,6 +522,8 @@ def _matmul_left_rule(g, ans, a, b):
         return g * b if a.ndim == 1 else g[..., None] * b
     if a.ndim == 1:
         return (b @ g[..., None])[..., 0]
+    if a.size >= _pool.threshold and _pooled_2d(g, b.T):  # a result of a's shape
+        return _pool_matmul(g, b.T)
     return g @ np.swapaxes(b, -1, -2)
 
 
@@ -512,6 +532,8 @@ def _matmul_right_rule(g, ans, a, b):
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
     if b.ndim == 1:
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    if b.size >= _pool.threshold and _pooled_2d(a.T, g):  # a result of b's shape
+        return _pool_matmul(a.T, g)
     return np.swapaxes(a, -1, -2) @ g
 
 
@@ -612,11 +634,36 @@ defvjp(abs, lambda g, ans, x: g * np.sign(x))  # 0 at the kink, as PyTorch
 defvjp_graph(abs, lambda g, ans, x: _masked(g, np.sign(_value(x))))
 defjvp(abs, kind="vjp")
 
+_ndarray = np.ndarray  # one global lookup on the hot paths below
+
+
+# The forward stays the bare ufunc: a Python wrapper that sent large outputs to the pool cost
+# more on small networks (~0.15 us per call) than the pool saves on tanh networks, which are rare
+# at sizes where it matters; the rule below pools its two temporaries.
 tanh = defop("tanh", np.tanh, sample=_unary())
 def _tanh_rule(g, ans, x):
+    if x.size >= _pool.threshold and _poolable(g, ans):  # x: a recorded input, an ndarray
+        return _tanh_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().tanh_backward(g, ans)  # one fused loop, the same bits
     return g * (1 - ans * ans)
+
+
+def _tanh_rule_pooled(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
+    """``g * (1 - ans * ans)`` of large arrays, every result in a pooled buffer: the same bits."""
+    out = _pool.take(g.shape, g.dtype)
+    if kernels.fused:
+        return kernels.get_kernels().tanh_backward(g, ans, out)
+    slope = np.multiply(ans, ans, out=_pool.take(ans.shape, ans.dtype))
+    np.subtract(1, slope, out=slope)
+    return np.multiply(g, slope, out=out)
+
+
+def _poolable(g: np.ndarray, ans: Any) -> bool:
+    """Whether an elementwise rule may write ``g``-shaped results into pooled buffers: the
+    incoming gradient and the output are float arrays of one shape and dtype."""
+    return (type(g) is np.ndarray and type(ans) is np.ndarray and g.shape == ans.shape
+            and g.dtype is ans.dtype and g.dtype.kind == "f")
 
 
 defvjp(tanh, _tanh_rule)
@@ -636,14 +683,29 @@ defjvp(sigmoid, kind="vjp")
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
+    if type(x) is _ndarray and x.size >= _pool.threshold and x.dtype.kind == "f":
+        return np.maximum(x, 0, out=_pool.take(x.shape, x.dtype))
     return np.maximum(x, 0)
 
 
 relu = defop("relu", _relu, sample=_unary(_away_from_zero))
 def _relu_rule(g, ans, x):
+    if x.size >= _pool.threshold and _poolable(g, ans):  # x: a recorded input, an ndarray
+        return _relu_rule_pooled(g, ans)
     if kernels.fused and type(g) is np.ndarray and type(ans) is np.ndarray:
         return kernels.get_kernels().relu_backward(g, ans)  # one fused loop, the same bits
     return g * (ans > 0)  # 0 at the kink, as PyTorch
+
+
+def _relu_rule_pooled(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
+    """``g * (ans > 0)`` of large arrays, the mask and the product in pooled buffers."""
+    out = _pool.take(g.shape, g.dtype)
+    if kernels.fused:
+        return kernels.get_kernels().relu_backward(g, ans, out)
+    return np.multiply(g, np.greater(ans, 0, out=_pool.take(ans.shape, _BOOL)), out=out)
+
+
+_BOOL = np.dtype(bool)
 
 
 defvjp(relu, _relu_rule)
@@ -1055,14 +1117,39 @@ def _linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -
             f"input has {x.shape[-1]} features (shape {x.shape}) but the weight expects "
             f"{weight.shape[-1]} (weight shape {weight.shape})"
         )
-    out = x @ weight.T
+    # One compare for small inputs; a narrow input with a wide output is not pooled (the next
+    # op's output, of the same size, is).
+    if (x.size >= _pool.threshold and x.ndim == 2 and x.dtype is weight.dtype
+            and x.shape[0] * weight.shape[0] >= _pool.threshold):
+        out = _pool_matmul(x, weight.T)
+    else:
+        out = x @ weight.T
     if bias is not None:
         out += bias
     return out
 
 
+def _pool_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of 2-D operands of one float dtype, written into a pooled buffer.
+
+    With ``out=`` NumPy calls the same BLAS routine on the same operands (a transposed operand
+    is passed as a transpose flag either way), so the bits are those of ``a @ b``.
+    """
+    if a.dtype.kind not in "fc":
+        return a @ b
+    return np.matmul(a, b, out=_pool.take((a.shape[0], b.shape[1]), a.dtype))
+
+
+def _linear_input_rule(g, ans, x, weight, bias=None):
+    if x.size >= _pool.threshold and g.ndim == 2 and g.dtype is weight.dtype:  # a result of x's size
+        return _pool_matmul(g, weight)
+    return g @ weight
+
+
 def _linear_weight_rule(g, ans, x, weight, bias=None):
     if g.ndim == 2 and x.ndim == 2:  # the usual (batch, features) case: skip the reshapes
+        if weight.size >= _pool.threshold and g.dtype is x.dtype:
+            return _pool_matmul(g.T, x)  # the parameter's .grad: reused once zero_grad drops it
         return g.T @ x
     if g.ndim == 1:
         return np.outer(g, x)
@@ -1084,8 +1171,7 @@ def _linear_sample(rng: np.random.Generator, shape: tuple[int, ...]):
 
 
 linear = defop("linear", _linear, sample=_linear_sample)
-defvjp(linear, lambda g, ans, x, weight, bias=None: g @ weight, _linear_weight_rule,
-       _linear_bias_rule)
+defvjp(linear, _linear_input_rule, _linear_weight_rule, _linear_bias_rule)
 
 
 def _linear_weight_graph(g, ans, x, weight, bias=None):
@@ -1153,8 +1239,18 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
     if logits.ndim == 0:
         raise ValueError("cross_entropy needs logits with a class axis, got a scalar")
     target = np.asarray(target)
-    shifted = logits - _max_over_classes(logits)
-    exp = np.exp(shifted)
+    if kernels.fused and _fused_cross_entropy(logits, target):
+        target = _class_targets(logits, target)  # the engine's own errors, then the kernel's loop
+        loss, exp, total = kernels.get_kernels().softmax_cross_entropy(logits, target, reduction,
+                                                                       checked=True)
+        return loss, (exp, total)
+    if logits.size >= _pool.threshold and logits.dtype.kind == "f":  # a large vocabulary
+        shifted = np.subtract(logits, _max_over_classes(logits),
+                              out=_pool.take(logits.shape, logits.dtype))
+        exp = np.exp(shifted, out=_pool.take(logits.shape, logits.dtype))
+    else:
+        shifted = logits - _max_over_classes(logits)
+        exp = np.exp(shifted)
     total = np.add.reduce(exp, axis=-1, keepdims=True)
     log_total = np.log(total)
     if target.shape == logits.shape and target.dtype.kind == "f":
@@ -1163,6 +1259,14 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mea
         target = _class_targets(logits, target)
         losses = log_total[..., 0] - _pick_classes(shifted, target)
     return _reduce_loss(losses, reduction), (exp, total)
+
+
+def _fused_cross_entropy(logits: np.ndarray, target: np.ndarray) -> bool:
+    """Whether the numba kernel computes this cross-entropy: 2-D float32/float64 logits against
+    integer classes. Probability targets, other dtypes and other ranks stay on the NumPy path.
+    The kernel's ``exp``/``log`` are the C library's: a few ulp from NumPy's (kernels/_numba.py)."""
+    return (logits.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu"
+            and logits.dtype.char in "fd")
 
 
 def _max_over_classes(logits: np.ndarray) -> np.ndarray:
@@ -1188,8 +1292,15 @@ def _cross_entropy_rule(g, ans, logits, target, reduction="mean", residual=None)
     if residual is None:  # called outside a recorded graph: recompute what the forward kept
         residual = _cross_entropy(logits, target, reduction)[1]
     exp, total = residual
-    p = exp / total
     target = np.asarray(target)
+    if (kernels.fused and type(g) is np.ndarray and g.dtype is exp.dtype
+            and _fused_cross_entropy(exp, target)):
+        # one pass per row; the same operations as below, so the same bits
+        return kernels.get_kernels().softmax_cross_entropy_backward(exp, total, target, g, reduction)
+    if exp.size >= _pool.threshold and exp.dtype is total.dtype:
+        p = np.divide(exp, total, out=_pool.take(exp.shape, exp.dtype))
+    else:
+        p = exp / total
     n = math.prod(logits.shape[:-1])
     if reduction == "none":
         scale = np.expand_dims(_loss_scale(np.asarray(g), n, reduction), -1)

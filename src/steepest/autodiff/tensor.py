@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _hooks
+from . import pool as _pool
 
 __all__ = ["Tensor", "tensor", "from_numpy", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled",
            "as_array"]
@@ -496,14 +497,19 @@ def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
         g = np.broadcast_to(g, data.shape)
     grad = node.grad
     if grad is not None:
-        node.grad = grad + g
+        node.grad = _sum(grad, g)
         return
     # A rule may pass its incoming gradient through unchanged (add does, to both inputs) or return
     # a read-only view: copy those, so that each .grad is a private, writable array. The cheap
     # tests come first; most gradients are fresh arrays that need none of this.
     key = id(g)
     if g.base is not None or key in handed_out or not g.flags.writeable:
-        g = g.copy()
+        if g.size >= _pool.threshold:
+            copy = _pool.take(g.shape, g.dtype)
+            np.copyto(copy, g)
+            g = copy
+        else:
+            g = g.copy()
         key = id(g)
     handed_out.add(key)
     node.grad = g
@@ -577,7 +583,7 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
                 if owned and owned.get(key) is previous and getattr(gi, "dtype", None) == previous.dtype:
                     np.add(previous, gi, out=previous)  # a buffer made here by _scatter: ours
                 else:
-                    grads[key] = previous + gi
+                    grads[key] = _sum(previous, gi)
                 continue
             grads[key] = gi
             if parent._op is None:
@@ -588,6 +594,15 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             node._saved = None
     for leaf in leaves:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
+
+
+def _sum(a: Any, b: Any) -> Any:
+    """``a + b`` (two gradient contributions), into a pooled buffer when both are large arrays
+    of one shape and dtype: then ``np.add`` computes the same elementwise sums."""
+    if (type(a) is np.ndarray and a.size >= _pool.threshold and type(b) is np.ndarray
+            and a.shape == b.shape and a.dtype is b.dtype):
+        return np.add(a, b, out=_pool.take(a.shape, a.dtype))
+    return a + b
 
 
 def _scatter(grads: dict, owned: dict, parent: Tensor, op: Any, g: np.ndarray,

@@ -10,6 +10,11 @@ Two backends with the same functions (see :data:`FUNCTIONS`):
   gradient are bitwise equal to the NumPy backend; the cross-entropy's ``exp``/``log`` come from
   the C library (a few ulp from NumPy's SIMD ones).
 
+With the numba kernels chosen (:data:`fused`), ``autodiff.ops`` runs the ReLU and tanh backward,
+the bias gradient and the softmax cross-entropy (forward and backward; ``"mean"``, ``"sum"`` and
+``"none"``; integer class targets of 2-D float32/float64 logits; probability targets and other
+shapes stay on the NumPy path) through them.
+
 Choose with :func:`set_kernels` or the ``STEEPEST_KERNELS`` environment variable (read on the
 first :func:`get_kernels` call that :func:`set_kernels` has not preceded). numba is imported only
 when its backend is asked for, so ``import steepest`` stays NumPy-only.

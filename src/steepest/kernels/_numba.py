@@ -23,7 +23,13 @@ bitwise equal to NumPy's. Sums over classes and over the batch follow NumPy's pa
 Only ``exp`` and ``log`` differ: the kernels call the C library's (glibc: below 1 ulp of the exact
 value), while NumPy's SIMD float32 ``exp``/``log`` are up to 2 and 3 ulp from it on this CPU, so
 the loss and the softmax agree with the NumPy path to a few ulp, and within 1 ulp of the same
-arithmetic done with the C library's ``exp``/``log`` (tests/kernels).
+arithmetic done with the C library's ``exp``/``log`` (tests/kernels). (A loss near 0, from a
+row sum near 1, can differ from NumPy's by more ulp of the loss: ``log`` turns the few ulp of the
+sum into an absolute error of a few ulp of 1; tests/kernels/test_cross_entropy_kernel.py.)
+
+``relu_backward`` and ``tanh_backward`` write into ``result`` when it is given (a buffer of
+``steepest.autodiff.pool``); the cross-entropy kernels take ``reduction`` (``"mean"``,
+``"sum"``, ``"none"``) as ``ops.cross_entropy`` does.
 """
 
 from __future__ import annotations
@@ -324,8 +330,21 @@ def _ce_backward_loop(exp, total, target, scale, one, p):
             p[r, c] = p[r, c] * scale
 
 
+def _ce_backward_rows_loop(exp, total, target, scales, one, p):
+    """As ``_ce_backward_loop`` with one scale per row (``reduction="none"``)."""
+    rows, classes = exp.shape
+    for r in prange(rows):
+        for c in range(classes):
+            p[r, c] = exp[r, c] / total[r, 0]
+        p[r, target[r]] = p[r, target[r]] - one
+        scale = scales[r]
+        for c in range(classes):
+            p[r, c] = p[r, c] * scale
+
+
 _CE_FORWARD = _compile(_ce_forward_loop)
 _CE_BACKWARD = _compile(_ce_backward_loop)
+_CE_BACKWARD_ROWS = _compile(_ce_backward_rows_loop)
 
 
 # ---------------------------------------------------------------------------- public wrappers
@@ -409,19 +428,28 @@ def adagrad_(param, grad, state_sum, step, lr, lr_decay=0.0, eps=1e-10, weight_d
                                 dt(eps), dt(weight_decay), bool(maximize))
 
 
-def relu_backward(grad, out):
+def _result(grad, result):
+    """``result`` if it can hold the kernel's output (C-contiguous, ``grad``'s shape and dtype),
+    else a new array."""
+    if (result is None or result.shape != grad.shape or result.dtype != grad.dtype
+            or not result.flags.c_contiguous):
+        return np.empty(grad.shape, grad.dtype)
+    return result
+
+
+def relu_backward(grad, out, result=None):
     if grad.shape != out.shape or not _usable(grad, out):
-        return _reference.relu_backward(grad, out)
-    result = np.empty_like(grad)
+        return _reference.relu_backward(grad, out, result)
+    result = _result(grad, result)
     dt = grad.dtype.type
     _pick(_RELU_BACKWARD, grad.size)(_flat(grad), _flat(out), _flat(result), dt(0), dt(1))
     return result
 
 
-def tanh_backward(grad, out):
+def tanh_backward(grad, out, result=None):
     if grad.shape != out.shape or not _usable(grad, out):
-        return _reference.tanh_backward(grad, out)
-    result = np.empty_like(grad)
+        return _reference.tanh_backward(grad, out, result)
+    result = _result(grad, result)
     _pick(_TANH_BACKWARD, grad.size)(_flat(grad), _flat(out), _flat(result), grad.dtype.type(1))
     return result
 
@@ -448,27 +476,40 @@ def _ce_usable(logits, target) -> bool:
             and _usable(logits) and target.flags.c_contiguous)
 
 
-def softmax_cross_entropy(logits, target):
+def softmax_cross_entropy(logits, target, reduction="mean", *, checked=False):
+    """The reference's softmax cross-entropy in one pass per row (``checked=True``: the caller
+    has already refused targets out of ``[0, C)``, as ``ops.cross_entropy`` does)."""
     target = np.asarray(target)
-    if not _ce_usable(logits, target) or logits.shape[0] > _reference.EXACT_COUNT:
-        return _reference.softmax_cross_entropy(logits, target)
-    if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
+    if (reduction not in _reference.REDUCTIONS or not _ce_usable(logits, target)
+            or logits.shape[0] > _reference.EXACT_COUNT):
+        return _reference.softmax_cross_entropy(logits, target, reduction)
+    if not checked and target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
         raise ValueError(f"softmax_cross_entropy: class targets must be in [0, "
                          f"{logits.shape[1]}), got values from {target.min()} to {target.max()}")
     exp = np.empty_like(logits)
     total = np.empty((logits.shape[0], 1), logits.dtype)
     losses = np.empty(logits.shape[0], logits.dtype)
     _pick(_CE_FORWARD, logits.size)(logits, target, exp, total, losses)
+    if reduction == "none":
+        return losses, exp, total
     dt = logits.dtype.type  # numba hands a float32 back as a Python float: round it back first
-    return np.asarray(dt(_pairwise_sum(losses)) / dt(losses.size)), exp, total
+    loss = dt(_pairwise_sum(losses))  # np.sum and np.add.reduce of a 1-D array: pairwise
+    return np.asarray(loss if reduction == "sum" else loss / dt(losses.size)), exp, total
 
 
-def softmax_cross_entropy_backward(exp, total, target, g):
+def softmax_cross_entropy_backward(exp, total, target, g, reduction="mean"):
     target = np.asarray(target)
-    if not _ce_usable(exp, target) or not _usable(total) or total.shape != (exp.shape[0], 1):
-        return _reference.softmax_cross_entropy_backward(exp, total, target, g)
+    g = np.asarray(g, dtype=exp.dtype)
+    rows = reduction == "none"
+    if (reduction not in _reference.REDUCTIONS or not _ce_usable(exp, target) or not _usable(total)
+            or total.shape != (exp.shape[0], 1)
+            or g.shape != ((exp.shape[0],) if rows else ())):
+        return _reference.softmax_cross_entropy_backward(exp, total, target, g, reduction)
     dt = exp.dtype.type
-    scale = np.asarray(g, dtype=exp.dtype)[()] / len(target)
     p = np.empty_like(exp)
+    if rows:
+        _pick(_CE_BACKWARD_ROWS, exp.size)(exp, total, target, np.ascontiguousarray(g), dt(1), p)
+        return p
+    scale = g[()] / len(target) if reduction == "mean" else g[()]
     _pick(_CE_BACKWARD, exp.size)(exp, total, target, dt(scale), dt(1), p)
     return p

@@ -149,30 +149,49 @@ def adagrad_(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, step: i
     param += (-decayed_lr * g) / std
 
 
-def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The gradient through ``out = relu(x)``: ``grad`` where ``out > 0``, else 0 (as torch)."""
-    return grad * (out > 0)
+def relu_backward(grad: np.ndarray, out: np.ndarray, result: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """The gradient through ``out = relu(x)``: ``grad`` where ``out > 0``, else 0 (as torch).
+
+    ``result``, if given, is an array of ``grad``'s shape and dtype to write it into (a buffer
+    of ``autodiff.pool``)."""
+    return np.multiply(grad, out > 0, out=result)
 
 
-def tanh_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    r"""The gradient through ``out = tanh(x)``: :math:`g (1 - \tanh^2 x)`."""
-    return grad * (1 - out * out)
+def tanh_backward(grad: np.ndarray, out: np.ndarray, result: np.ndarray | None = None
+                  ) -> np.ndarray:
+    r"""The gradient through ``out = tanh(x)``: :math:`g (1 - \tanh^2 x)` (into ``result``,
+    if given, as :func:`relu_backward`)."""
+    return np.multiply(grad, 1 - out * out, out=result)
 
 
-def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, *, exp: Any = np.exp,
-                          log: Any = np.log) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Mean softmax cross-entropy of 2-D ``logits (N, C)`` against integer classes ``(N,)``.
+REDUCTIONS = ("mean", "sum", "none")
 
-    With :math:`s = x - \max_c x_c`: :math:`\ell = \frac1N \sum_i (\log\sum_c e^{s_{ic}} -
-    s_{i y_i})`. Returns ``(loss, exp, total)``: the 0-d loss, :math:`e^s` and its row sums
-    ``(N, 1)``, which the backward pass needs (the residual of ``ops.cross_entropy``).
-    ``exp`` and ``log`` may be replaced by other elementwise functions (the tests pass the C
-    library's, which the numba kernel calls).
+
+def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean", *,
+                          checked: bool = False, exp: Any = np.exp, log: Any = np.log
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Softmax cross-entropy of 2-D ``logits (N, C)`` against integer classes ``(N,)``.
+
+    With :math:`s = x - \max_c x_c`, the per-sample losses are :math:`\ell_i = \log\sum_c
+    e^{s_{ic}} - s_{i y_i}`, reduced as ``reduction`` says: their mean :math:`\frac1N\sum_i
+    \ell_i` (a pairwise sum, then one division), their sum, or ``"none"`` (the ``(N,)``
+    losses). Returns ``(loss, exp, total)``: the loss (0-d unless ``"none"``), :math:`e^s` and
+    its row sums ``(N, 1)``, which the backward pass needs (the residual of
+    ``ops.cross_entropy``). ``exp`` and ``log`` may be replaced by other elementwise functions
+    (the tests pass the C library's, which the numba kernel calls). ``checked`` (the caller has
+    refused targets out of ``[0, C)``) is the numba kernel's; here indexing raises for them.
     """
     shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
     exps = exp(shifted)
     total = np.add.reduce(exps, axis=-1, keepdims=True)
     losses = log(total)[:, 0] - shifted[np.arange(len(target)), target]
+    if reduction == "none":
+        return losses, exps, total
+    if reduction == "sum":
+        return np.asarray(np.sum(losses)), exps, total
+    if reduction != "mean":
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if losses.size <= EXACT_COUNT:
         loss = np.add.reduce(losses, axis=None) / losses.size
     else:
@@ -181,12 +200,25 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, *, exp: Any = 
 
 
 def softmax_cross_entropy_backward(exp: np.ndarray, total: np.ndarray, target: np.ndarray,
-                                   g: np.ndarray | float) -> np.ndarray:
-    r"""The gradient of the mean cross-entropy: :math:`\frac{g}{N}(\mathrm{softmax}(x) - e_y)`,
-    from the forward's residual ``exp, total``; ``g`` is the upstream (0-d) gradient."""
+                                   g: np.ndarray | float, reduction: str = "mean") -> np.ndarray:
+    r"""The gradient of the cross-entropy, from the forward's residual ``exp, total``:
+    :math:`(\mathrm{softmax}(x) - e_y)` times :math:`g/N` (``"mean"``), :math:`g` (``"sum"``,
+    ``g`` 0-d) or :math:`g_i` per row (``"none"``, ``g`` of shape ``(N,)``).
+
+    ``g`` is rounded to the dtype of ``exp`` first (``ops.cross_entropy``'s rule calls this only
+    with a ``g`` of that dtype, where both compute the same).
+    """
     p = exp / total
     p[np.arange(len(target)), target] -= 1
-    p *= np.asarray(g, dtype=exp.dtype)[()] / len(target)
+    g = np.asarray(g, dtype=exp.dtype)
+    if reduction == "none":
+        p *= np.expand_dims(g, -1)
+    elif reduction == "sum":
+        p *= g[()]
+    elif reduction == "mean":
+        p *= g[()] / len(target)
+    else:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     return p
 
 
