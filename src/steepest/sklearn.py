@@ -370,12 +370,12 @@ class _BaseMLP(BaseEstimator):
     def _step(self, Xb: np.ndarray, Yb: np.ndarray, wb: np.ndarray | None) -> float:
         """One update on a minibatch; returns its loss (with the L2 penalty) as scikit-learn's."""
         opt = self._optimizer
-        opt.zero_grad()
         total = float(Xb.shape[0]) if wb is None else float(wb.sum())
-        loss = self._data_loss(self.model_(Tensor(Xb.astype(self._dtype, copy=False))), Yb, wb)
-        value, seed = _scaled(loss, 1.0 / total if total > 0 else 1.0)
-        value *= self._reported_share()
-        loss.backward(seed)
+        # the backward seed 1/total gives the gradients of loss / total (see _scaled)
+        seed = np.asarray(1.0 / total if total > 0 else 1.0, dtype=self._dtype)
+        loss = self._gradients_step()(Xb.astype(self._dtype, copy=False),
+                                      self._loss_terms(Yb, wb, self._dtype), seed)
+        value = float(loss.data * seed) * self._reported_share()
         value += self._add_penalty(max(total, 1e-300))
         if not math.isfinite(value):
             raise ValueError(self._non_finite_message(f"the loss is {value}",
@@ -387,6 +387,27 @@ class _BaseMLP(BaseEstimator):
         opt.step()
         self._updates += 1
         return value
+
+    def _gradients(self, X: np.ndarray, terms: tuple, seed: np.ndarray) -> Tensor:
+        """Clear the gradients and backpropagate the minibatch loss times ``seed``; the loss."""
+        self._optimizer.zero_grad()
+        loss = self._loss_of(self.model_(Tensor(X)), *terms)
+        loss.backward(seed)
+        return loss
+
+    def _gradients_step(self) -> Any:
+        """:meth:`_gradients` under ``st.compile`` (bitwise the same; the forward and backward
+        pass replayed without the engine's per-op work), made anew for a new model or optimizer,
+        whose tensors a recording holds."""
+        from .autodiff.capture import compile as compile_step
+
+        cache = self.__dict__.get("_compiled")
+        if cache is None:
+            cache = self._compiled = _Uncopied()
+        cached = cache.value
+        if cached is None or cached[0] is not self.model_ or cached[1] is not self._optimizer:
+            cached = cache.value = (self.model_, self._optimizer, compile_step(self._gradients))
+        return cached[2]
 
     def _add_penalty(self, total: float) -> float:
         """Add ``alpha * W / total`` to each weight gradient; return ``alpha/2 ||W||^2 / total``."""
@@ -618,6 +639,16 @@ class _BaseMLP(BaseEstimator):
         return value * self._reported_share() / total
 
     def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
+        """The summed (weighted) loss of the outputs' pre-activations ``z`` against ``Y``."""
+        return self._loss_of(z, *self._loss_terms(Y, w, z.dtype))
+
+    def _loss_terms(self, Y: np.ndarray, w: np.ndarray | None, dtype: Any) -> tuple:
+        """What the loss needs from the targets and weights, computed with NumPy (so that a
+        compiled step takes it as inputs instead of baking it in)."""
+        raise NotImplementedError
+
+    def _loss_of(self, z: Tensor, *terms: Any) -> Tensor:
+        """The loss from ``z`` and :meth:`_loss_terms`, with ops only."""
         raise NotImplementedError
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool, classes: Any
@@ -989,8 +1020,26 @@ class _FlatMLP:
         return value, delta
 
 
+class _Uncopied:
+    """A cache attribute that copies and pickles as empty: the compiled step holds generated
+    code and the tensors of the model it recorded, which a copy of the estimator must not
+    share (a restored or unpickled estimator compiles its step anew)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def __deepcopy__(self, memo: dict) -> _Uncopied:
+        return _Uncopied()
+
+    def __reduce__(self) -> tuple:
+        return (_Uncopied, ())
+
+
 def _weighted_sum(per_sample: Tensor, w: np.ndarray | None) -> Tensor:
-    return per_sample.sum() if w is None else (per_sample * w.astype(per_sample.dtype)).sum()
+    """``sum(per_sample * w)``; ``w`` is already in the loss's dtype (see ``_loss_terms``)."""
+    return per_sample.sum() if w is None else (per_sample * w).sum()
 
 
 _PARAMETERS = """
@@ -1168,17 +1217,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _out_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
+    def _loss_terms(self, Y: np.ndarray, w: np.ndarray | None, dtype: Any) -> tuple:
+        target = Y.argmax(axis=1) if self.out_activation_ == "softmax" else Y
+        return target, None if w is None else w.astype(dtype)
+
+    def _loss_of(self, z: Tensor, target: np.ndarray, w: np.ndarray | None) -> Tensor:
         from .nn import functional as F
 
         if self.out_activation_ == "softmax":
             if w is None:  # one fused op
-                return F.cross_entropy(z, Y.argmax(axis=1), reduction="sum")
-            per_sample = F.cross_entropy(z, Y.argmax(axis=1), reduction="none")
+                return F.cross_entropy(z, target, reduction="sum")
+            per_sample = F.cross_entropy(z, target, reduction="none")
         elif w is None:
-            return F.binary_cross_entropy_with_logits(z, Y, reduction="sum")
+            return F.binary_cross_entropy_with_logits(z, target, reduction="sum")
         else:
-            per_sample = F.binary_cross_entropy_with_logits(z, Y, reduction="none").sum(axis=1)
+            per_sample = F.binary_cross_entropy_with_logits(z, target, reduction="none").sum(axis=1)
         return _weighted_sum(per_sample, w)
 
     def _validation_score_and_loss(self, X: Any, Y: np.ndarray, w: Any) -> tuple[float, float]:
@@ -1294,11 +1347,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _data_loss(self, z: Tensor, Y: np.ndarray, w: np.ndarray | None) -> Tensor:
+    def _loss_terms(self, Y: np.ndarray, w: np.ndarray | None, dtype: Any) -> tuple:
+        constant = None
         if self.out_activation_ == "exp":
             from scipy.special import xlogy
 
             constant = (xlogy(Y, Y) - Y).sum(axis=1)
+        return Y, constant, None if w is None else w.astype(dtype)
+
+    def _loss_of(self, z: Tensor, Y: np.ndarray, constant: np.ndarray | None,
+                 w: np.ndarray | None) -> Tensor:
+        if self.out_activation_ == "exp":
             per_sample = (z.exp() - z * Y).sum(axis=1) + constant
         elif w is None:
             from .nn import functional as F

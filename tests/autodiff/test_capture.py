@@ -679,3 +679,37 @@ def test_keyword_and_scalar_arguments():
                 _assert_same(loss, expected)
                 _assert_same(grad, model[0].weight.grad)
     assert len(loss_of._table) == 2 and _replays(loss_of)
+
+
+def test_backward_with_a_gradient_argument_and_tensor_zero_grad_are_captured():
+    """A seed passed in (as the estimators scale their loss) and Tensor.zero_grad replay
+    bitwise as eager, without falling back."""
+    import warnings
+
+    import steepest as st
+
+    def make():
+        w = st.tensor(np.linspace(-1.0, 1.0, 6).reshape(3, 2), requires_grad=True)
+        return w, st.optim.SGD([w], lr=0.01, momentum=0.5)
+
+    def step(w, opt, x, seed):
+        w.zero_grad()
+        loss = ((x @ w) ** 2).sum()
+        loss.backward(seed)
+        opt.step()
+        return loss
+
+    (w_eager, opt_eager), (w_compiled, opt_compiled) = make(), make()
+    compiled = st.compile(step)
+    rng = np.random.default_rng(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", st.CaptureWarning)
+        for _ in range(6):
+            x = rng.standard_normal((4, 3))
+            seed = np.asarray(rng.uniform(0.5, 2.0))
+            a = step(w_eager, opt_eager, x, seed)
+            b = compiled(w_compiled, opt_compiled, x, seed)
+            np.testing.assert_array_equal(a.data, b.data)
+            np.testing.assert_array_equal(w_eager.data, w_compiled.data)
+            np.testing.assert_array_equal(w_eager.grad, w_compiled.grad)
+    assert _replays(compiled)

@@ -81,6 +81,11 @@ def _as_ndarray(x: Any) -> np.ndarray:
 _const_tensor = Tensor._constant  # a result Tensor of a replay: a constant over its array
 
 
+def _seed_of(gradient: Any, dtype: np.dtype) -> np.ndarray:
+    """``backward(gradient)``'s seed, made as ``Tensor.backward`` makes it."""
+    return np.asarray(gradient).astype(dtype, copy=True)
+
+
 # --------------------------------------------------------------------------- signatures
 def _signature(value: Any) -> Any:
     """The part of an argument a recording depends on: arrays by shape and dtype, Tensors also
@@ -443,9 +448,10 @@ class _Recorder:
                     self.keep.append(a)
 
     # ------------------------------------------------------------- backward
-    def backward(self, root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
+    def backward(self, root: Tensor, seed: np.ndarray, retain_graph: bool,
+                 gradient: Any = None) -> None:
         try:
-            self._write_backward(root, seed)
+            self._write_backward(root, seed, gradient)
         except _Unsupported as error:
             self.fail(str(error))
         except Exception as error:  # never let capture break a step that runs eagerly
@@ -469,12 +475,13 @@ class _Recorder:
             return self.values[expr]
         return eval(expr, {"inf": math.inf, "nan": math.nan})  # a literal: 1.0, None, (2, 3)
 
-    def _write_backward(self, root: Tensor, seed: np.ndarray) -> None:
+    def _write_backward(self, root: Tensor, seed: np.ndarray, gradient: Any) -> None:
         """Mirror ``tensor._run_backward`` line by line, writing instead of computing."""
-        if root.data.size != 1 or not np.all(seed == 1):
-            raise _Unsupported("backward(gradient=...) with a gradient other than ones")
         dtype = self.const(root.data.dtype)
-        if root.data.ndim == 0:
+        if gradient is not None:  # as Tensor.backward makes its seed: a private copy, cast
+            source = self._operand(gradient, "backward's gradient")
+            g = self._emit(_seed_of, "_seed_of", [source, dtype], {})
+        elif root.data.ndim == 0:
             g = self._emit(np.array, "_np_array", ["1"], {"dtype": dtype})
         else:
             g = self._emit(np.ones_like, "_np_ones_like", [self._tensor(root)], {})

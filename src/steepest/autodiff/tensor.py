@@ -338,6 +338,9 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Reset :attr:`grad` to ``None``."""
+        if _hooks.recorder is not None:  # st.compile replays it as a call
+            _hooks.recorder.call(_clear_grad, (self,), {})
+            return
         self.grad = None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -476,8 +479,12 @@ class Tensor:
                                 f"real ({self.data.dtype}); a complex gradient is never cast")
             seed = seed.astype(self.data.dtype, copy=True)  # never hand the caller's array out
         if _hooks.recorder is not None:  # st.compile is recording a step (autodiff/capture.py)
-            return _hooks.recorder.backward(self, seed, retain_graph)
+            return _hooks.recorder.backward(self, seed, retain_graph, gradient)
         _run_backward(self, seed, retain_graph)
+
+
+def _clear_grad(t: Tensor) -> None:
+    t.grad = None
 
 
 def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
