@@ -116,6 +116,10 @@ class SGD(Optimizer):
         Choose the step by a line search (see above).
     on_line_search_failure : {"raise", "warn"}, default "raise"
         What a failed line search does (the parameters stay unchanged in both cases).
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays (with momentum, decay or maximize); see :class:`~steepest.optim.Optimizer`.
+        The same iterates either way. A line search does not use them.
 
     Attributes
     ----------
@@ -135,11 +139,13 @@ class SGD(Optimizer):
     array([ 0.062, -0.124])
     """
 
+    _flat_support = True  # every operation of _update is elementwise
+
     def __init__(self, params: ParamsT, lr: LR = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, momentum_form: str = "pytorch",
                  line_search: str | Any | None = None,
-                 on_line_search_failure: str = "raise") -> None:
+                 on_line_search_failure: str = "raise", flat: bool | str | None = None) -> None:
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
                     "momentum_form": momentum_form}
@@ -147,7 +153,7 @@ class SGD(Optimizer):
         self.on_line_search_failure = check_choice("SGD", "on_line_search_failure",
                                                    on_line_search_failure, _FAILURE_MODES)
         self.last_line_search: _line_search.LineSearchResult | None = None
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])
@@ -169,6 +175,10 @@ class SGD(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         # The buffer is created from the first gradient (as torch does), hence None until then.
         return {"momentum_buffer": None} if group["momentum"] != 0 else {}
+
+    def _flat_pays(self, group: dict[str, Any]) -> bool:
+        # Plain SGD is one NumPy call per parameter (the loop below): the copies would cost more.
+        return group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"]
 
     def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
         if group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"]:

@@ -1,0 +1,268 @@
+"""Flat optimizer buffers: one contiguous array per state buffer of a parameter group.
+
+An elementwise optimizer (Adam's update of one element depends only on that element's
+parameter, gradient and buffers, and on numbers shared by the group) gives the same bits whether
+it runs once per parameter or once on all of a group's parameters laid end to end. On a small
+network the per-parameter form is dominated by the cost of each NumPy call (about a microsecond
+whatever the size): Adam on the six tensors of a 2-16-16-1 network makes 84 calls per step, the
+flat form fifteen to twenty. :class:`FlatGroup` keeps, for one group:
+
+* ``state``: the dict the optimizer's ``_update`` sees on a flat step. Each array buffer is one
+  1-D array of the group's total size, and ``optimizer.state[p][name]`` is a view into it (so the
+  per-parameter reads, ``state_dict`` and the per-parameter update all see the same numbers);
+  each non-array entry (``"step"``, NAdam's ``"mu_product"``, ...) is one value, written back
+  into every parameter's dict after each flat step, the same object in each.
+* ``param``: a stand-in parameter whose ``.data`` is the flat parameter vector. Either *gathered*
+  (copied from every ``p.data`` before the update and back after it: the parameters' arrays are
+  never replaced), or, with ``flat="views"``, the parameters' ``.data`` are views into it from the
+  first flat step on (no copies, but ``p.data`` is a new array then).
+* ``grad``: the flat gradient, gathered every step.
+
+Everything the record assumed is checked again at every step (the same parameters and arrays,
+every state entry still the view or value it wrote); when anything changed, the record is rebuilt
+from the per-parameter state, which is always the truth, or the step goes per parameter.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FLAT_MAX", "FlatGroup", "FlatParam", "check_flat"]
+
+#: The largest group (elements of all its parameters together) that ``flat=None`` lays flat.
+#: Below it the per-call cost of the per-parameter update dominates; above it an update is memory
+#: traffic, which the copies of the gathered form only add to (benchmarks/flat_ab.py).
+FLAT_MAX = 1 << 17
+#: The values of an optimizer's ``flat`` option.
+FLAT_MODES = (None, False, True, "views")
+
+
+def check_flat(owner: str, flat: Any, supported: bool) -> Any:
+    """``flat`` checked: one of :data:`FLAT_MODES`, and None or False for an optimizer whose
+    update is not elementwise."""
+    if not any(flat is mode for mode in FLAT_MODES[:3]) and not (isinstance(flat, str)
+                                                                 and flat == "views"):
+        raise ValueError(f"{owner}: flat must be None (where it pays), True, False or 'views', "
+                         f"got {flat!r}")
+    if not supported and flat not in (None, False):
+        raise ValueError(f"{owner}: flat={flat!r}: this optimizer's update is not elementwise "
+                         "(it uses whole-tensor quantities), so it has no flat form")
+    return flat
+
+
+class FlatParam:
+    """What ``_update`` sees as the parameter on a flat step: ``.data`` is the flat vector."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+
+
+def _views(flat: np.ndarray, params: list[Any]) -> list[np.ndarray]:
+    """Views into ``flat``, one per parameter, shaped like it, in order."""
+    views, start = [], 0
+    for p in params:
+        stop = start + p.data.size
+        views.append(flat[start:stop].reshape(p.data.shape))
+        start = stop
+    return views
+
+
+def _overlapping(arrays: list[np.ndarray]) -> bool:
+    """Whether two of ``arrays`` may share memory (tied weights: a flat copy would untie them)."""
+    if len({id(a) for a in arrays}) < len(arrays):
+        return True
+    views = [a for a in arrays if a.base is not None]
+    return any(a is not b and np.may_share_memory(a, b) for a in views for b in arrays)
+
+
+def _is_value(value: Any) -> bool:
+    """A state entry that may be shared by all parameters: an immutable number, None, a str."""
+    return value is None or isinstance(value, str | numbers.Number)
+
+
+class FlatGroup:
+    """The flat buffers of one parameter group and what they were built from.
+
+    Built in two stages: the *layout* (:meth:`__init__`: which parameters, their arrays, dtype,
+    total size, whether a flat form is possible at all) and the *buffers* (:meth:`adopt`: the flat
+    state, parameter and gradient vectors), made only when a flat step is wanted.
+    """
+
+    __slots__ = ("group", "params", "datas", "dtype", "total", "possible", "views", "pstates",
+                 "state", "arrays", "others", "nkeys", "param", "grad", "copy_back")
+
+    def __init__(self, group: dict[str, Any], views: bool, previous: FlatGroup | None) -> None:
+        params = list(group["params"])
+        self.group = group
+        self.params = params
+        self.dtype = params[0].data.dtype
+        self.total = sum(p.data.size for p in params)
+        self.views = views
+        self.pstates: list[dict[str, Any]] | None = None
+        self.state: dict[str, Any] = {}
+        #: (name, flat buffer, the per-parameter views into it) of every array buffer
+        self.arrays: list[tuple[str, np.ndarray, list[np.ndarray]]] = []
+        self.others: tuple[str, ...] = ()
+        self.nkeys = 0
+        self.copy_back: list[tuple[np.ndarray, np.ndarray]] = []
+        reuse = (views and previous is not None and previous.views
+                 and previous.param is not None and previous.same_arrays(params))
+        self.possible = reuse or (len(params) > 1 and all(p.data.dtype == self.dtype for p in params)
+                                  and not _overlapping([p.data for p in params]))
+        self.param = previous.param if reuse else None
+        self.datas = [p.data for p in params]
+        self.grad: np.ndarray | None = previous.grad if reuse else None
+
+    # ------------------------------------------------------------------ checks
+    def same_arrays(self, params: list[Any]) -> bool:
+        """The same parameters, each with the same ``.data`` array as when this was built."""
+        if len(params) != len(self.params):
+            return False
+        for p, q, data in zip(params, self.params, self.datas, strict=True):
+            if p is not q or p.data is not data:
+                return False
+        return True
+
+    def current(self, state: Any) -> bool:
+        """Whether the buffers still are the parameters' state: every parameter's state dict the
+        one it was, holding exactly the views and values this record wrote (anything else, a
+        per-parameter step, a loaded state dict, a buffer replaced by hand, means a rebuild)."""
+        pstates = self.pstates
+        if pstates is None:
+            return False
+        nkeys = self.nkeys
+        for p, d in zip(self.params, pstates, strict=True):
+            if state.get(p) is not d or len(d) != nkeys:
+                return False
+        for key, _, views in self.arrays:
+            for d, view in zip(pstates, views, strict=True):
+                if d[key] is not view:
+                    return False
+        flat = self.state
+        for key in self.others:
+            value = flat[key]
+            for d in pstates:
+                if d[key] is not value:
+                    return False
+        return True
+
+    def grads_match(self) -> bool:
+        """Every gradient has the parameters' dtype (otherwise the step casts per parameter)."""
+        dtype = self.dtype
+        for p in self.params:
+            grad_dtype = p.grad.dtype
+            if grad_dtype is not dtype and grad_dtype != dtype:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ building
+    def adopt(self, pstates: list[dict[str, Any]]) -> bool:
+        """Make the flat buffers from the parameters' state dicts ``pstates`` (one per parameter,
+        already initialised); returns False, changing nothing, when they cannot be laid flat
+        (different keys, differing step counts, buffers of another shape or dtype)."""
+        params, dtype = self.params, self.dtype
+        keys = list(pstates[0])
+        if any(len(d) != len(keys) or any(key not in d for key in keys) for d in pstates):
+            return False
+        arrays, others = [], []
+        for key in keys:
+            values = [d[key] for d in pstates]
+            if all(isinstance(v, np.ndarray) and v.shape == p.data.shape and v.dtype == dtype
+                   for v, p in zip(values, params, strict=True)):
+                arrays.append((key, values))
+            elif all(_is_value(v) and type(v) is type(values[0]) and v == values[0]
+                     for v in values):
+                others.append((key, values[0]))
+            else:
+                return False
+        self.state = {}
+        self.arrays = []
+        for key, values in arrays:
+            self._bind(key, np.concatenate(values, axis=None), pstates)
+        for key, value in others:
+            self.state[key] = value
+            for d in pstates:
+                d[key] = value
+        self.others = tuple(key for key, _ in others)
+        self.nkeys = len(keys)
+        self.pstates = pstates
+        self._allocate()
+        return True
+
+    def _bind(self, key: str, flat: np.ndarray, pstates: list[dict[str, Any]]) -> None:
+        """Make ``flat`` the buffer ``key`` and every parameter's entry a view into it."""
+        views = _views(flat, self.params)
+        for d, view in zip(pstates, views, strict=True):
+            d[key] = view
+        self.state[key] = flat
+        self.arrays.append((key, flat, views))
+
+    def _allocate(self) -> None:
+        if self.grad is None:
+            self.grad = np.empty(self.total, self.dtype)
+        if self.param is not None:
+            return
+        params = self.params
+        if self.views:  # the parameters' arrays become views into the flat vector, once
+            flat = np.concatenate(self.datas, axis=None)
+            for p, view in zip(params, _views(flat, params), strict=True):
+                p.data = view
+            self.datas = [p.data for p in params]
+        else:
+            flat = np.empty(self.total, self.dtype)
+            self.copy_back = list(zip(self.datas, _views(flat, params), strict=True))
+        self.param = FlatParam(flat)
+
+    # ------------------------------------------------------------------ stepping
+    def gather(self) -> None:
+        """Copy the gradients (and, unless the parameters are views, the parameters) in."""
+        np.concatenate([p.grad for p in self.params], axis=None, out=self.grad)
+        if not self.views:
+            np.concatenate(self.datas, axis=None, out=self.param.data)
+
+    def scatter(self) -> None:
+        """After the update: the parameters back (unless they are views), new buffers bound,
+        the values (step counts) written into every parameter's state."""
+        for data, view in self.copy_back:
+            np.copyto(data, view)
+        flat = self.state
+        if len(flat) != self.nkeys or any(flat[key] is not buffer for key, buffer, _ in self.arrays):
+            self._rebind()
+        pstates = self.pstates
+        for key in self.others:
+            value = flat[key]
+            for d in pstates:
+                d[key] = value
+
+    def _rebind(self) -> None:
+        """``_update`` created or replaced a buffer (SGD's momentum on its first update): bind it
+        like the others; anything but a flat array of the group's size and dtype is a bug."""
+        self.arrays = [entry for entry in self.arrays if self.state.get(entry[0]) is entry[1]]
+        known = {key for key, _, _ in self.arrays}
+        others = []
+        for key, value in list(self.state.items()):
+            if isinstance(value, np.ndarray):
+                if key in known:
+                    continue
+                if value.shape != (self.total,) or value.dtype != self.dtype or \
+                        not value.flags.c_contiguous:
+                    raise RuntimeError(f"flat optimizer step: state buffer {key!r} came back with "
+                                       f"shape {value.shape} and dtype {value.dtype}, not as a "
+                                       f"flat ({self.total},) {self.dtype} array; this "
+                                       "optimizer's update is not elementwise")
+                self._bind(key, value, self.pstates)
+            elif _is_value(value):
+                others.append(key)
+            else:
+                raise RuntimeError(f"flat optimizer step: state entry {key!r} is a "
+                                   f"{type(value).__name__}, which cannot be shared")
+        for d in self.pstates:  # an entry _update dropped goes from every parameter too
+            for key in [key for key in d if key not in self.state]:
+                del d[key]
+        self.others = tuple(others)
+        self.nkeys = len(self.state)
