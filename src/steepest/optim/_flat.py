@@ -231,7 +231,8 @@ class FlatGroup:
         for data, view in self.copy_back:
             np.copyto(data, view)
         flat = self.state
-        if len(flat) != self.nkeys or any(flat[key] is not buffer for key, buffer, _ in self.arrays):
+        if (len(flat) != self.nkeys or any(flat[key] is not buffer for key, buffer, _ in self.arrays)
+                or any(isinstance(flat[key], np.ndarray) for key in self.others)):
             self._rebind()
         pstates = self.pstates
         for key in self.others:

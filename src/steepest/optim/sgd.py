@@ -222,8 +222,8 @@ class SGD(Optimizer):
                           1.0 - group["dampening"], group["nesterov"])
         else:
             buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = lr * g
+            if buffer is None:  # an array even for a 0-d parameter (lr * g is a scalar there)
+                buffer = state["momentum_buffer"] = np.asarray(lr * g)
             else:
                 buffer *= momentum
                 buffer += ((1.0 - group["dampening"]) * lr) * g
