@@ -333,7 +333,7 @@ def test_auto_leaves_plain_sgd_per_parameter():
     _grads(opt, 0)
     opt.step()
     assert _flat_groups(opt) == 2  # groups 1 and 2 (maximize, weight decay), not group 0
-    assert opt._flat_groups[id(opt.param_groups[0])].pstates is None
+    assert id(opt.param_groups[0]) not in opt._flat_groups
 
 
 def test_flat_is_checked_and_not_saved():

@@ -229,7 +229,7 @@ class FlatGroup:
         """After the update: the parameters back (unless they are views), new buffers bound,
         the values (step counts) written into every parameter's state."""
         for data, view in self.copy_back:
-            np.copyto(data, view)
+            data[...] = view  # a little cheaper than np.copyto
         flat = self.state
         if (len(flat) != self.nkeys or any(flat[key] is not buffer for key, buffer, _ in self.arrays)
                 or any(isinstance(flat[key], np.ndarray) for key in self.others)):

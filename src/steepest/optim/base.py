@@ -320,14 +320,15 @@ class Optimizer:
         if len(params) != len(every):  # a parameter without a gradient: per parameter
             return False
         mode = self._flat
+        if mode is None and (kernels.fused or not self._flat_pays(group)):
+            return False
         views = mode == "views"
         record = self._flat_groups.get(id(group))
         if record is not None and record.group is not group:
             record = None  # a group that is gone, whose id was reused
         if record is None or record.views is not views or not record.same_arrays(every):
             record = self._flat_groups[id(group)] = FlatGroup(group, views, record)
-        if not record.possible or (mode is None and (record.total > FLAT_MAX or kernels.fused
-                                                     or not self._flat_pays(group))):
+        if not record.possible or (mode is None and record.total > FLAT_MAX):
             return False
         if not record.grads_match():
             return False
