@@ -26,6 +26,8 @@ from the per-parameter state, which is always the truth, or the step goes per pa
 from __future__ import annotations
 
 import numbers
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,12 @@ __all__ = ["FLAT_MAX", "FlatGroup", "FlatParam", "check_flat"]
 FLAT_MAX = 1 << 17
 #: The values of an optimizer's ``flat`` option.
 FLAT_MODES = (None, False, True, "views")
+
+# The checks of every flat step run as C-level loops (map over these), not Python ones: with a
+# few parameters they are a good part of what a flat step costs besides its NumPy calls.
+_DATA = attrgetter("data")
+_GRAD = attrgetter("grad")
+_GRAD_DTYPE = attrgetter("grad.dtype")
 
 
 def check_flat(owner: str, flat: Any, supported: bool) -> Any:
@@ -94,7 +102,8 @@ class FlatGroup:
     """
 
     __slots__ = ("group", "params", "datas", "dtype", "total", "possible", "views", "pstates",
-                 "state", "arrays", "others", "nkeys", "param", "grad", "copy_back")
+                 "state", "arrays", "others", "nkeys", "param", "grad", "copy_back", "cells",
+                 "lengths", "array_cells")
 
     def __init__(self, group: dict[str, Any], views: bool, previous: FlatGroup | None) -> None:
         params = list(group["params"])
@@ -109,6 +118,10 @@ class FlatGroup:
         self.arrays: list[tuple[str, np.ndarray, list[np.ndarray]]] = []
         self.others: tuple[str, ...] = ()
         self.nkeys = 0
+        #: every (state dict, key) a flat step relies on, and the object it must hold there
+        self.cells: tuple[list[dict[str, Any]], list[str], list[Any]] = ([], [], [])
+        self.lengths: list[int] = []
+        self.array_cells = 0
         self.copy_back: list[tuple[np.ndarray, np.ndarray]] = []
         reuse = (views and previous is not None and previous.views
                  and previous.param is not None and previous.same_arrays(params))
@@ -121,12 +134,8 @@ class FlatGroup:
     # ------------------------------------------------------------------ checks
     def same_arrays(self, params: list[Any]) -> bool:
         """The same parameters, each with the same ``.data`` array as when this was built."""
-        if len(params) != len(self.params):
-            return False
-        for p, q, data in zip(params, self.params, self.datas, strict=True):
-            if p is not q or p.data is not data:
-                return False
-        return True
+        return (len(params) == len(self.params) and all(map(is_, params, self.params))
+                and all(map(is_, map(_DATA, params), self.datas)))
 
     def current(self, state: Any) -> bool:
         """Whether the buffers still are the parameters' state: every parameter's state dict the
@@ -135,30 +144,16 @@ class FlatGroup:
         pstates = self.pstates
         if pstates is None:
             return False
-        nkeys = self.nkeys
-        for p, d in zip(self.params, pstates, strict=True):
-            if state.get(p) is not d or len(d) != nkeys:
-                return False
-        for key, _, views in self.arrays:
-            for d, view in zip(pstates, views, strict=True):
-                if d[key] is not view:
-                    return False
-        flat = self.state
-        for key in self.others:
-            value = flat[key]
-            for d in pstates:
-                if d[key] is not value:
-                    return False
-        return True
+        dicts, keys, expected = self.cells
+        return (all(map(is_, map(state.get, self.params), pstates))
+                and list(map(len, pstates)) == self.lengths
+                and all(map(is_, map(dict.get, dicts, keys), expected)))
 
     def grads_match(self) -> bool:
         """Every gradient has the parameters' dtype (otherwise the step casts per parameter)."""
         dtype = self.dtype
-        for p in self.params:
-            grad_dtype = p.grad.dtype
-            if grad_dtype is not dtype and grad_dtype != dtype:
-                return False
-        return True
+        return (all(map(is_, map(_GRAD_DTYPE, self.params), repeat(dtype)))  # dtypes are shared
+                or all(grad_dtype == dtype for grad_dtype in map(_GRAD_DTYPE, self.params)))
 
     # ------------------------------------------------------------------ building
     def adopt(self, pstates: list[dict[str, Any]]) -> bool:
@@ -191,8 +186,25 @@ class FlatGroup:
         self.others = tuple(key for key, _ in others)
         self.nkeys = len(keys)
         self.pstates = pstates
+        self._index()
         self._allocate()
         return True
+
+    def _index(self) -> None:
+        """List the cells :meth:`current` checks: each view, then each shared value."""
+        pstates, n = self.pstates, len(self.params)
+        dicts, keys, expected = [], [], []
+        for key, _, views in self.arrays:
+            dicts += pstates
+            keys += [key] * n
+            expected += views
+        self.array_cells = len(expected)
+        for key in self.others:
+            dicts += pstates
+            keys += [key] * n
+            expected += [self.state[key]] * n
+        self.cells = (dicts, keys, expected)
+        self.lengths = [self.nkeys] * n
 
     def _bind(self, key: str, flat: np.ndarray, pstates: list[dict[str, Any]]) -> None:
         """Make ``flat`` the buffer ``key`` and every parameter's entry a view into it."""
@@ -221,7 +233,7 @@ class FlatGroup:
     # ------------------------------------------------------------------ stepping
     def gather(self) -> None:
         """Copy the gradients (and, unless the parameters are views, the parameters) in."""
-        np.concatenate([p.grad for p in self.params], axis=None, out=self.grad)
+        np.concatenate(list(map(_GRAD, self.params)), axis=None, out=self.grad)
         if not self.views:
             np.concatenate(self.datas, axis=None, out=self.param.data)
 
@@ -234,11 +246,14 @@ class FlatGroup:
         if (len(flat) != self.nkeys or any(flat[key] is not buffer for key, buffer, _ in self.arrays)
                 or any(isinstance(flat[key], np.ndarray) for key in self.others)):
             self._rebind()
-        pstates = self.pstates
-        for key in self.others:
-            value = flat[key]
-            for d in pstates:
-                d[key] = value
+        others = self.others
+        if others:
+            pstates = self.pstates
+            for key in others:
+                value = flat[key]
+                for d in pstates:
+                    d[key] = value
+            self.cells[2][self.array_cells:] = [flat[key] for key in others for _ in pstates]
 
     def _rebind(self) -> None:
         """``_update`` created or replaced a buffer (SGD's momentum on its first update): bind it
@@ -267,3 +282,4 @@ class FlatGroup:
                 del d[key]
         self.others = tuple(others)
         self.nkeys = len(self.state)
+        self._index()
