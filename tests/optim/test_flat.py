@@ -319,7 +319,8 @@ def test_a_gradient_of_another_dtype_is_cast_per_parameter():
 
 # --------------------------------------------------------------------------- when flat applies
 def test_auto_lays_flat_only_small_groups(monkeypatch):
-    monkeypatch.setattr(base, "FLAT_MAX", 10)  # groups 0 (17 elements) and 1 (18) too large
+    # on average 5.7 and 6 elements in groups 0 and 1: too large; 3.5 in group 2
+    monkeypatch.setattr(base, "FLAT_MEAN_SIZE", 5)
     reference, flat_opt = _twins("Adam", np.float64, None)
     _steps((reference, flat_opt), range(3))
     assert _flat_groups(flat_opt) == 1
@@ -422,4 +423,4 @@ def test_golden_cases_go_flat_by_default():
     opt = make_optimizer(spec, params)
     run(spec, params, opt, 3)
     assert opt.flat is None and _flat_groups(opt) == 1
-    assert _flat.FLAT_MAX == base.FLAT_MAX
+    assert _flat.FLAT_MEAN_SIZE == base.FLAT_MEAN_SIZE

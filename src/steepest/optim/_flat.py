@@ -32,12 +32,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FLAT_MAX", "FlatGroup", "FlatParam", "check_flat"]
+__all__ = ["FLAT_MEAN_SIZE", "FlatGroup", "FlatParam", "check_flat"]
 
-#: The largest group (elements of all its parameters together) that ``flat=None`` lays flat.
-#: Below it the per-call cost of the per-parameter update dominates; above it an update is memory
-#: traffic, which the copies of the gathered form only add to (benchmarks/flat_ab.py).
-FLAT_MAX = 1 << 17
+#: ``flat=None`` lays a group flat when its parameters have at most this many elements on
+#: average. A NumPy call costs about a microsecond whatever its size, about the time of streaming
+#: a few arrays of this size through memory: for smaller parameters the calls the flat step saves
+#: outweigh the copies it adds (three passes: gradients and parameters in, parameters out), for
+#: larger ones the update is memory traffic, which copies only add to (benchmarks/flat_ab.py:
+#: with six parameters, Adam breaks even near 20000 elements each, SGD with momentum near 5000).
+FLAT_MEAN_SIZE = 4096
 #: The values of an optimizer's ``flat`` option.
 FLAT_MODES = (None, False, True, "views")
 

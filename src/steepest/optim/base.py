@@ -49,7 +49,7 @@ from .. import schedules as _schedules
 from .._validation import check_bool, check_real
 from ..autodiff import _hooks
 from ..autodiff.tensor import _EPOCH, Tensor, enable_grad
-from ._flat import FLAT_MAX, FlatGroup, check_flat
+from ._flat import FLAT_MEAN_SIZE, FlatGroup, check_flat
 
 __all__ = ["Optimizer", "ParamsT"]
 
@@ -78,23 +78,29 @@ class Optimizer:
         The hyperparameters of every group that does not set its own.
     flat : {None, True, False, "views"}, default None
         Flat buffers, for the optimizers whose update is elementwise (``_flat_support``; the
-        others take None or False only). Each group's state buffers are then one contiguous
-        array each, ``state[p][name]`` being a view into it, and a step of a group in which every
-        parameter has a gradient updates all of it in one pass of NumPy calls instead of one
-        pass per parameter: the same bits (the update is elementwise), far fewer calls. ``None``:
-        where it pays: groups of two or more parameters, of one dtype, of at most
-        :data:`~steepest.optim._flat.FLAT_MAX` elements in all, without the numba kernels (which
-        already make one call per parameter) and, for SGD, with momentum, decay or maximize (plain
-        SGD is one NumPy call per parameter). The gradients and parameters are copied into flat
-        vectors and the parameters back, so ``p.data`` stays the array it was. ``True``: the
-        same for every group that can (one dtype, no two parameters sharing memory), whatever its
-        size. ``"views"``: as True, and at the first flat step each ``p.data`` is *replaced* by a
-        view into the group's flat parameter vector, which saves the copies of the parameters (the
-        fastest step; an array taken from ``p.data`` before then no longer is the parameter).
-        ``False``: per parameter. A step in which some parameter of a group has no gradient, or
-        after which the parameters' step counts differ, is taken per parameter (on the same
-        buffers). Not saved in :meth:`state_dict`: checkpoints are the same either way and load
-        into an optimizer with any ``flat``.
+        others take None or False only). A group laid flat keeps each state buffer as one
+        contiguous array (``state[p][name]`` is a view into it), and a step in which every one
+        of its parameters has a gradient updates the whole group in one pass of NumPy calls
+        instead of one pass per parameter: the same bits, a fraction of the calls.
+
+        * ``None``: where it pays: groups of two or more parameters of one dtype, of at most
+          :data:`~steepest.optim._flat.FLAT_MEAN_SIZE` elements per parameter on average,
+          without the numba kernels (they already make one call per parameter), and for SGD only
+          with momentum, decay or maximize (plain SGD is one NumPy call per parameter). The
+          gradients and parameters are copied into flat vectors and the parameters back, so each
+          ``p.data`` stays the array it was.
+        * ``True``: the same for every group that can be (one dtype, no two parameters sharing
+          memory), whatever its size.
+        * ``"views"``: as True, and at its first flat step each ``p.data`` is *replaced* by a view
+          into the group's flat parameter vector: no copies of the parameters, the fastest step,
+          but an array taken from ``p.data`` before then is no longer the parameter (a ``p.data``
+          replaced later is taken in again, by copy, at the next step).
+        * ``False``: per parameter.
+
+        A step in which a parameter of the group has no gradient, or after which the parameters'
+        step counts differ, is taken per parameter, on the same buffers. ``flat`` is not saved in
+        :meth:`state_dict`: checkpoints are the same either way and load into an optimizer with
+        any ``flat``.
 
     Attributes
     ----------
@@ -328,7 +334,8 @@ class Optimizer:
             record = None  # a group that is gone, whose id was reused
         if record is None or record.views is not views or not record.same_arrays(every):
             record = self._flat_groups[id(group)] = FlatGroup(group, views, record)
-        if not record.possible or (mode is None and record.total > FLAT_MAX):
+        if not record.possible or (mode is None
+                                   and record.total > FLAT_MEAN_SIZE * len(record.params)):
             return False
         if not record.grads_match():
             return False
