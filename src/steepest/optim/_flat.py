@@ -274,6 +274,9 @@ class FlatGroup:
                                        f"shape {value.shape} and dtype {value.dtype}, not as a "
                                        f"flat ({self.total},) {self.dtype} array; this "
                                        "optimizer's update is not elementwise")
+                if np.may_share_memory(value, self.grad) or np.may_share_memory(value,
+                                                                            self.param.data):
+                    value = value.copy()  # a buffer must not be the gradient or parameter vector
                 self._bind(key, value, self.pstates)
             elif _is_value(value):
                 others.append(key)
