@@ -1,12 +1,18 @@
 """Issue 18 item 3: flat optimizer buffers against the per-parameter update, head to head.
 
-``python benchmarks/flat_ab.py [--rounds 21] [--quick]``
+``python benchmarks/flat_ab.py [--rounds 21] [--block-ms 20] [--quick] [--no-large] [--numba]``
+
+On a shared machine run it with ``OPENBLAS_NUM_THREADS=1``: under load, OpenBLAS's spinning
+threads turn a 64-128-10 step from 0.2 ms into tens of milliseconds, at random, in every
+contestant alike, and that noise drowns the differences measured here.
 
 Every case is timed in one process for the same optimizer built with ``flat=False`` (per
 parameter, the reference), ``flat=None`` (the default: flat where it pays, parameters gathered
 and scattered) and ``flat="views"`` (parameters as views into the flat vector), interleaved round
 by round with the first contestant rotating, and reported as the median over rounds of the
-per-round ratio to the per-parameter time (below 1.00: faster). Cases:
+per-round ratio to the per-parameter time (below 1.00: faster); ``flat=True`` (gathered like the
+default, but for every group) as well. ``--numba`` runs every contestant with the numba kernels
+(where ``flat=None`` stays per parameter: one kernel call per parameter). Cases:
 
 - ``opt.step()``: the update alone, gradients set once (2-16-16-1 and 64-128-10);
 - ``training step``: zero_grad, forward through ``steepest.nn``, loss, backward, step, with the
@@ -45,7 +51,7 @@ OPTIMIZERS = (
     ("SGD momentum", "SGD", {"lr": LR_SGD, "momentum": 0.9}, None),
     ("Adam", "Adam", {"lr": LR_ADAM, "betas": ADAM_BETAS, "eps": ADAM_EPS}, "adam"),
 )
-MODES = {"per-parameter": False, "flat (default)": None, "views": "views"}
+MODES = {"per-parameter": False, "flat (default)": None, "views": "views", "flat=True": True}
 
 
 def _optimizer(name: str, options: dict, params: list, flat) -> st.optim.Optimizer:
@@ -98,9 +104,16 @@ def _row(label: str, what: str, timings) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--block-ms", type=float, default=20.0,
+                        help="duration of one timed block (shorter blocks are hit by less load)")
     parser.add_argument("--quick", action="store_true", help="5 short rounds (a smoke run)")
+    parser.add_argument("--no-large", action="store_true", help="leave out 784-1024-1024-10")
+    parser.add_argument("--numba", action="store_true", help="with the numba kernels")
     args = parser.parse_args(argv)
-    settings = Settings.quick() if args.quick else Settings(rounds=args.rounds)
+    if args.numba:
+        st.set_kernels("numba")
+    settings = (Settings.quick() if args.quick
+                else Settings(rounds=args.rounds, block_s=args.block_ms / 1000))
     rows = []
     for net in SMALL:
         for label, name, options, hand in OPTIMIZERS:
@@ -112,16 +125,16 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append(_row(f"{net.label}, {label}", what,
                                  time_interleaved(contestants, settings)))
     large = Settings(rounds=max(5, settings.rounds // 2), block_s=0.05, warmup_s=0.1)
-    for label, name, options, _ in OPTIMIZERS[1:]:
-        contestants = {mode: _step_only(LARGE, name, options, flat)
-                       for mode, flat in {**MODES, "flat=True": True}.items()}
+    for label, name, options, _ in [] if args.no_large else OPTIMIZERS[1:]:
+        contestants = {mode: _step_only(LARGE, name, options, flat) for mode, flat in MODES.items()}
         rows.append(_row(f"{LARGE.label}, {label}", "opt.step(), large",
                          time_interleaved(contestants, large)))
     headers = ["network, optimizer", "measured", *COLUMNS,
                *(f"{name} / NumPy" for name in COLUMNS[:3])]
     print(table(headers, rows))
     print(f"\n{settings.rounds} interleaved rounds (large: {large.rounds}); medians of per-round "
-          f"ratios to per-parameter in parentheses; steepest from {st.__file__}", file=sys.stderr)
+          f"ratios to per-parameter in parentheses; kernels: {st.kernels.current()}; steepest "
+          f"from {st.__file__}", file=sys.stderr)
 
 
 if __name__ == "__main__":
