@@ -329,6 +329,18 @@ def test_auto_lays_flat_only_small_groups(monkeypatch):
     assert _flat_groups(forced) == 3
 
 
+@pytest.mark.parametrize(("name", "options", "flat_groups"), [
+    ("Adam", {}, 1), ("SGD", {"momentum": 0.9}, 0), ("SGD", {"momentum": 0.9, "flat": True}, 1)])
+def test_auto_lays_flat_by_the_mean_parameter_size(name, options, flat_groups):
+    # 2000 elements per parameter: flat for Adam (up to 4096), not for SGD (up to 1024)
+    params = [st.tensor(np.ones(size), requires_grad=True) for size in (3999, 1)]
+    opt = getattr(st.optim, name)(params, lr=0.1, **options)
+    for p in params:
+        p.grad = np.full(p.shape, 0.5)
+    opt.step()
+    assert _flat_groups(opt) == flat_groups
+
+
 def test_auto_leaves_plain_sgd_per_parameter():
     opt = _make("SGD-plain", _params(np.float64), None)
     _grads(opt, 0)

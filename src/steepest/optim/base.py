@@ -84,9 +84,10 @@ class Optimizer:
         instead of one pass per parameter: the same bits, a fraction of the calls.
 
         * ``None``: where it pays: groups of two or more parameters of one dtype, of at most
-          :data:`~steepest.optim._flat.FLAT_MEAN_SIZE` elements per parameter on average,
-          without the numba kernels (they already make one call per parameter), and for SGD only
-          with momentum, decay or maximize (plain SGD is one NumPy call per parameter). The
+          :data:`~steepest.optim._flat.FLAT_MEAN_SIZE` (4096) elements per parameter on average,
+          without the numba kernels (they already make one call per parameter); for SGD a
+          quarter of that, and only with momentum, decay or maximize (plain SGD is one NumPy
+          call per parameter). The
           gradients and parameters are copied into flat vectors and the parameters back, so each
           ``p.data`` stays the array it was.
         * ``True``: the same for every group that can be (one dtype, no two parameters sharing
@@ -326,16 +327,17 @@ class Optimizer:
         if len(params) != len(every):  # a parameter without a gradient: per parameter
             return False
         mode = self._flat
-        if mode is None and (kernels.fused or not self._flat_pays(group)):
-            return False
+        if mode is None:
+            limit = 0 if kernels.fused else self._flat_mean_size(group)
+            if limit <= 0:
+                return False
         views = mode == "views"
         record = self._flat_groups.get(id(group))
         if record is not None and record.group is not group:
             record = None  # a group that is gone, whose id was reused
         if record is None or record.views is not views or not record.same_arrays(every):
             record = self._flat_groups[id(group)] = FlatGroup(group, views, record)
-        if not record.possible or (mode is None
-                                   and record.total > FLAT_MEAN_SIZE * len(record.params)):
+        if not record.possible or (mode is None and record.total > limit * len(record.params)):
             return False
         if not record.grads_match():
             return False
@@ -347,11 +349,12 @@ class Optimizer:
         record.scatter()
         return True
 
-    def _flat_pays(self, group: dict[str, Any]) -> bool:
-        """Whether, with ``flat=None``, a flat step of ``group`` beats the per-parameter one
-        (it costs about ``n + 2`` copies for ``n`` parameters); subclasses whose update is one or
-        two NumPy calls per parameter for some settings say False for those."""
-        return True
+    def _flat_mean_size(self, group: dict[str, Any]) -> int:
+        """Up to how many elements per parameter (on average) ``flat=None`` lays ``group`` flat;
+        0: never. A flat step saves NumPy calls (as many per parameter as the update makes) and
+        costs copies (about three passes over the group), so an update of few passes per
+        parameter says less (SGD)."""
+        return FLAT_MEAN_SIZE
 
     def _update_group(self, group: dict[str, Any], lr: float, params: list[Tensor]) -> None:
         """Update the parameters of ``group`` that have a gradient (``params``), rate ``lr``.
