@@ -436,3 +436,16 @@ def test_golden_cases_go_flat_by_default():
     run(spec, params, opt, 3)
     assert opt.flat is None and _flat_groups(opt) == 1
     assert _flat.FLAT_MEAN_SIZE == base.FLAT_MEAN_SIZE
+
+
+def test_an_optimizer_pickled_before_flat_buffers_existed_loads_and_steps():
+    import pickle
+
+    reference, flat_opt = _twins("Adam", np.float64, None)
+    _steps((reference, flat_opt), range(2))
+    for name in ("_flat", "_flat_on", "_flat_groups"):
+        del flat_opt.__dict__[name]  # as an object pickled by an older steepest
+    restored_reference, restored = pickle.loads(pickle.dumps((reference, flat_opt)))
+    assert restored.flat is None
+    _steps((restored_reference, restored), range(2, 6))
+    assert _flat_groups(restored) >= 2

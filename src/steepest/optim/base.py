@@ -87,9 +87,8 @@ class Optimizer:
           :data:`~steepest.optim._flat.FLAT_MEAN_SIZE` (4096) elements per parameter on average,
           without the numba kernels (they already make one call per parameter); for SGD a
           quarter of that, and only with momentum, decay or maximize (plain SGD is one NumPy
-          call per parameter). The
-          gradients and parameters are copied into flat vectors and the parameters back, so each
-          ``p.data`` stays the array it was.
+          call per parameter). The gradients and parameters are copied into flat vectors and the
+          parameters back, so each ``p.data`` stays the array it was.
         * ``True``: the same for every group that can be (one dtype, no two parameters sharing
           memory), whatever its size.
         * ``"views"``: as True, and at its first flat step each ``p.data`` is *replaced* by a view
@@ -158,6 +157,12 @@ class Optimizer:
         state = self.__dict__.copy()
         state["_flat_groups"] = {}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_flat_groups", {})  # pickled before flat buffers existed
+        if "_flat" not in self.__dict__:
+            self.flat = None
 
     # ------------------------------------------------------------------ groups
     def _as_groups(self, params: Any) -> list[dict[str, Any]]:
