@@ -10,9 +10,11 @@ Every case is timed in one process for the same optimizer built with ``flat=Fals
 parameter, the reference), ``flat=None`` (the default: flat where it pays, parameters gathered
 and scattered) and ``flat="views"`` (parameters as views into the flat vector), interleaved round
 by round with the first contestant rotating, and reported as the median over rounds of the
-per-round ratio to the per-parameter time (below 1.00: faster); ``flat=True`` (gathered like the
-default, but for every group) as well. ``--numba`` runs every contestant with the numba kernels
-(where ``flat=None`` stays per parameter: one kernel call per parameter). Cases:
+per-round ratio to the per-parameter time (below 1.00: faster), next to the ratio of the two
+fastest rounds; ``flat=True`` (gathered like the default, but for every group) as well, and
+``A/A``, a second per-parameter optimizer, whose ratio is the noise of the run. ``--numba``
+runs every contestant with the numba kernels (where ``flat=None`` stays per parameter: one
+kernel call per parameter). Cases:
 
 - ``opt.step()``: the update alone, gradients set once (2-16-16-1 and 64-128-10);
 - ``training step``: zero_grad, forward through ``steepest.nn``, loss, backward, step, with the
@@ -51,7 +53,9 @@ OPTIMIZERS = (
     ("SGD momentum", "SGD", {"lr": LR_SGD, "momentum": 0.9}, None),
     ("Adam", "Adam", {"lr": LR_ADAM, "betas": ADAM_BETAS, "eps": ADAM_EPS}, "adam"),
 )
-MODES = {"per-parameter": False, "flat (default)": None, "views": "views", "flat=True": True}
+#: "A/A" is a second per-parameter optimizer: its ratio to the first is the noise of the run.
+MODES = {"per-parameter": False, "A/A": False, "flat (default)": None, "views": "views",
+         "flat=True": True}
 
 
 def _optimizer(name: str, options: dict, params: list, flat) -> st.optim.Optimizer:
@@ -81,23 +85,22 @@ def _training_step(net: Network, name: str, options: dict, flat):
     return step
 
 
-COLUMNS = ["per-parameter", "flat (default)", "views", "flat=True"]
+COLUMNS = list(MODES)
+
+
+def _ratios(timings, name: str, reference: str) -> str:
+    """The median of per-round ratios, then the ratio of the fastest rounds (under load the
+    fastest round of each is the least disturbed one)."""
+    best = min(timings.per_call[name]) / min(timings.per_call[reference])
+    return f"{fmt_ratio(timings.ratio(name, reference))} / {fmt_ratio(best)}"
 
 
 def _row(label: str, what: str, timings) -> list[str]:
-    """Times (ratio to per-parameter) of every contestant measured, then ratios to NumPy."""
-    cells = [label, what]
-    for name in COLUMNS:
-        if name not in timings.per_call:
-            cells.append("")
-        elif name == "per-parameter":
-            cells.append(fmt_time(timings.median(name)))
-        else:
-            cells.append(f"{fmt_time(timings.median(name))} "
-                         f"({fmt_ratio(timings.ratio(name, 'per-parameter'))})")
-    for name in COLUMNS[:3]:
-        cells.append(fmt_ratio(timings.ratio(name, "numpy")) if "numpy" in timings.per_call
-                     else "")
+    """The per-parameter time, every other contestant's ratios to it, then ratios to NumPy."""
+    cells = [label, what, fmt_time(timings.median("per-parameter"))]
+    cells += [_ratios(timings, name, "per-parameter") for name in COLUMNS[1:]]
+    for name in ("per-parameter", "flat (default)", "views"):
+        cells.append(_ratios(timings, name, "numpy") if "numpy" in timings.per_call else "")
     return cells
 
 
@@ -129,12 +132,12 @@ def main(argv: list[str] | None = None) -> None:
         contestants = {mode: _step_only(LARGE, name, options, flat) for mode, flat in MODES.items()}
         rows.append(_row(f"{LARGE.label}, {label}", "opt.step(), large",
                          time_interleaved(contestants, large)))
-    headers = ["network, optimizer", "measured", *COLUMNS,
-               *(f"{name} / NumPy" for name in COLUMNS[:3])]
+    headers = ["network, optimizer", "measured", "per-parameter", *COLUMNS[1:],
+               "per-parameter / NumPy", "default / NumPy", "views / NumPy"]
     print(table(headers, rows))
-    print(f"\n{settings.rounds} interleaved rounds (large: {large.rounds}); medians of per-round "
-          f"ratios to per-parameter in parentheses; kernels: {st.kernels.current()}; steepest "
-          f"from {st.__file__}", file=sys.stderr)
+    print(f"\n{settings.rounds} interleaved rounds (large: {large.rounds}); each ratio: median of "
+          f"per-round ratios / ratio of the fastest rounds; kernels: {st.kernels.current()}; "
+          f"steepest from {st.__file__}", file=sys.stderr)
 
 
 if __name__ == "__main__":
