@@ -341,6 +341,9 @@ class Optimizer:
         if record is not None and record.group is not group:
             record = None  # a group that is gone, whose id was reused
         if record is None or record.views is not views or not record.same_arrays(every):
+            live = {id(g) for g in self.param_groups}  # forget the records of removed groups
+            self._flat_groups = {key: kept for key, kept in self._flat_groups.items()
+                                 if key in live}
             record = self._flat_groups[id(group)] = FlatGroup(group, views, record)
         if not record.possible or (mode is None and record.total > limit * len(record.params)):
             return False
