@@ -144,7 +144,8 @@ def _flat_groups(opt: st.optim.Optimizer) -> int:
 def test_flat_steps_are_bitwise_the_per_parameter_steps(name, dtype, flat):
     reference, flat_opt = _twins(name, dtype, flat)
     _steps((reference, flat_opt), range(20))
-    assert _flat_groups(flat_opt) >= 2  # the flat path was taken (the test can fail)
+    if flat is not None or not kernels.fused:  # flat=None leaves the numba kernels per parameter
+        assert _flat_groups(flat_opt) >= 2  # the flat path was taken (the test can fail)
     assert _flat_groups(reference) == 0
 
 
@@ -318,6 +319,18 @@ def test_a_gradient_of_another_dtype_is_cast_per_parameter():
 
 
 # --------------------------------------------------------------------------- when flat applies
+@pytest.fixture
+def numpy_kernels():
+    """The NumPy kernels (also under STEEPEST_KERNELS=numba), the previous ones afterwards."""
+    previous = kernels.current()
+    st.set_kernels("numpy")
+    try:
+        yield
+    finally:
+        st.set_kernels(previous)
+
+
+@pytest.mark.usefixtures("numpy_kernels")
 def test_auto_lays_flat_only_small_groups(monkeypatch):
     # on average 5.7 and 6 elements in groups 0 and 1: too large; 3.5 in group 2
     monkeypatch.setattr(base, "FLAT_MEAN_SIZE", 5)
@@ -331,6 +344,7 @@ def test_auto_lays_flat_only_small_groups(monkeypatch):
 
 @pytest.mark.parametrize(("name", "options", "flat_groups"), [
     ("Adam", {}, 1), ("SGD", {"momentum": 0.9}, 0), ("SGD", {"momentum": 0.9, "flat": True}, 1)])
+@pytest.mark.usefixtures("numpy_kernels")
 def test_auto_lays_flat_by_the_mean_parameter_size(name, options, flat_groups):
     # 2000 elements per parameter: flat for Adam (up to 4096), not for SGD (up to 1024)
     params = [st.tensor(np.ones(size), requires_grad=True) for size in (3999, 1)]
@@ -341,6 +355,7 @@ def test_auto_lays_flat_by_the_mean_parameter_size(name, options, flat_groups):
     assert _flat_groups(opt) == flat_groups
 
 
+@pytest.mark.usefixtures("numpy_kernels")
 def test_auto_leaves_plain_sgd_per_parameter():
     opt = _make("SGD-plain", _params(np.float64), None)
     _grads(opt, 0)
@@ -379,11 +394,19 @@ def test_switching_flat_on_and_off_between_steps():
 @pytest.fixture
 def numba_kernels():
     pytest.importorskip("numba")
+    previous = kernels.current()
     try:
         st.set_kernels("numba")
         yield
     finally:
-        st.set_kernels("numpy")
+        st.set_kernels(previous)
+
+
+def test_auto_leaves_the_numba_kernels_per_parameter(numba_kernels):
+    # One kernel call per parameter already; tests/kernels/test_wired.py pins those calls.
+    reference, flat_opt = _twins("Adam", np.float64, None)
+    _steps((reference, flat_opt), range(3))
+    assert _flat_groups(flat_opt) == 0
 
 
 @pytest.mark.parametrize("flat", [True, "views"])
@@ -427,6 +450,7 @@ def test_golden_trajectories_hold_flat(name, flat):
     assert_trajectory(trajectories[1], arrays()[f"{name}/params"])
 
 
+@pytest.mark.usefixtures("numpy_kernels")
 def test_golden_cases_go_flat_by_default():
     # The default (flat=None) takes the flat path on the golden problems with several parameters
     # per group, so tests/optim/test_optim_golden.py checks it against PyTorch.
