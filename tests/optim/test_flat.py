@@ -462,6 +462,7 @@ def test_golden_cases_go_flat_by_default():
     assert _flat.FLAT_MEAN_SIZE == base.FLAT_MEAN_SIZE
 
 
+@pytest.mark.usefixtures("numpy_kernels")
 def test_an_optimizer_pickled_before_flat_buffers_existed_loads_and_steps():
     import pickle
 
