@@ -5,7 +5,8 @@ parameter, gradient and buffers, and on numbers shared by the group) gives the s
 it runs once per parameter or once on all of a group's parameters laid end to end. On a small
 network the per-parameter form is dominated by the cost of each NumPy call (about a microsecond
 whatever the size): Adam on the six tensors of a 2-16-16-1 network makes 84 calls per step, the
-flat form fifteen to twenty. :class:`FlatGroup` keeps, for one group:
+flat form 21 (13 for the update, 2 to gather, 6 to copy the parameters back), 14 with the
+parameters as views. :class:`FlatGroup` keeps, for one group:
 
 * ``state``: the dict the optimizer's ``_update`` sees on a flat step. Each array buffer is one
   1-D array of the group's total size, and ``optimizer.state[p][name]`` is a view into it (so the
@@ -39,7 +40,8 @@ __all__ = ["FLAT_MEAN_SIZE", "FlatGroup", "FlatParam", "check_flat"]
 #: a few arrays of this size through memory: for smaller parameters the calls the flat step saves
 #: outweigh the copies it adds (three passes: gradients and parameters in, parameters out), for
 #: larger ones the update is memory traffic, which copies only add to (benchmarks/flat_ab.py:
-#: with six parameters, Adam breaks even near 20000 elements each, SGD with momentum near 5000).
+#: with six parameters Adam broke even near 20000 elements each, SGD with momentum near 5000,
+#: and with four near 2400, hence a quarter of this for SGD: ``SGD._flat_mean_size``).
 FLAT_MEAN_SIZE = 4096
 #: The values of an optimizer's ``flat`` option.
 FLAT_MODES = (None, False, True, "views")
