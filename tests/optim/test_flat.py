@@ -474,3 +474,18 @@ def test_an_optimizer_pickled_before_flat_buffers_existed_loads_and_steps():
     assert restored.flat is None
     _steps((restored_reference, restored), range(2, 6))
     assert _flat_groups(restored) >= 2
+
+
+def test_textbook_momentum_of_a_0d_parameter_keeps_updating_its_buffer():
+    # lr * g of a 0-d gradient is a NumPy scalar: kept as the buffer, "buffer *= momentum"
+    # rebound a local name and the buffer stayed at its first value (found by the flat tests).
+    x = st.tensor(np.array(1.0), requires_grad=True)
+    opt = st.optim.SGD([x], lr=0.1, momentum=0.5, momentum_form="textbook", flat=False)
+    buffers = []
+    for _ in range(3):
+        x.grad = np.array(1.0)
+        opt.step()
+        buffers.append(opt.state[x]["momentum_buffer"].copy())
+    assert isinstance(opt.state[x]["momentum_buffer"], np.ndarray)
+    np.testing.assert_allclose(buffers, [0.1, 0.15, 0.175])
+    assert x.data == pytest.approx(1.0 - 0.1 - 0.15 - 0.175)
