@@ -43,12 +43,18 @@ class Adadelta(Optimizer):
     weight_decay : float, default 0
         L2 penalty :math:`\lambda \ge 0`.
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
 
+    _flat_support = True  # every operation of _update is elementwise
+
     def __init__(self, params: ParamsT, lr: LR = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, *, maximize: bool = False,
+                 flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])

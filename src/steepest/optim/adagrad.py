@@ -46,15 +46,20 @@ class Adagrad(Optimizer):
     eps : float, default 1e-10
         :math:`\epsilon > 0`.
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
+
+    _flat_support = True  # every operation of _update is elementwise
 
     def __init__(self, params: ParamsT, lr: LR = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 eps: float = 1e-10, *, maximize: bool = False, flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps,
                                   "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])

@@ -49,12 +49,18 @@ class Adamax(Optimizer):
     weight_decay : float, default 0
         L2 penalty :math:`\lambda \ge 0`.
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
 
+    _flat_support = True  # every operation of _update is elementwise
+
     def __init__(self, params: ParamsT, lr: LR = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False,
+                 flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
-                                  "weight_decay": weight_decay, "maximize": maximize})
+                                  "weight_decay": weight_decay, "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])

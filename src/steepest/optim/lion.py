@@ -41,12 +41,18 @@ class Lion(Optimizer):
     weight_decay : float, default 0
         :math:`\lambda \ge 0`, decoupled (as AdamW's; optax's ``lion`` defaults to 1e-3).
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
 
+    _flat_support = True  # every operation of _update is elementwise
+
     def __init__(self, params: ParamsT, lr: LR = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, *, maximize: bool = False,
+                 flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])

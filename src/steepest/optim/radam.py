@@ -71,15 +71,21 @@ class RAdam(Optimizer):
         Decay the weights directly (as AdamW, "RAdamW") instead of adding :math:`\lambda x` to
         the gradient.
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
+
+    _flat_support = True  # every operation of _update is elementwise
 
     def __init__(self, params: ParamsT, lr: LR = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False,
+                 flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "weight_decay": weight_decay,
                                   "decoupled_weight_decay": decoupled_weight_decay,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])

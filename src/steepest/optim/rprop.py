@@ -48,13 +48,18 @@ class Rprop(Optimizer):
         :math:`(\Delta_{\min}, \Delta_{\max})`, with :math:`0 \le \Delta_{\min} \le
         \Delta_{\max}`.
     maximize : bool, default False
+    flat : {None, True, False, "views"}, default None
+        Flat buffers (one array per buffer for a whole group, the update in one pass): None
+        where it pays; see :class:`~steepest.optim.Optimizer`. The same iterates either way.
     """
+
+    _flat_support = True  # every operation of _update is elementwise
 
     def __init__(self, params: ParamsT, lr: LR = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50.0), *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, flat: bool | str | None = None) -> None:
         super().__init__(params, {"lr": lr, "etas": etas, "step_sizes": step_sizes,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flat=flat)
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])
