@@ -713,3 +713,50 @@ def test_backward_with_a_gradient_argument_and_tensor_zero_grad_are_captured():
             np.testing.assert_array_equal(w_eager.data, w_compiled.data)
             np.testing.assert_array_equal(w_eager.grad, w_compiled.grad)
     assert _replays(compiled)
+
+
+def test_a_step_that_reaches_another_model_through_the_same_name_records_anew():
+    """Rebinding what the step's code names (a closure variable, or an attribute of a bound
+    method's instance) to another existing model must not replay the first model's recording."""
+    def build(seed):
+        st.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+        return model, optim.SGD(model.parameters(), lr=0.1)
+
+    loss_fn = nn.MSELoss()
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    pairs = {seed: (build(seed), build(seed)) for seed in (1, 2)}  # each model with an eager twin
+
+    def eager(model, opt):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    class Trainer:
+        def step(self, x, y):
+            self.opt.zero_grad()
+            loss = loss_fn(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    trainer = Trainer()
+    for use_method in (False, True):
+        compiled = st.compile(trainer.step if use_method else step)
+        for seed in (1, 2, 1, 2):  # alternate between two models that already exist
+            (model, opt), (twin, twin_opt) = pairs[seed]
+            trainer.model, trainer.opt = model, opt
+            for _ in range(3):
+                compiled(x, y)
+                eager(twin, twin_opt)
+            for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+                np.testing.assert_array_equal(a.data, b.data)
+        assert _replays(compiled)

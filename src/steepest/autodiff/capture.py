@@ -807,7 +807,7 @@ def _moved_constant(first: _Recorder, second: _Recorder) -> str | None:
 class _Entry:
     """One recording: its replay function and how far it is trusted."""
 
-    __slots__ = ("replay", "source", "recorder", "verified", "eager", "args")
+    __slots__ = ("replay", "source", "recorder", "verified", "eager", "args", "environment")
 
     def __init__(self, recorder: _Recorder, source: str, replay: Callable[..., Any],
                  args: tuple) -> None:
@@ -817,6 +817,44 @@ class _Entry:
         self.verified = False
         self.eager = False
         self.args = _by_identity(args, [])  # objects the signature names by id, kept alive
+        self.environment: list[Any] = []  # what the step reached by name (see _environment)
+
+
+#: Values whose identity says nothing about what a step computes (a global counter, a module).
+_NOT_STATE = (int, float, bool, str, bytes, type(None), types.ModuleType, type,
+              types.FunctionType, types.BuiltinFunctionType)
+
+
+def _environment(fn: Callable[..., Any]) -> Callable[[], list[Any]]:
+    """A function listing the objects ``fn`` reaches by name: its closure's cells, the globals
+    it names and, for a bound method, the attributes of its instance that it names.
+
+    A recording holds the tensors and modules it saw; a step that later reaches *other* ones
+    through the same names (``model = Net()`` again, ``self.optimizer = ...``) must record
+    anew, so these objects are part of the recording's key (and kept alive by it, so that
+    their ids stay theirs).
+    """
+    func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
+    if not isinstance(func, types.FunctionType):
+        return list
+    cells = func.__closure__ or ()
+    names = func.__code__.co_names
+    namespace = func.__globals__
+    attributes = getattr(owner, "__dict__", None)
+
+    def environment() -> list[Any]:
+        values = []
+        for cell in cells:
+            try:
+                values.append(cell.cell_contents)
+            except ValueError:  # a cell not filled yet
+                pass
+        values += [namespace[n] for n in names if n in namespace]
+        if attributes is not None:
+            values += [attributes[n] for n in names if n in attributes]
+        return [v for v in values if not isinstance(v, _NOT_STATE)]
+
+    return environment
 
 
 class CompiledStep:
@@ -824,6 +862,7 @@ class CompiledStep:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
+        self._environment = _environment(fn)
         self._table: dict[Any, list[_Entry]] = {}
         self._warned: set[str] = set()
         functools.update_wrapper(self, fn)
@@ -842,9 +881,10 @@ class CompiledStep:
         if _hooks.recorder is not None:  # a compiled step inside a recording: record through it
             return self.fn(*args, **kwargs)
         # the signature of the arguments, inlined for the common case of arrays
+        environment = self._environment()
         key = (_tensor_module._grad_enabled,
                tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _signature(a) for a in args]),
-               _signature(kwargs) if kwargs else None)
+               _signature(kwargs) if kwargs else None, tuple([id(v) for v in environment]))
         entries = self._table.get(key)
         if entries is not None:
             for entry in entries:
@@ -869,6 +909,7 @@ class CompiledStep:
             entries.append(entry)
             return self.fn(*args, **kwargs)
         result, recorder, entry = self._record(args, kwargs)
+        entry.environment = environment  # keeps the key's ids from being reused
         entries.append(entry)
         return result
 
