@@ -28,7 +28,7 @@ its own; ``solver="lbfgs"`` without dropout multiplies the sparse matrix as it i
 
 ``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (the same
 iteration counts, stopping tests and warnings); its loss and gradient are written out for the
-network (:class:`_FlatMLP`) on one float64 vector, checked against steepest's autodiff.
+network (``_FlatMLP``) on one float64 vector, checked against steepest's autodiff.
 
 scikit-learn (the ``data`` extra) is imported here, so this module loads only when used.
 
@@ -522,7 +522,7 @@ class _BaseMLP(BaseEstimator):
         largest gradient entry is at most ``tol`` or the relative decrease of the loss is at
         most SciPy's ``ftol``, and is bounded by ``max_iter`` iterations and ``max_fun`` loss
         evaluations; stopping for any other reason than the two tolerances warns
-        (``ConvergenceWarning``). The loss and gradient come from :class:`_FlatMLP` (written
+        (``ConvergenceWarning``). The loss and gradient come from ``_FlatMLP`` (written
         out for the network), or steepest's autodiff where it does not apply (dropout).
         """
         params = list(self.model_.parameters())

@@ -3,7 +3,7 @@
 A training step (zero the gradients, forward, loss, backward, optimizer update) run eagerly makes
 Tensors, walks a graph and dispatches every op through :func:`~steepest.autodiff.ops.apply`. For
 fixed input shapes the step does the same NumPy calls every time, so :func:`compile` records
-them once, while the step runs eagerly, through the switch of :mod:`._hooks`:
+them once, while the step runs eagerly, through the switch of ``autodiff._hooks``:
 
 - every op's forward (``op.forward`` on arrays) becomes one line of a generated Python function;
 - a ``backward()`` becomes the lines the eager backward (``tensor._run_backward``) would run:
@@ -12,12 +12,12 @@ them once, while the step runs eagerly, through the switch of :mod:`._hooks`:
   ``grad`` (which a replay reads live: it adds to whatever ``p.grad`` holds then);
 - every function whose effect is not an op (``optimizer.step``, ``zero_grad``, a scheduler's
   ``step``, a dropout mask's draw, BatchNorm's running statistics, gradient clipping) becomes a
-  call of that same function with the same arguments (see :func:`._hooks.replayed`).
+  call of that same function with the same arguments (see ``autodiff._hooks.replayed``).
 
 The generated function binds the step's inputs to local variables, reads each parameter's
 ``data`` live (an optimizer updates it in place, or may rebind it), and returns the step's
 result with its Tensors replaced by constant Tensors over the replay's arrays. No Tensor is
-made and no graph is walked; its source is kept (:attr:`CompiledStep.source`) for inspection.
+made and no graph is walked; its source is kept (``CompiledStep.source``) for inspection.
 
 Nothing here changes the eager engine: it only reads it. The engine knows nothing of capture.
 """
@@ -1013,7 +1013,7 @@ def compile(fn: Callable[..., Any]) -> CompiledStep:
         Callable as ``fn``. Tensors in its result are constant Tensors over fresh arrays of the
         replay (``requires_grad=False``, no graph); a number from ``loss.item()`` is the new
         value; a parameter's own array (``p.grad``, ``p.data``) is returned as eagerly, the
-        array the parameter holds. :attr:`CompiledStep.source` shows the replay function.
+        array the parameter holds. ``CompiledStep.source`` shows the replay function.
 
     Notes
     -----

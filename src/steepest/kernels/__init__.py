@@ -10,7 +10,7 @@ Two backends with the same functions (see :data:`FUNCTIONS`):
   gradient are bitwise equal to the NumPy backend; the cross-entropy's ``exp``/``log`` come from
   the C library (a few ulp from NumPy's SIMD ones).
 
-With the numba kernels chosen (:data:`fused`), ``autodiff.ops`` runs the ReLU and tanh backward,
+With the numba kernels chosen (``kernels.fused``), ``autodiff.ops`` runs the ReLU and tanh backward,
 the bias gradient and the softmax cross-entropy (forward and backward; ``"mean"``, ``"sum"`` and
 ``"none"``; integer class targets of 2-D float32/float64 logits; probability targets and other
 shapes stay on the NumPy path) through them.

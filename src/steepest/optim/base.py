@@ -84,7 +84,7 @@ class Optimizer:
         instead of one pass per parameter: the same bits, a fraction of the calls.
 
         * ``None``: where it pays: groups of two or more parameters of one dtype, of at most
-          :data:`~steepest.optim._flat.FLAT_MEAN_SIZE` (4096) elements per parameter on average,
+          ``optim._flat.FLAT_MEAN_SIZE`` (4096) elements per parameter on average,
           without the numba kernels (they already make one call per parameter); for SGD a
           quarter of that, and only with momentum, decay or maximize (plain SGD is one NumPy
           call per parameter). The gradients and parameters are copied into flat vectors and the
