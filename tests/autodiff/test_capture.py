@@ -21,6 +21,19 @@ from steepest.autodiff.capture import CaptureWarning, CompiledStep
 STEPS = 20
 
 
+def _mse_step(model, opt, zero_grad=None):
+    """A training step on the MSE loss; ``zero_grad`` replaces the optimizer's."""
+    clear = zero_grad or opt.zero_grad
+
+    def step(x, y):
+        clear()
+        loss = nn.MSELoss()(model(st.Tensor(x)), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def _replays(step: CompiledStep) -> bool:
     return any(e.verified for entries in step._table.values() for e in entries)
 
@@ -345,16 +358,7 @@ def test_a_changed_requires_grad_re_records():
     m2 = _mlp()
     o1, o2 = optim.SGD(m1.parameters(), lr=0.1), optim.SGD(m2.parameters(), lr=0.1)
 
-    def make(model, opt):
-        def step(x, y):
-            opt.zero_grad()
-            loss = nn.MSELoss()(model(st.Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-
-    eager, compiled = make(m1, o1), st.compile(make(m2, o2))
+    eager, compiled = _mse_step(m1, o1), st.compile(_mse_step(m2, o2))
     with warnings.catch_warnings():
         warnings.simplefilter("error", CaptureWarning)
         for i, (x, y) in enumerate(_batches(3, 2, np.float64)):
@@ -560,16 +564,8 @@ def test_an_lr_written_between_steps_is_read_live():
         copies.append((model, optim.SGD(model.parameters(), lr=0.1, momentum=0.5)))
     (m1, o1), (m2, o2) = copies
 
-    def make(model, opt):
-        def step(x, y):
-            model.zero_grad()
-            loss = nn.MSELoss()(model(st.Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-
-    eager, compiled = make(m1, o1), st.compile(make(m2, o2))
+    eager = _mse_step(m1, o1, m1.zero_grad)
+    compiled = st.compile(_mse_step(m2, o2, m2.zero_grad))
     with warnings.catch_warnings():
         warnings.simplefilter("error", CaptureWarning)
         for x, y in _batches(3, 2, np.float64):
