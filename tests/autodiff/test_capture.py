@@ -744,15 +744,26 @@ def test_a_step_that_reaches_another_model_through_the_same_name_records_anew():
             self.opt.step()
             return loss
 
-    trainer = Trainer()
-    for use_method in (False, True):
-        compiled = st.compile(trainer.step if use_method else step)
+    class Decorated:
+        @st.compile
+        def step(self, x, y):
+            self.opt.zero_grad()
+            loss = loss_fn(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    trainer, decorated = Trainer(), Decorated()
+    for form in ("closure", "bound method", "decorated method"):
+        compiled = {"closure": st.compile(step), "bound method": st.compile(trainer.step),
+                    "decorated method": decorated.step}[form]
         for seed in (1, 2, 1, 2):  # alternate between two models that already exist
             (model, opt), (twin, twin_opt) = pairs[seed]
-            trainer.model, trainer.opt = model, opt
+            trainer.model, trainer.opt = decorated.model, decorated.opt = model, opt
             for _ in range(3):
                 compiled(x, y)
                 eager(twin, twin_opt)
             for a, b in zip(model.parameters(), twin.parameters(), strict=True):
-                np.testing.assert_array_equal(a.data, b.data)
-        assert _replays(compiled)
+                np.testing.assert_array_equal(a.data, b.data, err_msg=form)
+    assert _replays(st.compile(step)) is False  # (a fresh step has recorded nothing)
+    assert _replays(Decorated.step)

@@ -825,9 +825,11 @@ _NOT_STATE = (int, float, bool, str, bytes, type(None), types.ModuleType, type,
               types.FunctionType, types.BuiltinFunctionType)
 
 
-def _environment(fn: Callable[..., Any]) -> Callable[[], list[Any]]:
-    """A function listing the objects ``fn`` reaches by name: its closure's cells, the globals
-    it names and, for a bound method, the attributes of its instance that it names.
+def _environment(fn: Callable[..., Any]) -> Callable[[tuple], list[Any]]:
+    """A function of a call's arguments listing the objects ``fn`` reaches by name: its
+    closure's cells, the globals it names and, for a method (bound, or a function decorated in
+    a class body, whose instance then comes as the first argument), the attributes of its
+    instance that it names.
 
     A recording holds the tensors and modules it saw; a step that later reaches *other* ones
     through the same names (``model = Net()`` again, ``self.optimizer = ...``) must record
@@ -836,14 +838,22 @@ def _environment(fn: Callable[..., Any]) -> Callable[[], list[Any]]:
     """
     func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
     if not isinstance(func, types.FunctionType):
-        return list
+        return lambda args: []
     cells = func.__closure__ or ()
     names = func.__code__.co_names
     namespace = func.__globals__
     attributes = getattr(owner, "__dict__", None)
+    # a function written as a method (``def step(self, ...)`` under ``@st.compile`` in a class):
+    # its instance arrives as the first argument
+    method_like = owner is None and func.__code__.co_argcount > 0 and \
+        func.__code__.co_varnames[0] == "self"
 
-    def environment() -> list[Any]:
+    def environment(args: tuple) -> list[Any]:
         values = []
+        if method_like and args:
+            instance = getattr(args[0], "__dict__", None)
+            if instance is not None:
+                values += [instance[n] for n in names if n in instance]
         for cell in cells:
             try:
                 values.append(cell.cell_contents)
@@ -881,7 +891,7 @@ class CompiledStep:
         if _hooks.recorder is not None:  # a compiled step inside a recording: record through it
             return self.fn(*args, **kwargs)
         # the signature of the arguments, inlined for the common case of arrays
-        environment = self._environment()
+        environment = self._environment(args)
         key = (_tensor_module._grad_enabled,
                tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _signature(a) for a in args]),
                _signature(kwargs) if kwargs else None, tuple([id(v) for v in environment]))
