@@ -767,3 +767,62 @@ def test_a_step_that_reaches_another_model_through_the_same_name_records_anew():
                 np.testing.assert_array_equal(a.data, b.data, err_msg=form)
     assert _replays(st.compile(step)) is False  # (a fresh step has recorded nothing)
     assert _replays(Decorated.step)
+
+
+def test_other_threads_run_eagerly_and_unrecorded_while_a_step_records():
+    """A recording's switch is process-wide: ops, backward passes and optimizer steps of other
+    threads during it must neither enter the recording nor be changed by it."""
+    import sys
+    import threading
+
+    def build(seed):
+        st.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+        return model, optim.Adam(model.parameters(), lr=0.01)
+
+    rng = np.random.default_rng(0)
+    # batch sizes 9..16: eight signatures, so that the main thread records (and verifies) often
+    batches = [(rng.standard_normal((n, 3)), rng.standard_normal((n, 1)))
+               for n in [9 + i % 8 for i in range(48)]]
+    loss_fn = nn.MSELoss()
+
+    def train(model, opt, step_fn):
+        for x, y in batches:
+            step_fn(model, opt, x, y)
+        return [p.data.copy() for p in model.parameters()]
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    reference = train(*build(1), step)  # eager, alone
+    other_reference = train(*build(2), step)
+    # built before the threads start: initialisation draws from the one library generator
+    mine, others = [build(1) for _ in range(5)], [build(2) for _ in range(5)]
+    results = {}
+
+    def other_thread():
+        for model, opt in others:  # eager training, over and over, while the main thread records
+            results.setdefault("other", []).append(train(model, opt, step))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CaptureWarning)
+            for model, opt in mine:  # a new compiled step each time: it records anew
+                results.setdefault("compiled", []).append(train(model, opt, st.compile(step)))
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for run in results["compiled"]:
+        for a, b in zip(run, reference, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for run in results["other"]:
+        for a, b in zip(run, other_reference, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -5,7 +5,10 @@ at the few places where a step does something a recorder must see: an op is appl
 (``ops.apply``), a backward pass starts (``Tensor.backward``), a module is called, a tensor's
 value steers Python (``bool(t)``, ``t.item()``), or a function whose effect is not an op runs
 (an optimizer's ``step``, ``zero_grad``, a dropout mask's draw, gradient clipping). Outside a
-recording :data:`recorder` is ``None`` and each check costs one attribute load.
+recording :data:`recorder` is ``None`` and each check costs one attribute load. While one is
+active, ``recorder.here()`` tells the recording thread from any other, whose code runs eagerly
+and unrecorded; one step records at a time (``capture`` holds a lock), so the switch is never
+another recording's.
 
 Functions of that last kind are marked with :func:`replayed`: while a recording runs, the call
 goes to ``recorder.call(fn, args, kwargs)``, which runs it (with recording paused) and records
@@ -29,7 +32,7 @@ def replayed(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if recorder is not None:
+        if recorder is not None and recorder.here():
             return recorder.call(fn, args, kwargs)
         return fn(*args, **kwargs)
 

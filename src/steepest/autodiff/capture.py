@@ -32,6 +32,7 @@ import math
 import os
 import re
 import sys
+import threading
 import types
 import warnings
 from collections.abc import Callable
@@ -52,6 +53,10 @@ MAX_ENTRIES = 8
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MISS = object()  # what a replay returns when its guards do not hold: record anew
 _SCALARS = (float, int, bool, str, type(None))
+
+
+#: Held while a step records: the switch in ``_hooks`` serves one recording at a time.
+_RECORDING = threading.RLock()
 
 
 class CaptureWarning(UserWarning):
@@ -138,6 +143,7 @@ class _Recorder:
     replay function's lines as the step goes."""
 
     def __init__(self) -> None:
+        self.thread = threading.get_ident()  # the hooks of other threads run eagerly
         self.lines: list[str] = []        # the body of the replay function
         self.prologue: list[str] = []     # input bindings and guards (no side effects)
         self.guards: list[str] = []       # conditions under which the replay applies
@@ -166,6 +172,10 @@ class _Recorder:
         self.failed: str | None = None
         self.where = ""
         self._counter = itertools.count()
+
+    def here(self) -> bool:
+        """Whether the calling thread is the one recording (``_hooks`` asks before each hook)."""
+        return threading.get_ident() == self.thread
 
     # ------------------------------------------------------------- names
     def _new(self, prefix: str = "v") -> str:
@@ -888,7 +898,8 @@ class CompiledStep:
         return entries[-1].source if entries else ""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _hooks.recorder is not None:  # a compiled step inside a recording: record through it
+        recording = _hooks.recorder
+        if recording is not None and recording.here():  # inside a recording: record through it
             return self.fn(*args, **kwargs)
         # the signature of the arguments, inlined for the common case of arrays
         environment = self._environment(args)
@@ -924,14 +935,19 @@ class CompiledStep:
         return result
 
     def _record(self, args: tuple, kwargs: dict) -> tuple[Any, _Recorder, _Entry]:
-        """Run the step eagerly with a recorder installed; its result is the eager result."""
-        recorder = _Recorder()
-        recorder.bind_inputs(args, kwargs)
-        _hooks.recorder = recorder
-        try:
-            result = self.fn(*args, **kwargs)
-        finally:
-            _hooks.recorder = None
+        """Run the step eagerly with a recorder installed; its result is the eager result.
+
+        One step records at a time in a process (the switch in ``_hooks`` is one global);
+        other threads' steepest code meanwhile runs eagerly, unrecorded (``_Recorder.here``).
+        """
+        with _RECORDING:
+            recorder = _Recorder()
+            recorder.bind_inputs(args, kwargs)
+            _hooks.recorder = recorder
+            try:
+                result = self.fn(*args, **kwargs)
+            finally:
+                _hooks.recorder = None
         entry = _Entry(recorder, "", None, args)
         if recorder.failed is None:
             try:

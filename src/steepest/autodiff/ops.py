@@ -236,7 +236,8 @@ def apply(op: Op, args: Sequence[Any], kwargs: dict[str, Any]) -> Tensor:
     """Run ``op`` on ``args`` and, if any differentiable input requires grad, record it."""
     # The hot path of every op: one plain loop, no helper calls for the common inputs, no
     # validation beyond what NumPy raises (benchmarks/README.md records what this costs).
-    if _hooks.recorder is not None:  # st.compile is recording a step (autodiff/capture.py)
+    # st.compile is recording a step (autodiff/capture.py)
+    if _hooks.recorder is not None and _hooks.recorder.here():
         return _hooks.recorder.apply(op, args, kwargs)
     arrays = []
     parents = []

@@ -71,7 +71,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     >>> dx.item(), ddx.item(), dddx.item()
     (12.0, 12.0, 6.0)
     """
-    if _hooks.recorder is not None:  # st.compile cannot replay it: the step runs eagerly
+    # st.compile cannot replay it: the step runs eagerly
+    if _hooks.recorder is not None and _hooks.recorder.here():
         _hooks.recorder.unsupported("autodiff.grad (a gradient returned instead of accumulated)")
     outs = _tensors("outputs", outputs)
     ins = _tensors("inputs", inputs)

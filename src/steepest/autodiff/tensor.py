@@ -220,7 +220,7 @@ class Tensor:
         self._retain = False
         if requires_grad is not False:
             self.requires_grad_(requires_grad)
-        if _hooks.recorder is not None:  # a tensor made inside a recorded step
+        if _hooks.recorder is not None and _hooks.recorder.here():  # a tensor made inside a recorded step
             _hooks.recorder.wrap(self, data)
 
     @classmethod
@@ -309,7 +309,7 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if _hooks.recorder is not None:
+        if _hooks.recorder is not None and _hooks.recorder.here():
             return _hooks.recorder.read(self, "item")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
@@ -338,7 +338,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Reset :attr:`grad` to ``None``."""
-        if _hooks.recorder is not None:  # st.compile replays it as a call
+        if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays it as a call
             _hooks.recorder.call(_clear_grad, (self,), {})
             return
         self.grad = None
@@ -356,7 +356,7 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        if _hooks.recorder is not None:
+        if _hooks.recorder is not None and _hooks.recorder.here():
             _hooks.recorder.read(self, "bool")
         return bool(self.data)
 
@@ -478,7 +478,8 @@ class Tensor:
                 raise TypeError(f"backward(): gradient is complex ({seed.dtype}) but the tensor is "
                                 f"real ({self.data.dtype}); a complex gradient is never cast")
             seed = seed.astype(self.data.dtype, copy=True)  # never hand the caller's array out
-        if _hooks.recorder is not None:  # st.compile is recording a step (autodiff/capture.py)
+        # st.compile is recording a step (autodiff/capture.py)
+        if _hooks.recorder is not None and _hooks.recorder.here():
             return _hooks.recorder.backward(self, seed, retain_graph, gradient)
         _run_backward(self, seed, retain_graph)
 

@@ -200,7 +200,8 @@ def _ignores(target: Any, ignore_index: int) -> bool:
     """Whether some class target is ``ignore_index`` (then the weighted path is needed)."""
     array = target.data if isinstance(target, Tensor) else np.asarray(target)
     ignores = array.dtype.kind in "iu" and bool((array == ignore_index).any())
-    if _hooks.recorder is not None:  # st.compile: a replay checks the inputs take this path
+    # st.compile: a replay checks the inputs take this path
+    if _hooks.recorder is not None and _hooks.recorder.here():
         _hooks.recorder.branch(_ignores, (target, ignore_index), ignores)
     return ignores
 

@@ -123,7 +123,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _hooks.recorder is not None:  # st.compile: the training flag is a guard of the step
+        # st.compile: the training flag is a guard of the step
+        if _hooks.recorder is not None and _hooks.recorder.here():
             _hooks.recorder.module(self, _structure)
         return self.forward(*args, **kwargs)
 

@@ -283,7 +283,7 @@ class Optimizer:
             backward pass reaches it); ``False`` fills the existing arrays with zeros instead.
         """
         check_bool(type(self).__name__ + ".zero_grad", "set_to_none", set_to_none)
-        if _hooks.recorder is not None:  # st.compile replays it as a call
+        if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays it as a call
             _hooks.recorder.call(type(self)._zero_grads, (self, set_to_none), {})
             return
         self._zero_grads(set_to_none)
@@ -310,7 +310,7 @@ class Optimizer:
         The closure's return value, or None without a closure.
         """
         self._opt_called = True  # lets a scheduler check the order of the calls
-        if _hooks.recorder is not None:  # st.compile replays the update as a call
+        if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays the update as a call
             return _hooks.recorder.call(Optimizer._step, (self, closure), {})
         return self._step(closure)
 
@@ -623,7 +623,7 @@ def _marking_steps(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def marked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         self._opt_called = True
-        if _hooks.recorder is not None:  # st.compile replays the update as a call
+        if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays the update as a call
             return _hooks.recorder.call(step, (self, *args), kwargs)
         return step(self, *args, **kwargs)
 
