@@ -826,3 +826,36 @@ def test_other_threads_run_eagerly_and_unrecorded_while_a_step_records():
     for run in results["other"]:
         for a, b in zip(run, other_reference, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_the_recordings_of_a_step_stay_bounded_as_it_meets_new_models():
+    """Each model a step reaches by name is a new signature holding that model's tensors; the
+    step keeps at most MAX_SIGNATURES of them, so rebinding the name does not leak models."""
+    import gc
+    import weakref
+
+    from steepest.autodiff import capture
+
+    loss_fn = nn.MSELoss()
+    x, y = np.ones((4, 2)), np.zeros((4, 1))
+
+    class Trainer:
+        def step(self, x, y):
+            self.opt.zero_grad()
+            loss = loss_fn(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    trainer = Trainer()
+    compiled = st.compile(trainer.step)
+    first = None
+    for _ in range(capture.MAX_SIGNATURES + 5):
+        trainer.model = nn.Linear(2, 1)
+        trainer.opt = optim.SGD(trainer.model.parameters(), lr=0.1)
+        if first is None:
+            first = weakref.ref(trainer.model)
+        compiled(x, y)
+    assert len(compiled._table) == capture.MAX_SIGNATURES
+    gc.collect()
+    assert first() is None  # the first model's recording was dropped, and the model with it

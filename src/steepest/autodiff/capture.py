@@ -43,12 +43,15 @@ import numpy as np
 from . import _hooks
 from . import tensor as _tensor_module
 from .ops import _operand, unbroadcast
-from .tensor import Tensor, _run_backward
+from .tensor import Tensor, _fresh, _run_backward, _sum
 
 __all__ = ["compile", "CompiledStep", "CaptureWarning"]
 
 #: Re-recordings kept per input signature before a step is run eagerly for good.
 MAX_ENTRIES = 8
+#: Signatures kept per compiled step (each new batch shape, or model reached by name, is one);
+#: past it the oldest is forgotten, with the tensors it held.
+MAX_SIGNATURES = 64
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MISS = object()  # what a replay returns when its guards do not hold: record anew
@@ -553,7 +556,7 @@ class _Recorder:
                     self.namespace["_np_add"] = np.add
                     np.add(self.values[previous], self.values[gi], out=self.values[previous])
                 else:
-                    grads[key] = self._emit(_add, "_add", [previous, gi], {})
+                    grads[key] = self._emit(_sum, "_sum", [previous, gi], {})
                 continue
             grads[key] = gi
             if parent._op is None:
@@ -609,9 +612,11 @@ class _Recorder:
         shared = (value.base is not None or not value.flags.writeable or id(value) in self.handed
                   or g in self.forward_vars or g.startswith("c"))
         self.handed.add(id(value))
-        # _acc / _acc_copy written out in line: one call less per parameter and replay
-        first = f"{g}.copy()" if shared else g
-        self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else {ref}.grad + {g}")
+        # tensor._accumulate's last lines, written out in line (one call less per parameter)
+        self.namespace["_fresh"] = _fresh
+        self.namespace["_sum"] = _sum
+        first = f"_fresh({g})" if shared else g
+        self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else _sum({ref}.grad, {g})")
 
     # ------------------------------------------------------------- the result
     def result(self, value: Any) -> str:
@@ -689,10 +694,6 @@ def _name(prefix: str, op: Any) -> str:
 
 def _item(values: list, i: int) -> Any:
     return values[i]
-
-
-def _add(a: Any, b: Any) -> Any:
-    return a + b
 
 
 def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -920,6 +921,8 @@ class CompiledStep:
                     if out is not _MISS:
                         return out
         else:
+            if len(self._table) >= MAX_SIGNATURES:  # a recording holds its tensors: bound them
+                del self._table[next(iter(self._table))]  # the oldest signature
             entries = self._table[key] = []
         if len(entries) >= MAX_ENTRIES:
             self._warn(f"re-recorded {MAX_ENTRIES} times for one input signature (the step's "

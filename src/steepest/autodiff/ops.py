@@ -316,18 +316,11 @@ def _private(args: Sequence[Any], arrays: list) -> list:
         if isinstance(a, Tensor):
             if type(a._vc) is _Shared:
                 array = arrays[i]
-                arrays[i] = _pooled_copy(array) if array.size >= _pool.threshold else array.copy()
+                arrays[i] = _pool.copy(array) if array.size >= _pool.threshold else array.copy()
         elif type(arrays[i]) is np.ndarray:
             array = arrays[i]
-            arrays[i] = _pooled_copy(array) if array.size >= _pool.threshold else array.copy()
+            arrays[i] = _pool.copy(array) if array.size >= _pool.threshold else array.copy()
     return arrays
-
-
-def _pooled_copy(array: np.ndarray) -> np.ndarray:
-    """``array.copy()`` into a pooled buffer (a large training batch, copied on every step)."""
-    copy = _pool.take(array.shape, array.dtype)
-    np.copyto(copy, array, casting="no")
-    return copy
 
 
 def _private_params(kwargs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -69,7 +69,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["threshold", "PER_KEY", "MAX_BYTES", "take", "clear", "kept", "kept_bytes", "set_pool",
+__all__ = ["threshold", "PER_KEY", "MAX_BYTES", "take", "copy", "clear", "kept", "kept_bytes", "set_pool",
            "enabled", "disabled"]
 
 #: The smallest array (in elements) that comes from the pool: 256 KiB of float32.
@@ -122,6 +122,13 @@ def take(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if len(buffers) < PER_KEY:
         _keep(buffers, buffer)
     return buffer
+
+
+def copy(array: np.ndarray) -> np.ndarray:
+    """``array.copy()`` (C-contiguous, same dtype), written into a buffer from :func:`take`."""
+    out = take(array.shape, array.dtype)
+    np.copyto(out, array, casting="no")
+    return out
 
 
 def _keep(buffers: list[np.ndarray], buffer: np.ndarray) -> None:

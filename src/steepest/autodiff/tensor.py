@@ -512,12 +512,7 @@ def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
     # tests come first; most gradients are fresh arrays that need none of this.
     key = id(g)
     if g.base is not None or key in handed_out or not g.flags.writeable:
-        if g.size >= _pool.threshold:
-            copy = _pool.take(g.shape, g.dtype)
-            np.copyto(copy, g)
-            g = copy
-        else:
-            g = g.copy()
+        g = _fresh(g)
         key = id(g)
     handed_out.add(key)
     node.grad = g
@@ -602,6 +597,11 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
             node._saved = None
     for leaf in leaves:
         _accumulate(leaf, grads.pop(id(leaf)), handed_out)
+
+
+def _fresh(g: np.ndarray) -> np.ndarray:
+    """A private copy of a gradient array (from the pool when it is large)."""
+    return _pool.copy(g) if g.size >= _pool.threshold else g.copy()
 
 
 def _sum(a: Any, b: Any) -> Any:
