@@ -13,6 +13,14 @@ another recording's.
 Functions of that last kind are marked with :func:`replayed`: while a recording runs, the call
 goes to ``recorder.call(fn, args, kwargs)``, which runs it (with recording paused) and records
 it, so that a replay calls it again with the same arguments.
+
+A call may also offer an *in-line form* (``recorder.call(fn, args, kwargs, inline=form)``):
+``form()``, asked after ``fn`` ran, returns ``None`` or ``(condition, lines, names, grads)``,
+Python source that does exactly what ``fn`` does whenever ``condition`` holds at replay time
+(an optimizer's plain update, written out per parameter). ``{p}`` in the source stands for a
+prefix the recorder chooses; ``names`` maps each ``{p}name`` the source uses to its object;
+``grads`` lists the tensors whose ``.grad`` must be the arrays the step's own backward pass
+handed them (the recorder adds that test). Where the condition fails, the replay makes the call.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import heapq
 import itertools
 import math
 import os
+from collections import ChainMap
 import re
 import sys
 import threading
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _hooks
+from . import _hooks, _inline
 from . import tensor as _tensor_module
 from .ops import _operand, unbroadcast
 from .tensor import Tensor, _fresh, _run_backward, _sum
@@ -165,6 +166,7 @@ class _Recorder:
         self.numbers: dict[int, str] = {}  # id(Python number read from a step value) -> local
         self.opaque: set[int] = set()     # ids of other results of replayed calls
         self.handed: set[int] = set()     # ids of the gradient arrays handed to a leaf
+        self.grad_local: dict[int, str] = {}  # id(leaf) -> the local its .grad was set to last
         self.forward_vars: set[str] = set()
         self.modules: list[Any] = []
         self.module_ids: set[int] = set()
@@ -311,15 +313,21 @@ class _Recorder:
         fn_name = _name("F", op)
         self.namespace[fn_name] = op.forward
         residual = None
-        if op.residual:
-            residual = self._new("r")
-            self.lines.append(f"{name}, {residual} = {call}")
-            if out._saved is not None:
-                self.values[residual] = out._saved[1]["residual"]
+        inlined = None if op.residual else _inline.forward(
+            op.name, name, ins, [self._value(a) for a in ins],
+            {k: self._value(v) for k, v in kw.items()}, self._new)
+        if inlined is not None and self._inlined(inlined, name, out.data):
+            self.lines += inlined  # the function's NumPy expression, in line (autodiff._inline)
         else:
-            self.lines.append(f"{name} = {call}")
-        if out.data.ndim == 0:  # a reduction may give a NumPy scalar: apply makes it an array
-            self.lines.append(f"{name} = _asarray({name})")
+            if op.residual:
+                residual = self._new("r")
+                self.lines.append(f"{name}, {residual} = {call}")
+                if out._saved is not None:
+                    self.values[residual] = out._saved[1]["residual"]
+            else:
+                self.lines.append(f"{name} = {call}")
+            if out.data.ndim == 0:  # a reduction may give a NumPy scalar: apply makes it an array
+                self.lines.append(f"{name} = _asarray({name})")
         self.bind(name, out.data)
         self.forward_vars.add(name)
         self.made.add(id(out))
@@ -398,8 +406,13 @@ class _Recorder:
                 return
         self.value_guards.append(f"{self.const(fn)}({', '.join(parts)}) == {result!r}")
 
-    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-        """A replayed function (optimizer step, zero_grad, scheduler, dropout mask, clipping)."""
+    def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict,
+             inline: Callable[[], Any] | None = None) -> Any:
+        """A replayed function (optimizer step, zero_grad, scheduler, dropout mask, clipping).
+
+        ``inline``, if given, is asked after ``fn`` ran for source that does what ``fn`` does
+        (see ``autodiff._hooks``), to be written in place of the call where it applies.
+        """
         try:
             specs = [self._call_arg(a) for a in args]
             kspecs = {k: self._call_arg(v) for k, v in kwargs.items()}
@@ -409,7 +422,9 @@ class _Recorder:
         self._note_state(args)
         result = self._paused(fn, *args, **kwargs)
         call = f"{self.const(fn)}({', '.join(specs + [f'{k}={v}' for k, v in kspecs.items()])})"
-        if result is None:
+        if result is None and inline is not None:
+            self._inline_call(inline(), call)
+        elif result is None:
             self.lines.append(call)
         elif type(result) is np.ndarray:
             name = self._new()
@@ -431,6 +446,29 @@ class _Recorder:
             self.opaque.add(id(result))
             self.keep.append(result)
         return result
+
+    def _inline_call(self, form: Any, call: str) -> None:
+        """Write a replayed call's in-line form (``autodiff._hooks``), falling back to ``call``
+        at replay time where its condition does not hold, and at recording time where a tensor
+        it needs does not hold this step's own gradient array."""
+        if form is None:
+            self.lines.append(call)
+            return
+        condition, lines, names, grads = form
+        checks = []
+        for t in grads:  # each .grad must be the array the replay's backward handed it
+            local = self.grad_local.get(id(t))
+            if local is None:
+                self.lines.append(call)
+                return
+            checks.append(f"{self._ref(t)}.grad is {local}")
+        prefix = self._new("k") + "_"
+        for key, value in names.items():
+            self.namespace[prefix + key] = value
+            self.keep.append(value)
+        self.lines.append(f"if {' and '.join(checks + [condition.format(p=prefix)])}:")
+        self.lines += ["    " + line.format(p=prefix) for line in lines]
+        self.lines += ["else:", f"    {call}"]
 
     def _call_arg(self, a: Any) -> str:
         if isinstance(a, types.FunctionType | types.MethodType | types.LambdaType | functools.partial):
@@ -488,6 +526,45 @@ class _Recorder:
             return self.values[expr]
         return eval(expr, {"inf": math.inf, "nan": math.nan})  # a literal: 1.0, None, (2, 3)
 
+    def _inlined(self, lines: list[str], target: str, expected: Any) -> bool:
+        """Whether ``lines`` (from ``autodiff._inline``), run on this recording's values, give
+        ``target`` bitwise equal to ``expected``, the function's result (then they may replace
+        the call: the replay runs them on arrays of the same shapes and dtypes)."""
+        if type(expected) is not np.ndarray:
+            return False
+        scope: ChainMap = ChainMap({}, self.values)
+        try:
+            exec("\n".join(lines), dict(_inline.HELPERS), scope)  # noqa: S102 - written by _inline
+        except Exception:  # a writer that does not fit these inputs: keep the call
+            return False
+        got = scope.maps[0].get(target)
+        if not (type(got) is np.ndarray and got.shape == expected.shape
+                and got.dtype == expected.dtype and got.tobytes() == expected.tobytes()):
+            return False
+        self.namespace.update(_inline.HELPERS)
+        return True
+
+    def _rule(self, op: Any, i: int, g: str, ans: str, ins: list[str], kw: dict) -> str:
+        """``name = rule(g, ans, *ins)`` of ``op``'s ``i``-th rule, written in line where
+        ``autodiff._inline`` has its NumPy expression, else as a call (as :meth:`_emit`)."""
+        args = [g, ans, *ins]
+        values = [self._value(a) for a in args]
+        kwvalues = {k: self._value(v) for k, v in kw.items()}
+        value = op.rules[i](*values, **kwvalues)
+        name = self._new("g")
+        inlined = _inline.rule(op.name, i, name, g, ans, ins, values[0], values[1], values[2:],
+                               kwvalues)
+        if inlined is not None and self._inlined(inlined, name, value):
+            self.lines += inlined
+        else:
+            fn_name = _name(f"R{i}", op)
+            self.namespace[fn_name] = op.rules[i]
+            text = ", ".join(args + [f"{k}={v}" for k, v in kw.items()])
+            self.lines.append(f"{name} = {fn_name}({text})")
+        self.values[name] = value
+        self.keep.append(value)
+        return name
+
     def _write_backward(self, root: Tensor, seed: np.ndarray, gradient: Any) -> None:
         """Mirror ``tensor._run_backward`` line by line, writing instead of computing."""
         dtype = self.const(root.data.dtype)
@@ -543,7 +620,7 @@ class _Recorder:
             if rules is None:
                 gi = self._emit(_item, "_item", [every, str(i)], {})
             else:
-                gi = self._emit(rules[i], _name(f"R{i}", op), [g, ans, *ins], kw)
+                gi = self._rule(op, i, g, ans, ins, kw)
                 shape = np.shape(self._value(ins[i]))
                 if op.broadcasts and getattr(self.values[gi], "shape", None) != shape:
                     gi = self._emit(unbroadcast, "_unbroadcast", [gi, repr(shape)], {})
@@ -617,6 +694,10 @@ class _Recorder:
         self.namespace["_sum"] = _sum
         first = f"_fresh({g})" if shared else g
         self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else _sum({ref}.grad, {g})")
+        if shared:
+            self.grad_local.pop(id(leaf), None)
+        else:
+            self.grad_local[id(leaf)] = g
 
     # ------------------------------------------------------------- the result
     def result(self, value: Any) -> str:
@@ -683,6 +764,7 @@ class _Recorder:
         self.numbers.clear()
         self.opaque.clear()
         self.handed.clear()
+        self.grad_local.clear()
         self.made.clear()
         self.inputs.clear()
 

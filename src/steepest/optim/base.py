@@ -311,8 +311,16 @@ class Optimizer:
         """
         self._opt_called = True  # lets a scheduler check the order of the calls
         if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays the update as a call
-            return _hooks.recorder.call(Optimizer._step, (self, closure), {})
+            return _hooks.recorder.call(Optimizer._step, (self, closure), {},
+                                        inline=self._replay_form if closure is None else None)
         return self._step(closure)
+
+    def _replay_form(self) -> tuple[str, list[str], dict[str, Any], list[Tensor]] | None:
+        """The update just taken, as source ``st.compile`` may write in place of a call of
+        ``_step`` (the in-line form of ``autodiff._hooks``): None here, the call stays. An
+        optimizer whose common setting is a few NumPy lines per parameter may return them with
+        the condition under which they are exactly what ``_step`` does."""
+        return None
 
     def _step(self, closure: Callable[[], Any] | None) -> Any:
         loss = self._evaluate(closure)
@@ -624,7 +632,9 @@ def _marking_steps(step: Callable[..., Any]) -> Callable[..., Any]:
     def marked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         self._opt_called = True
         if _hooks.recorder is not None and _hooks.recorder.here():  # st.compile replays the update as a call
-            return _hooks.recorder.call(step, (self, *args), kwargs)
+            closure = args[0] if args else kwargs.get("closure")
+            return _hooks.recorder.call(step, (self, *args), kwargs,
+                                        inline=self._replay_form if closure is None else None)
         return step(self, *args, **kwargs)
 
     marked._marks_steps = True

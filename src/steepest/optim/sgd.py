@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -206,6 +208,53 @@ class SGD(Optimizer):
                 data -= lr * grad  # _descend, inlined: most parameters are small
             else:
                 blockwise(_descend, (data, grad), lr)
+
+    def _replay_form(self) -> tuple[str, list[str], dict[str, Any], list[Tensor]] | None:
+        """Plain gradient descent, written out for ``st.compile``: per parameter
+        ``p.data -= lr * p.grad``, then the group's count, last rate and the parameters'
+        versions, as ``_step`` does them. The condition is everything ``_step`` decides on: no
+        line search, kernels or flat buffers; in every group the same parameters, each with its
+        state entry, a plain float rate and no schedule, momentum, weight decay or maximize (the
+        recorder adds: each gradient the one the step's backward just made, of the parameter's
+        shape and dtype). Otherwise None: the call stays."""
+        if self.line_search is not None or kernels.fused or self._flat not in (None, False):
+            return None
+        # the optimizer's groups and state are read live: load_state_dict replaces them
+        names: dict[str, Any] = {"opt": self, "is_": is_, "inf": math.inf, "kernels": kernels,
+                                 "bump": bump_versions, "blockwise": blockwise,
+                                 "descend": _descend}
+        condition = ["{p}opt.line_search is None", "{p}kernels.fused is False",
+                     "({p}opt._flat is None or {p}opt._flat is False)",
+                     f"len({{p}}opt.param_groups) == {len(self.param_groups)}"]
+        lines: list[str] = []
+        grads: list[Tensor] = []
+        for index, group in enumerate(self.param_groups):
+            params = list(group["params"])
+            if not params or any(p.grad is None for p in params) or group.get("lr_schedule") \
+                    is not None or group["momentum"] != 0 or group["weight_decay"] != 0 \
+                    or group["maximize"] or type(group["lr"]) is not float:
+                return None
+            g, ps, lr = f"{{p}}g{index}", f"{{p}}ps{index}", f"{{p}}lr{index}"
+            names[f"ps{index}"] = params
+            condition += [f"({g} := {{p}}opt.param_groups[{index}]) is not None",
+                          f"type({g}['lr']) is float", f"0.0 <= {g}['lr'] < {{p}}inf",
+                          f"{g}.get('lr_schedule') is None", f"{g}['momentum'] == 0",
+                          f"{g}['weight_decay'] == 0", f"not {g}['maximize']",
+                          f"len({g}['params']) == {len(params)}",
+                          f"all(map({{p}}is_, {g}['params'], {ps}))",
+                          f"all(map({{p}}opt.state.__contains__, {ps}))"]
+            lines.append(f"{lr} = {g}['lr']")
+            for k, p in enumerate(params):
+                names[f"t{index}_{k}"] = p
+                t = f"{{p}}t{index}_{k}"
+                # a local for the array, as _update_group has it (``t.data -= ...`` would also
+                # set the attribute)
+                lines += [f"{{p}}d = {t}.data", f"{{p}}d -= {lr} * {t}.grad"
+                          if p.data.size < MIN_BLOCKED
+                          else f"{{p}}blockwise({{p}}descend, ({{p}}d, {t}.grad), {lr})"]
+            lines += [f"{g}['num_updates'] += 1", f"{g}['last_lr'] = {lr}", f"{{p}}bump({ps})"]
+            grads += params
+        return " and ".join(condition), lines, names, grads
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
