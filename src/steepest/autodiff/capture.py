@@ -30,12 +30,12 @@ import heapq
 import itertools
 import math
 import os
-from collections import ChainMap
 import re
 import sys
 import threading
 import types
 import warnings
+from collections import ChainMap
 from collections.abc import Callable
 from typing import Any
 
