@@ -805,6 +805,7 @@ class _Snapshot:
         self.tensors = list(tensors.values())
         self.data = [(t.data, t.data.copy()) for t in self.tensors]
         self.grads = [None if t.grad is None else (t.grad, t.grad.copy()) for t in self.tensors]
+        self.versions = [list(t._vc) for t in self.tensors]  # an update counts once, not twice
         self.optimizers = recorder.optimizers
         self.opt_states = [copy.deepcopy(o.state_dict()) for o in self.optimizers]
         self.stateful = recorder.stateful
@@ -818,6 +819,8 @@ class _Snapshot:
         for t, (array, values) in zip(self.tensors, self.data, strict=True):
             np.copyto(array, values)
             t.data = array
+        for t, version in zip(self.tensors, self.versions, strict=True):
+            t._vc[:] = version
         for t, grad in zip(self.tensors, self.grads, strict=True):
             if grad is None:
                 t.grad = None
