@@ -646,7 +646,7 @@ def test_a_compiled_method_and_a_derived_target():
         loss.backward()
         return loss
 
-    with pytest.warns(CaptureWarning, match="_ignores"):
+    with pytest.warns(CaptureWarning, match="_class_present"):
         for x, y in data:
             derived(x, y)
 
