@@ -12,8 +12,9 @@ step from a factory ``module:function(*args)`` and then waits for orders on stdi
 times rounds exactly as :func:`_harness.time_interleaved` does (a block of calls of each
 contestant per round, the first one rotating), one worker at a time while the others sleep in
 ``readline``, and reports medians of per-round ratios. Each block starts with a fifth of its
-calls untimed, so that it times warm steps, as a user's loop runs them. Each block also counts the worker's minor
-page faults per call (``getrusage``), which shows the allocator effect directly.
+calls untimed, so that it times warm steps, as a user's loop runs them. Each block also counts
+the worker's minor page faults per call (``getrusage``), which shows the allocator effect
+directly.
 """
 
 from __future__ import annotations
