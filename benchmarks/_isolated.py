@@ -7,8 +7,9 @@ thresholds) and pays a page fault per 4 KiB on every step; and PyTorch's OpenMP 
 OpenBLAS threads and numba's threads of the *other* contestants spin on the same two cores. Both
 make in-process figures differ from what a user sees.
 
-So each contestant is a worker process (``python _isolated.py``, started fresh) that builds its
-step from a factory ``module:function(*args)`` and then waits for orders on stdin. The parent
+So each contestant is a few worker processes (``python _isolated.py``, started fresh, taking the
+rounds in turn: :data:`PROCESSES`), each of which builds its step from a factory
+``module:function(*args)`` and then waits for orders on stdin. The parent
 times rounds exactly as :func:`_harness.time_interleaved` does (a block of calls of each
 contestant per round, the first one rotating), one worker at a time while the others sleep in
 ``readline``, and reports medians of per-round ratios. Each block starts with a fifth of its
@@ -35,6 +36,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # otherwise take both cores from the next contestant (a NumPy-based step measured 3-4x slower
 # right after another NumPy-based one with a 10 ms pause).
 PAUSE_S = 0.15
+# Fresh processes per contestant, taking the rounds in turn. One process's figures for a small step
+# depend on where its arrays and code happened to land (two runs of 64-128-10 compiled SGD read
+# 1.11x and 1.30x hand NumPy, one process each): the median over rounds spread over three
+# processes is the figure of the contestant, not of one memory layout.
+PROCESSES = 3
 
 
 class Worker:
@@ -71,25 +77,30 @@ def time_isolated(contestants: dict[str, tuple[str, list[Any]]], settings: Any,
     extra ``faults`` dict (minor page faults per call, per round)."""
     from _harness import Timings
 
-    workers = {name: Worker(f, a, (env or {}).get(name)) for name, (f, a) in contestants.items()}
+    workers = {name: [Worker(f, a, (env or {}).get(name)) for _ in range(PROCESSES)]
+               for name, (f, a) in contestants.items()}
     try:
         names = list(workers)
         timings = Timings({name: [] for name in names})
         timings.faults = {name: [] for name in names}  # type: ignore[attr-defined]
         for name in names:
-            timings.calls_per_block[name] = workers[name].ask(
+            timings.calls_per_block[name] = workers[name][0].ask(
                 {"calibrate": [settings.block_s, settings.warmup_s]})["calls"]
+            for other in workers[name][1:]:  # warm the others as the first was warmed
+                other.ask({"calibrate": [settings.block_s, settings.warmup_s]})
         for round_index in range(settings.rounds):
             shift = round_index % len(names)
             for name in names[shift:] + names[:shift]:
                 time.sleep(PAUSE_S)
                 calls = timings.calls_per_block[name]
-                answer = workers[name].ask({"run": calls})
+                worker = workers[name][round_index % PROCESSES]
+                answer = worker.ask({"run": calls})
                 timings.per_call[name].append(answer["seconds"] / calls)
                 timings.faults[name].append(answer["faults"] / calls)  # type: ignore[attr-defined]
     finally:
-        for worker in workers.values():
-            worker.close()
+        for group in workers.values():
+            for worker in group:
+                worker.close()
     return timings
 
 

@@ -268,3 +268,18 @@ def test_sgd_with_a_parameter_swapped_in_its_group():
             params = parts[1].param_groups[0]["params"]
             params[0] = st.Tensor(params[0].data.copy(), requires_grad=True)
     _pair(_sgd(), _plain_step, _batches(), between)
+
+
+def test_a_subclass_of_sgd_keeps_its_own_step():
+    class HalvingSGD(optim.SGD):  # an override the written-out update would skip
+        def step(self, closure=None):
+            for p in self.param_groups[0]["params"]:
+                p.grad = p.grad * 0.5
+            return super().step(closure)
+
+    def build():
+        model = _network([3, 5, 2], "tanh", np.float64)
+        return model, HalvingSGD(model.parameters(), lr=0.05)
+
+    step = _pair(build, _plain_step, _batches(5))
+    assert "_bump(" not in step.source  # the subclass's step is called on every replay

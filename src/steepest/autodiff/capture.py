@@ -423,7 +423,11 @@ class _Recorder:
         result = self._paused(fn, *args, **kwargs)
         call = f"{self.const(fn)}({', '.join(specs + [f'{k}={v}' for k, v in kspecs.items()])})"
         if result is None and inline is not None:
-            self._inline_call(inline(), call)
+            try:
+                form = inline()
+            except Exception:  # never let capture break a step that ran eagerly: keep the call
+                form = None
+            self._inline_call(form, call)
         elif result is None:
             self.lines.append(call)
         elif type(result) is np.ndarray:

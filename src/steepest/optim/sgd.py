@@ -216,8 +216,10 @@ class SGD(Optimizer):
         line search, kernels or flat buffers; in every group the same parameters, each with its
         state entry, a plain float rate and no schedule, momentum, weight decay or maximize (the
         recorder adds: each gradient the one the step's backward just made, of the parameter's
-        shape and dtype). Otherwise None: the call stays."""
-        if self.line_search is not None or kernels.fused or self._flat not in (None, False):
+        shape and dtype). Otherwise None: the call stays, as it does for a subclass (whose
+        ``step`` or ``_update`` may do more than this)."""
+        if type(self) is not SGD or self.line_search is not None or kernels.fused \
+                or self._flat not in (None, False):
             return None
         # the optimizer's groups and state are read live: load_state_dict replaces them
         names: dict[str, Any] = {"opt": self, "is_": is_, "inf": math.inf, "kernels": kernels,
