@@ -25,7 +25,7 @@ from steepest.autodiff import _inline
 from steepest.autodiff.capture import CaptureWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_capture import _assert_same, _compare, _replays  # noqa: E402
+from test_capture import _assert_same, _compare, _mse_step, _replays  # noqa: E402
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -60,16 +60,12 @@ def _pair(build, steps, batches, between=None):
     return compiled
 
 
-def _plain_step(model, opt, loss_fn=None):
-    loss_fn = loss_fn or nn.MSELoss()
+_plain_step = _mse_step  # zero_grad, MSE loss, backward, step: as a user writes it
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(st.Tensor(x)), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+
+def _accumulating_step(model, opt):
+    """The step without zero_grad: each gradient is a sum over the steps so far."""
+    return _mse_step(model, opt, zero_grad=lambda: None)
 
 
 def _data(n_in, n_out, dtype, sizes, seed=3, target_shape=None):
@@ -118,7 +114,13 @@ def test_mse_against_a_broadcast_target_stays_bitwise():
         return model, optim.SGD(model.parameters(), lr=0.01)
 
     def steps(model, opt):
-        return _plain_step(model, opt, lambda out, y: st.autodiff.ops.mse_loss(out, y))
+        def step(x, y):
+            opt.zero_grad()
+            loss = st.autodiff.ops.mse_loss(model(st.Tensor(x)), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
 
     step = _pair(build, steps, _data(3, 1, np.float64, [5] * 4, target_shape=lambda n: (1, n)))
     assert "R0_mse_loss" not in step.source
@@ -224,14 +226,7 @@ def test_sgd_with_a_schedule_and_flat_buffers_take_the_call():
 
 
 def test_sgd_accumulating_gradients_takes_the_call():
-    def steps(model, opt):
-        def step(x, y):  # no zero_grad: the gradients add up over steps
-            loss = nn.MSELoss()(model(st.Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-    _pair(_sgd(lr=0.01), steps, _batches())
+    _pair(_sgd(lr=0.01), _accumulating_step, _batches())
 
 
 def test_sgd_on_float64_gradients_of_float32_parameters_takes_the_call():
@@ -243,14 +238,7 @@ def test_sgd_on_float64_gradients_of_float32_parameters_takes_the_call():
             p.grad = np.zeros(p.shape, np.float64)
         return model, optim.SGD(model.parameters(), lr=0.05)
 
-    def steps(model, opt):
-        def step(x, y):  # no zero_grad: each gradient stays a float64 sum
-            loss = nn.MSELoss()(model(st.Tensor(x)), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-    _pair(build, steps, _data(3, 2, np.float32, [4] * 6))
+    _pair(build, _accumulating_step, _data(3, 2, np.float32, [4] * 6))  # float64 sums
 
 
 def test_sgd_with_a_parameter_the_loss_does_not_reach():
