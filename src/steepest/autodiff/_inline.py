@@ -8,8 +8,9 @@ evaluates on the recording's inputs, in line: the same ufuncs and BLAS calls on 
 operands, so the same bits. It is used only where the function's own path is the plain one:
 the NumPy path (no kernels chosen), float arrays below the pool's threshold.
 
-Each writer takes the replay's names for the result and for the arguments, and the recording's
-values of the arguments; it returns the lines, or ``None`` to leave the call. The recorder then
+Each writer takes the replay's names for the result and for the arguments (a rule's also for the
+incoming gradient and the forward's result), and the recording's values of the arguments; it
+returns the lines, or ``None`` to leave the call. The recorder then
 runs the lines on the recording's values and keeps them only if they give the function's
 result bitwise (``capture._Recorder._inlined``), so a writer that does not match its function
 costs speed, never a result.
@@ -94,7 +95,7 @@ _FORWARDS: dict[str, Writer] = {"linear": _linear, "relu": _relu, "mse_loss": _m
 
 
 # --------------------------------------------------------------------------- derivative rules
-def _linear_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
+def _linear_rule(index: int, out: str, g: str, ans: str, names: list[str], gv: np.ndarray,
                  values: list[Any], kwargs: dict[str, Any]) -> list[str] | None:
     x, weight = values[0], values[1]
     if kwargs or weight is None or weight.ndim != 2:
@@ -108,13 +109,13 @@ def _linear_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
     return [f"{out} = _np_add_reduce({g}, axis=0)"]
 
 
-def _relu_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
-               values: list[Any], kwargs: dict[str, Any], ans: str = "") -> list[str] | None:
+def _relu_rule(index: int, out: str, g: str, ans: str, names: list[str], gv: np.ndarray,
+               values: list[Any], kwargs: dict[str, Any]) -> list[str] | None:
     return None if kwargs else [f"{out} = {g} * ({ans} > 0)"]
 
 
-def _tanh_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
-               values: list[Any], kwargs: dict[str, Any], ans: str = "") -> list[str] | None:
+def _tanh_rule(index: int, out: str, g: str, ans: str, names: list[str], gv: np.ndarray,
+               values: list[Any], kwargs: dict[str, Any]) -> list[str] | None:
     if kwargs or gv.shape != values[0].shape or gv.dtype != values[0].dtype:
         return None
     # g * (1 - ans * ans), the product's operands swapped (IEEE products commute) so that every
@@ -122,7 +123,7 @@ def _tanh_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
     return [f"{out} = {ans} * {ans}", f"_np_subtract(1, {out}, out={out})", f"{out} *= {g}"]
 
 
-def _mse_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
+def _mse_rule(index: int, out: str, g: str, ans: str, names: list[str], gv: np.ndarray,
               values: list[Any], kwargs: dict[str, Any]) -> list[str] | None:
     if index != 0 or kwargs.get("reduction", "mean") != "mean" or gv.ndim != 0:
         return None
@@ -134,7 +135,6 @@ def _mse_rule(index: int, out: str, g: str, names: list[str], gv: np.ndarray,
 
 _RULES: dict[str, Writer] = {"linear": _linear_rule, "relu": _relu_rule, "tanh": _tanh_rule,
                              "mse_loss": _mse_rule}
-_USES_ANS = {"relu", "tanh"}
 
 
 def forward(op_name: str, out: str, names: list[str], values: list[Any],
@@ -153,6 +153,4 @@ def rule(op_name: str, index: int, out: str, g: str, ans: str, names: list[str],
     writer = _RULES.get(op_name)
     if writer is None or type(gv) is not np.ndarray or not _plain([gv, ansv, *values]):
         return None
-    if op_name in _USES_ANS:
-        return writer(index, out, g, names, gv, values, kwargs, ans=ans)
-    return writer(index, out, g, names, gv, values, kwargs)
+    return writer(index, out, g, ans, names, gv, values, kwargs)
