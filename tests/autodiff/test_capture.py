@@ -129,6 +129,12 @@ def _mlp(dtype=np.float64, activation=nn.Tanh):
     return nn.Sequential(nn.Linear(3, 8, dtype=dtype), activation(), nn.Linear(8, 2, dtype=dtype))
 
 
+def _mlp_sgd():
+    """What _train_pair builds for the tests that vary only the step: the MLP, SGD, no scheduler."""
+    model = _mlp()
+    return model, optim.SGD(model.parameters(), lr=0.1), None
+
+
 OPTIMIZER_CASES = [
     ("sgd", {"lr": 0.05}),
     ("sgd", {"lr": 0.05, "momentum": 0.9}),
@@ -297,11 +303,7 @@ def test_cross_entropy_ignore_index_on_some_batches_only():
             y[:3] = -100
         batches.append((x, y))
 
-    def build():
-        model = _mlp()
-        return model, optim.SGD(model.parameters(), lr=0.1), None
-
-    step = _train_pair(build, nn.CrossEntropyLoss(), batches)
+    step = _train_pair(_mlp_sgd, nn.CrossEntropyLoss(), batches)
     assert _replays(step)
 
 
@@ -333,11 +335,7 @@ def test_clipping_and_item_in_the_step():
         opt.step()
         return loss.item(), norm
 
-    def build():
-        model = _mlp()
-        return model, optim.SGD(model.parameters(), lr=0.1), None
-
-    step = _train_pair(build, None, _batches(3, 2, np.float64), step_body=body)
+    step = _train_pair(_mlp_sgd, None, _batches(3, 2, np.float64), step_body=body)
     assert _replays(step)
 
 
@@ -426,12 +424,8 @@ def test_data_dependent_control_flow_falls_back_with_one_warning():
         opt.step()
         return loss
 
-    def build():
-        model = _mlp()
-        return model, optim.SGD(model.parameters(), lr=0.1), None
-
     with pytest.warns(CaptureWarning, match=r"bool\(\) of a tensor.*test_capture\.py") as record:
-        step = _train_pair(build, None, _batches(3, 2, np.float64, seed=9), step_body=body,
+        step = _train_pair(_mlp_sgd, None, _batches(3, 2, np.float64, seed=9), step_body=body,
                            expect_warning=True)
     assert not _replays(step)
     assert len([w for w in record if issubclass(w.category, CaptureWarning)]) == 1
@@ -445,12 +439,8 @@ def test_numpy_outside_ops_is_caught_by_the_verification():
         opt.step()
         return loss
 
-    def build():
-        model = _mlp()
-        return model, optim.SGD(model.parameters(), lr=0.1), None
-
     with pytest.warns(CaptureWarning, match="outside ops"):
-        step = _train_pair(build, None, _batches(3, 2, np.float64), step_body=body,
+        step = _train_pair(_mlp_sgd, None, _batches(3, 2, np.float64), step_body=body,
                            expect_warning=True)
     assert not _replays(step)
 
