@@ -48,7 +48,7 @@ def test_blocked_update_is_bitwise_the_whole_array_update(monkeypatch, name, sha
 
 def test_blocked_adam_equals_the_textbook_arrangement_of_torch():
     rng = np.random.default_rng(2)
-    shape = (400, 400)  # five blocks
+    shape = (5 * base.BLOCK // 400 + 1, 400)  # five blocks and a short one
     data = rng.standard_normal(shape).astype(np.float32)
     w = st.tensor(data.copy(), requires_grad=True)
     opt = optim.Adam([w], lr=1e-2)
@@ -87,3 +87,57 @@ def test_blockwise_visits_every_element_once():
 
     base.blockwise(count, (hits,))
     assert np.all(hits == 1)
+
+
+def test_work_buffers_match_each_block():
+    seen = []
+
+    def double(part, work):
+        assert work.shape == part.shape and work.dtype == part.dtype
+        np.multiply(part, 2, out=work)
+        part[...] = work
+        seen.append(part.size)
+
+    values = np.arange(3 * base.BLOCK + 5, dtype=np.float32)
+    base.blockwise(double, (values,), work=1)
+    np.testing.assert_array_equal(values, 2 * np.arange(values.size, dtype=np.float32))
+    assert seen == [base.BLOCK, base.BLOCK, base.BLOCK, 5]
+
+
+@pytest.mark.parametrize("size", [1000, 3 * base.BLOCK + 17])
+def test_adam_allocates_no_temporaries_after_its_first_step(size):
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    w = st.tensor(rng.standard_normal(size).astype(np.float32), requires_grad=True)
+    w.grad = rng.standard_normal(size).astype(np.float32)
+    opt = optim.Adam([w], lr=1e-2)
+    opt.step()  # creates the moments and the pooled work buffers
+    tracemalloc.start()
+    try:
+        opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # a small array's two work buffers are allocated per step; a large array's come from the
+    # pool. A temporary per pass (the old update) shows as at least one block's bytes.
+    limit = 2 * size * 4 + 4096 if size < base.MIN_BLOCKED else base.BLOCK * 4 // 8
+    assert peak < limit, peak
+
+
+@pytest.mark.parametrize("scalar", [np.float64, np.float32])
+def test_adam_rounds_numpy_scalars_as_python_floats(scalar):
+    def run(convert):
+        rng = np.random.default_rng(5)
+        w = st.tensor(rng.standard_normal((40, 30)).astype(np.float32), requires_grad=True)
+        opt = optim.Adam([w], lr=convert(1e-2), betas=(convert(0.9), convert(0.999)),
+                         eps=convert(1e-8))
+        for group in opt.param_groups:  # as a schedule might set them
+            group["lr"], group["betas"] = convert(1e-2), (convert(0.9), convert(0.999))
+        for _ in range(3):
+            w.grad = rng.standard_normal((40, 30)).astype(np.float32)
+            opt.step()
+        return w.data
+
+    # the same values as Python floats (np.float32(0.9) is not 0.9)
+    np.testing.assert_array_equal(run(scalar), run(lambda value: float(scalar(value))))

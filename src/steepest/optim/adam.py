@@ -108,25 +108,41 @@ class Adam(Optimizer):
         exp_avg_sq = state["exp_avg_sq"]
         amsgrad = group["amsgrad"]
         second_moment = state["max_exp_avg_sq"] if amsgrad else exp_avg_sq
-        step_size = lr / (1.0 - beta1 ** step)
+        # Python floats, as PyTorch's scalars: a NumPy scalar (an lr of np.float64 from a
+        # schedule) would promote each pass of a float32 update to float64 (NEP 50)
+        beta1, beta2, eps = float(beta1), float(beta2), float(group["eps"])
+        step_size = float(lr) / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
         blockwise(_adam_update, (p.data, g, state["exp_avg"], exp_avg_sq, second_moment),
-                  beta1, beta2, group["eps"], step_size, bias_correction2_sqrt, amsgrad)
+                  beta1, beta2, eps, step_size, bias_correction2_sqrt, amsgrad, work=2)
 
 
 def _adam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
-                 second_moment: np.ndarray, beta1: float, beta2: float, eps: float,
-                 step_size: float, bias_correction2_sqrt: float, amsgrad: bool) -> None:
+                 second_moment: np.ndarray, work: np.ndarray, denom: np.ndarray, beta1: float,
+                 beta2: float, eps: float, step_size: float, bias_correction2_sqrt: float,
+                 amsgrad: bool) -> None:
     """Adam's update of ``x`` and its moments, in place, elementwise (``second_moment`` is
-    AMSGrad's running maximum of ``exp_avg_sq``, or ``exp_avg_sq`` itself)."""
-    lerp_(exp_avg, g, 1.0 - beta1)
+    AMSGrad's running maximum of ``exp_avg_sq``, or ``exp_avg_sq`` itself), through two
+    scratch arrays instead of a temporary per pass; the passes, in order::
+
+        exp_avg += (1 - beta1) * (g - exp_avg)            # lerp_
+        exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
+        denom = sqrt(second_moment) / bias_correction2_sqrt + eps
+        x += (-step_size * exp_avg) / denom
+    """
+    lerp_(exp_avg, g, 1.0 - beta1, work)
     exp_avg_sq *= beta2
-    exp_avg_sq += (1.0 - beta2) * g * g
+    np.multiply(g, 1.0 - beta2, out=work)
+    work *= g
+    exp_avg_sq += work
     if amsgrad:
         np.maximum(second_moment, exp_avg_sq, out=second_moment)
-    denom = np.sqrt(second_moment) / bias_correction2_sqrt
+    np.sqrt(second_moment, out=denom)
+    denom /= bias_correction2_sqrt
     denom += eps
-    x += (-step_size * exp_avg) / denom
+    np.multiply(exp_avg, -step_size, out=work)
+    work /= denom
+    x += work
 
 
 class AdamW(Adam):

@@ -48,6 +48,7 @@ from .. import kernels
 from .. import schedules as _schedules
 from .._validation import check_bool, check_real
 from ..autodiff import _hooks
+from ..autodiff import pool as _pool
 from ..autodiff.tensor import _EPOCH, Tensor, enable_grad
 from ._flat import FLAT_MEAN_SIZE, FlatGroup, check_flat
 
@@ -708,41 +709,68 @@ def check_flags(owner: str, group: dict[str, Any], *names: str) -> None:
         check_bool(owner, name, group[name])
 
 
-#: Elements per block of :func:`blockwise`: the four or five float32 arrays of an Adam update
-#: (256 KiB each) stay in a 2 MiB L2 cache between passes.
-BLOCK = 1 << 16
+#: Elements per block of :func:`blockwise` (512 KiB of float32): a 1M-element Adam update is
+#: fastest near this size, where each pass finds the block still in cache; below two blocks an
+#: array is one call, which is faster still (a block's passes are Python calls too;
+#: benchmarks/README.md, issue 18, third round).
+BLOCK = 1 << 17
 #: Arrays below this size are updated in one call (two blocks or more are worth cutting).
 MIN_BLOCKED = 2 * BLOCK
 
 
-def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any) -> None:
-    """Run the elementwise in-place ``update(*arrays, *args)`` block by block.
+def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args: Any,
+              work: int = 0) -> None:
+    """Run the elementwise in-place ``update(*arrays, *buffers, *args)`` block by block.
 
     An update of several passes (Adam's is thirteen NumPy calls) over arrays of millions of
     elements streams every array through memory once per pass; on blocks of :data:`BLOCK`
-    elements each pass finds the block still in cache, which makes a one-million-element Adam
-    update about 1.35x faster (benchmarks/README.md). ``arrays`` (a parameter, its gradient, its
-    buffers: all of one shape) are cut into matching blocks of flat views; ``update`` must change
-    them in place only (``x -= ...``, ``out=``) and elementwise, so the result is bitwise that of
-    one call on the whole arrays, which is what arrays under two blocks or non-contiguous ones
-    get.
+    elements each pass finds the block still in cache (benchmarks/README.md). ``arrays`` (a
+    parameter, its gradient, its buffers: all of one shape) are cut into matching blocks of flat
+    views; ``update`` must change them in place only (``x -= ...``, ``out=``) and elementwise, so
+    the result is bitwise that of one call on the whole arrays, which is what arrays under two
+    blocks or non-contiguous ones get.
+
+    ``work`` is how many scratch arrays ``update`` takes after the arrays: uninitialised, of the
+    block's shape and of the arrays' result dtype, for intermediate results it writes with
+    ``out=`` rather than allocating a temporary per pass (large ones come from the buffer pool,
+    so a step allocates none). A pass into a buffer rounds as the temporary it replaces would.
     """
-    size = arrays[0].size
+    first = arrays[0]
+    size = first.size
     if size < MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
-        update(*arrays, *args)
+        update(*arrays, *_work_buffers(first.shape, arrays, work), *args)
         return
     flats = [a.reshape(-1) for a in arrays]
+    buffers = _work_buffers((BLOCK,), arrays, work)
     for start in range(0, size, BLOCK):
         block = slice(start, start + BLOCK)
-        update(*[f[block] for f in flats], *args)
+        update(*[f[block] for f in flats], *[b[:size - start] for b in buffers], *args)
 
 
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp`` rounds it."""
+def _work_buffers(shape: tuple[int, ...], arrays: tuple[np.ndarray, ...],
+                  count: int) -> list[np.ndarray]:
+    """``count`` uninitialised arrays of ``shape`` for :func:`blockwise`'s update."""
+    if not count:
+        return []
+    dtype = np.result_type(*arrays)
+    if math.prod(shape) >= _pool.threshold:
+        return [_pool.take(shape, dtype) for _ in range(count)]
+    return [np.empty(shape, dtype) for _ in range(count)]
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float,
+          work: np.ndarray | None = None) -> None:
+    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp`` rounds it.
+
+    ``work``, an array of the broadcast shape, receives ``end - start`` instead of a new one.
+    """
+    difference = np.subtract(end, start, out=work)
     if weight < 0.5:
-        start += weight * (end - start)
+        difference *= weight
+        start += difference
     else:
-        np.subtract(end, (end - start) * (1.0 - weight), out=start)
+        difference *= 1.0 - weight
+        np.subtract(end, difference, out=start)
 
 
 def bump_versions(params: list[Tensor]) -> None:
