@@ -290,7 +290,7 @@ def machine_description() -> dict[str, str]:
         description["numba"] = "not installed"
     for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                      "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "STEEPEST_KERNELS",
-                     "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+                     "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "PYTHONDONTWRITEBYTECODE"):
         description[variable] = os.environ.get(variable, "(unset)")
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

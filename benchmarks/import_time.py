@@ -8,6 +8,7 @@ packages the import pulled in: ``import steepest`` must load NumPy only.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,10 +30,17 @@ print(json.dumps({{"seconds": elapsed, "heavy": heavy}}))
 """
 
 
+# An installed package has its bytecode compiled (pip writes the .pyc files); an editable
+# install gets them on its first import, unless PYTHONDONTWRITEBYTECODE is set, as it is on
+# some machines: then every import of steepest would compile its source again (~110 ms here),
+# which no user of an installed package pays. So the probes run without it.
+_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _sample(module: str) -> dict[str, Any]:
     code = _PROBE.format(module=module, heavy=HEAVY)
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               check=True)
+                               check=True, env=_ENV)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 

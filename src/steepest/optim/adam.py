@@ -108,22 +108,22 @@ class Adam(Optimizer):
         exp_avg_sq = state["exp_avg_sq"]
         amsgrad = group["amsgrad"]
         second_moment = state["max_exp_avg_sq"] if amsgrad else exp_avg_sq
-        # Python floats, as PyTorch's scalars: a NumPy scalar (an lr of np.float64 from a
-        # schedule) would promote each pass of a float32 update to float64 (NEP 50)
+        # Python floats, as PyTorch's scalars: betas or eps written into the group as NumPy
+        # scalars would promote each pass of a float32 update to float64 (NEP 50)
         beta1, beta2, eps = float(beta1), float(beta2), float(group["eps"])
-        step_size = float(lr) / (1.0 - beta1 ** step)
+        step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
         blockwise(_adam_update, (p.data, g, state["exp_avg"], exp_avg_sq, second_moment),
                   beta1, beta2, eps, step_size, bias_correction2_sqrt, amsgrad, work=2)
 
 
 def _adam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
-                 second_moment: np.ndarray, work: np.ndarray, denom: np.ndarray, beta1: float,
-                 beta2: float, eps: float, step_size: float, bias_correction2_sqrt: float,
-                 amsgrad: bool) -> None:
+                 second_moment: np.ndarray, work: np.ndarray | None, denom: np.ndarray | None,
+                 beta1: float, beta2: float, eps: float, step_size: float,
+                 bias_correction2_sqrt: float, amsgrad: bool) -> None:
     """Adam's update of ``x`` and its moments, in place, elementwise (``second_moment`` is
-    AMSGrad's running maximum of ``exp_avg_sq``, or ``exp_avg_sq`` itself), through two
-    scratch arrays instead of a temporary per pass; the passes, in order::
+    AMSGrad's running maximum of ``exp_avg_sq``, or ``exp_avg_sq`` itself), its intermediate
+    results written into ``work`` and ``denom`` (None: new arrays). The passes, in order::
 
         exp_avg += (1 - beta1) * (g - exp_avg)            # lerp_
         exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
@@ -132,17 +132,17 @@ def _adam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: 
     """
     lerp_(exp_avg, g, 1.0 - beta1, work)
     exp_avg_sq *= beta2
-    np.multiply(g, 1.0 - beta2, out=work)
-    work *= g
-    exp_avg_sq += work
+    term = np.multiply(g, 1.0 - beta2, out=work)
+    term *= g
+    exp_avg_sq += term
     if amsgrad:
         np.maximum(second_moment, exp_avg_sq, out=second_moment)
-    np.sqrt(second_moment, out=denom)
+    denom = np.sqrt(second_moment, out=denom)
     denom /= bias_correction2_sqrt
     denom += eps
-    np.multiply(exp_avg, -step_size, out=work)
-    work /= denom
-    x += work
+    term = np.multiply(exp_avg, -step_size, out=work)
+    term /= denom
+    x += term
 
 
 class AdamW(Adam):

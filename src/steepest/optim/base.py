@@ -730,32 +730,35 @@ def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args
     the result is bitwise that of one call on the whole arrays, which is what arrays under two
     blocks or non-contiguous ones get.
 
-    ``work`` is how many scratch arrays ``update`` takes after the arrays: uninitialised, of the
-    block's shape and of the arrays' result dtype, for intermediate results it writes with
-    ``out=`` rather than allocating a temporary per pass (large ones come from the buffer pool,
-    so a step allocates none). A pass into a buffer rounds as the temporary it replaces would.
+    ``work`` is how many scratch arrays ``update`` takes after the arrays, for intermediate
+    results it writes with ``out=`` rather than allocating a temporary per pass: uninitialised
+    buffers from the pool, of the block's shape and the arrays' result dtype, for blocks of at
+    least the pool's threshold, so that a large update allocates nothing; None below it (and
+    with the pool off), where ``out=None`` allocates as before, because a small temporary costs
+    less than fetching a buffer. ``update`` binds what each ``out=`` call returns. A pass into
+    a buffer rounds as the temporary it replaces would.
     """
     first = arrays[0]
     size = first.size
     if size < MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
-        update(*arrays, *_work_buffers(first.shape, arrays, work), *args)
+        update(*arrays, *_work_buffers(first.shape, size, arrays, work), *args)
         return
     flats = [a.reshape(-1) for a in arrays]
-    buffers = _work_buffers((BLOCK,), arrays, work)
+    buffers = _work_buffers((BLOCK,), BLOCK, arrays, work)
     for start in range(0, size, BLOCK):
         block = slice(start, start + BLOCK)
-        update(*[f[block] for f in flats], *[b[:size - start] for b in buffers], *args)
+        update(*[f[block] for f in flats],
+               *[b if b is None else b[:size - start] for b in buffers], *args)
 
 
-def _work_buffers(shape: tuple[int, ...], arrays: tuple[np.ndarray, ...],
-                  count: int) -> list[np.ndarray]:
-    """``count`` uninitialised arrays of ``shape`` for :func:`blockwise`'s update."""
-    if not count:
-        return []
+def _work_buffers(shape: tuple[int, ...], size: int, arrays: tuple[np.ndarray, ...],
+                  count: int) -> list[np.ndarray | None]:
+    """``count`` work arrays of ``shape`` (``size`` elements) for :func:`blockwise`'s update:
+    pooled buffers, or None for small ones."""
+    if size < _pool.threshold:
+        return [None] * count
     dtype = np.result_type(*arrays)
-    if math.prod(shape) >= _pool.threshold:
-        return [_pool.take(shape, dtype) for _ in range(count)]
-    return [np.empty(shape, dtype) for _ in range(count)]
+    return [_pool.take(shape, dtype) for _ in range(count)]
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float,
