@@ -741,7 +741,10 @@ def blockwise(update: Callable[..., None], arrays: tuple[np.ndarray, ...], *args
     first = arrays[0]
     size = first.size
     if size < MIN_BLOCKED or not all(a.flags.c_contiguous for a in arrays):
-        update(*arrays, *_work_buffers(first.shape, size, arrays, work), *args)
+        # most parameters are small: their None buffers without a call
+        buffers = (None,) * work if size < _pool.threshold else \
+            _work_buffers(first.shape, size, arrays, work)
+        update(*arrays, *buffers, *args)
         return
     flats = [a.reshape(-1) for a in arrays]
     buffers = _work_buffers((BLOCK,), BLOCK, arrays, work)
