@@ -12,7 +12,9 @@ no allocator tuning and no environment variable.
 Who takes buffers (``autodiff.ops`` and the backward pass in ``autodiff.tensor``): the linear
 and 2-D matmul forwards and gradients, ReLU's forward, mask and gradient, tanh's gradient (and
 the numba kernels' ``result``), the private copy of a NumPy input batch, sums of gradient
-contributions, and a large cross-entropy's shifted logits, ``exp`` and softmax gradient.
+contributions, and a large cross-entropy's shifted logits, ``exp`` and softmax gradient; and,
+from the layer above, the work buffers of an optimizer's update (``optim.base.blockwise``:
+Adam's passes).
 
 How. Buffers are kept per ``(shape, dtype)``, for arrays of at least :data:`threshold`
 elements (256 KiB of float32); smaller arrays never come here, and the ops decide that with one
