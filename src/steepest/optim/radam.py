@@ -12,6 +12,7 @@ from .base import (
     LR,
     Optimizer,
     ParamsT,
+    blockwise,
     check_betas,
     check_flags,
     check_lr,
@@ -106,21 +107,47 @@ class RAdam(Optimizer):
         if group["weight_decay"] != 0 and group["decoupled_weight_decay"]:
             p.data *= 1.0 - lr * group["weight_decay"]
         g = self._grad_with_decay(p, grad, group)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, g, 1.0 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * g * g
+        # Python floats, as in Adam: NumPy scalars in the group would promote float32 passes
+        beta1, beta2 = float(beta1), float(beta2)
         bias_correction1 = 1.0 - beta1 ** step
         bias_correction2 = 1.0 - beta2 ** step
-        corrected = exp_avg / bias_correction1
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * step * beta2 ** step / bias_correction2
+        rect = None
         if rho_t > RHO_THRESHOLD:
             rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
                     / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
-            denom = np.sqrt(exp_avg_sq)
-            denom += group["eps"]
-            # the factors in PyTorch's order, so that the rounding agrees
-            p.data -= corrected * lr * (bias_correction2 ** 0.5 / denom) * rect
-        else:
-            p.data -= corrected * lr
+        blockwise(_radam_update, (p.data, g, state["exp_avg"], state["exp_avg_sq"]), beta1,
+                  beta2, float(group["eps"]), lr, bias_correction1, bias_correction2, rect,
+                  work=2)
+
+
+def _radam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                  work: np.ndarray | None, denom: np.ndarray | None, beta1: float, beta2: float,
+                  eps: float, lr: float, bias_correction1: float, bias_correction2: float,
+                  rect: float | None) -> None:
+    """RAdam's update of ``x`` and its moments, in place, elementwise, its intermediate results
+    written into ``work`` and ``denom`` (None: new arrays); ``rect`` None before the rectified
+    step is taken. The factors in PyTorch's order, so that the rounding agrees::
+
+        exp_avg += (1 - beta1) * (g - exp_avg)            # lerp_
+        exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
+        step = exp_avg / bias_correction1 * lr
+        x -= step * (sqrt(bias_correction2) / (sqrt(exp_avg_sq) + eps)) * rect
+        x -= step                                         # (rect None)
+    """
+    lerp_(exp_avg, g, 1.0 - beta1, work)
+    exp_avg_sq *= beta2
+    term = np.multiply(g, 1.0 - beta2, out=work)
+    term *= g
+    exp_avg_sq += term
+    step = np.divide(exp_avg, bias_correction1, out=work)
+    step *= lr
+    if rect is not None:
+        root = np.sqrt(exp_avg_sq, out=denom)
+        root += eps
+        # out=denom, not root: of a 0-d array NumPy returns a scalar, which cannot be an out=
+        adaptive = np.divide(bias_correction2 ** 0.5, root, out=denom)
+        step *= adaptive
+        step *= rect
+    x -= step
