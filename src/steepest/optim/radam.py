@@ -132,22 +132,22 @@ def _radam_update(x: np.ndarray, g: np.ndarray, exp_avg: np.ndarray, exp_avg_sq:
 
         exp_avg += (1 - beta1) * (g - exp_avg)            # lerp_
         exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
-        step = exp_avg / bias_correction1 * lr
-        x -= step * (sqrt(bias_correction2) / (sqrt(exp_avg_sq) + eps)) * rect
-        x -= step                                         # (rect None)
+        change = exp_avg / bias_correction1 * lr
+        x -= change * (sqrt(bias_correction2) / (sqrt(exp_avg_sq) + eps)) * rect
+        x -= change                                       # (rect None)
     """
     lerp_(exp_avg, g, 1.0 - beta1, work)
     exp_avg_sq *= beta2
     term = np.multiply(g, 1.0 - beta2, out=work)
     term *= g
     exp_avg_sq += term
-    step = np.divide(exp_avg, bias_correction1, out=work)
-    step *= lr
+    change = np.divide(exp_avg, bias_correction1, out=work)
+    change *= lr
     if rect is not None:
         root = np.sqrt(exp_avg_sq, out=denom)
         root += eps
         # out=denom, not root: of a 0-d array NumPy returns a scalar, which cannot be an out=
         adaptive = np.divide(bias_correction2 ** 0.5, root, out=denom)
-        step *= adaptive
-        step *= rect
-    x -= step
+        change *= adaptive
+        change *= rect
+    x -= change
