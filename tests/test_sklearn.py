@@ -136,13 +136,22 @@ def test_regression_follows_sklearn(regression, loss):
     _assert_same_model(ours1, theirs1, rtol=1e-8)
 
 
+@pytest.mark.parametrize("momentum", [{"momentum": 0.0}, {"momentum": 0.9},
+                                      {"momentum": 0.9, "nesterovs_momentum": False},
+                                      # (a smaller rate: at 0.05 the undamped velocity
+                                      # saturates the softmax, where scikit-learn's reported
+                                      # loss clips the probabilities at machine epsilon)
+                                      {"momentum": 1.0, "learning_rate_init": 0.005}])
 @pytest.mark.parametrize("learning_rate", ["invscaling", "adaptive"])
-def test_learning_rate_strategies_follow_sklearn(iris, learning_rate):
-    params = {**SGD, "momentum": 0.0, "learning_rate": learning_rate, "max_iter": 60,
+def test_learning_rate_strategies_follow_sklearn(iris, learning_rate, momentum):
+    # with momentum, a change of rate rescales optim.SGD's velocity (see _BaseMLP._set_lr):
+    # without it, its form v = m v + g; p -= lr v left scikit-learn's u = m u - lr g; p += u
+    params = {**SGD, **momentum, "learning_rate": learning_rate, "max_iter": 60,
               "n_iter_no_change": 2, "tol": 1e-2}
     ours, theirs = _both("MLPClassifier", *iris, **params)
-    _assert_same_model(ours, theirs, rtol=1e-8)
     assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    _assert_same_model(ours, theirs, rtol=1e-8)
 
 
 def test_early_stopping_follows_sklearn(iris):
@@ -200,10 +209,18 @@ def test_lbfgs_respects_max_fun(iris):
     assert clf.n_iter_ <= 5
 
 
-def test_partial_fit_unavailable_for_lbfgs():
+def test_partial_fit_with_lbfgs_is_as_sklearns():
+    # scikit-learn 1.9: the classifier has no partial_fit for lbfgs, the regressor runs L-BFGS
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
-    with pytest.raises(AttributeError, match="stochastic"):
-        MLPRegressor(solver="lbfgs").partial_fit(np.ones((3, 2)), np.ones(3))
+    assert not hasattr(skn.MLPClassifier(solver="lbfgs"), "partial_fit")
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    kw = {"solver": "lbfgs", "random_state": 0, "max_iter": 50}
+    ours, theirs = MLPRegressor(**kw), skn.MLPRegressor(**kw)
+    for est in (ours, theirs):
+        est.partial_fit(X, X[:, 0]).partial_fit(X, X[:, 0])
+    assert ours.n_iter_ == pytest.approx(theirs.n_iter_, abs=3)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=0.2, abs=1e-5)
+    assert ours.t_ == theirs.t_ == 0
 
 
 # --------------------------------------------------------------------------- inputs

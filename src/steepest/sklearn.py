@@ -17,18 +17,21 @@ steepest's extras, with names scikit-learn does not use:
 - ``dropout`` after every hidden activation; ``clip_grad_norm``;
 - ``validation_loss_curve_``: the loss on the early-stopping split, epoch by epoch.
 
-A run that diverges (a non-finite loss or weight, or a loss grown a millionfold over its
-first epoch) raises a ``ValueError`` naming the learning rate and suggesting a lower one, and
-leaves the estimator as it was before the call. Any ``fit`` or ``partial_fit`` that raises
+A run that diverges (a non-finite loss or weight; or a finite loss blown up, a millionfold
+its first epoch's or a thousandfold the loss it started from, for 3 epochs in a row or when
+the call ends) raises a ``ValueError`` naming the epoch and the learning rate and suggesting a
+lower one, and leaves the estimator as it was before the call; a shorter spike that recovers
+is not divergence (scikit-learn's runs recover from some). Any ``fit`` or ``partial_fit`` that raises
 does the same (weights, optimizer state and counters).
 
 Sparse ``X`` is never densified as a whole: each minibatch (and each chunk of at most
 :data:`CHUNK` rows when predicting, or with ``solver="lbfgs"`` and ``dropout``) is densified on
 its own; ``solver="lbfgs"`` without dropout multiplies the sparse matrix as it is.
 
-``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (the same
-iteration counts, stopping tests and warnings); its loss and gradient are written out for the
-network (``_FlatMLP``) on one float64 vector, checked against steepest's autodiff.
+``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (its
+stopping tests, warnings and line search, Moré and Thuente's through SciPy's port); its loss
+and gradient are written out for the network (``_FlatMLP``) on one float64 vector, checked
+against steepest's autodiff.
 
 scikit-learn (the ``data`` extra) is imported here, so this module loads only when used.
 
@@ -42,7 +45,7 @@ Examples
 ...                     max_iter=300).fit(X, ds.y)
 >>> clf.score(X, ds.y) > 0.9
 True
->>> len(clf.loss_curve_) == clf.n_iter_
+>>> len(clf.loss_curve_) == clf.n_iter_  # a fresh stochastic fit (lbfgs has no curve)
 True
 """
 
@@ -68,6 +71,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _random
 from .autodiff.tensor import Tensor, no_grad
+from .optim.sgd import SGD
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
 
@@ -75,12 +79,17 @@ __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
 #: dropout).
 CHUNK = 2048
 
-#: The loss of a run is "diverged" when it exceeds its first epoch's loss by this factor.
+#: An epoch's loss is "blown up" when it exceeds the first epoch's loss by this factor...
 _GROWTH = 1e6
-#: An epoch whose loss exceeds this many times the larger of the loss the fit started from and
-#: the loss of the best constant prediction has diverged, even when the first epoch already did
-#: (a rate too large from the first step): no training run that is making progress gets there.
+#: ... or this many times the larger of the loss the fit started from and the loss of the best
+#: constant prediction (which catches a rate too large from the first step on).
 _BLOWUP = 1e3
+#: A finite run has diverged when its loss stays blown up this many epochs in a row, or is blown
+#: up when the call ends (its last epoch, or the weights it would return). A shorter spike is
+#: not divergence: scikit-learn's runs recover from some (its check_fit_idempotent data,
+#: X ~ N(100, 1) with sgd, reaches 1.6e5 at epoch 2 from 35 and is back to 1.1 at epoch 3).
+#: A non-finite loss or weight is divergence at once.
+_PERSIST = 3
 #: scikit-learn's message for non-finite weights, kept word for word for code that matches it.
 _SKLEARN_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
                        "large values and need to be preprocessed.")
@@ -208,8 +217,6 @@ class _BaseMLP(BaseEstimator):
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, first, classes)
         if sample_weight is not None:
@@ -221,10 +228,17 @@ class _BaseMLP(BaseEstimator):
         else:
             self._check_same_outputs(Y)
             X = X.astype(self._dtype, copy=False)
+            # as scikit-learn, the weights carry over and the hyperparameters are today's: the
+            # network is rebuilt around its Linear layers if activation or dropout changed
+            self.model_ = self._network()
+            self._built = (self.activation, float(self.dropout))
+            self.out_activation_ = self._out_activation()
         with _library_stream(self):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, Y, sample_weight)
             else:
+                if incremental and self.early_stopping:  # as scikit-learn: stochastic only
+                    raise ValueError("partial_fit does not support early_stopping=True")
                 self._fit_stochastic(X, Y, sample_weight, incremental)
         self._check_finite_weights()
         return self
@@ -239,6 +253,7 @@ class _BaseMLP(BaseEstimator):
         self.out_activation_ = self._out_activation()
         self.model_ = nn.mlp(X.shape[1], sizes, self.n_outputs_, self.activation,
                              dropout=self.dropout, dtype=self._dtype)
+        self._built = (self.activation, float(self.dropout))
         factor = 2.0 if self.activation == "logistic" else 6.0
         for layer in self._linears():
             fan_out, fan_in = layer.weight.shape
@@ -249,6 +264,14 @@ class _BaseMLP(BaseEstimator):
         self.t_ = 0
         self._updates = 0  # optimizer steps since initialisation
         self._optimizer = None
+        for name in ("loss_curve_", "best_loss_", "validation_scores_", "validation_loss_curve_",
+                     "best_validation_score_"):
+            self.__dict__.pop(name, None)
+        if self.solver != "lbfgs":  # as scikit-learn: lbfgs has no curves or best values
+            self._start_curves()
+
+    def _start_curves(self) -> None:
+        """The stochastic solvers' records, empty (also for a warm start after lbfgs)."""
         self._no_improvement_count = 0
         self.loss_curve_: list[float] = []
         if self.early_stopping:
@@ -260,6 +283,28 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = self.validation_loss_curve_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
+
+    def _network(self) -> Any:
+        """``model_`` if it has today's ``activation`` and ``dropout``, else a new ``Sequential``
+        around the same ``Linear`` layers (the same parameters, so the optimizer's state still
+        applies) with them: scikit-learn reads ``activation`` at every forward pass."""
+        wanted = (self.activation, float(self.dropout))
+        if self.__dict__.get("_built") == wanted:
+            return self.model_
+        from .nn import Dropout, Sequential
+        from .nn.perceptron import ACTIVATIONS
+
+        make, linears, layers = ACTIVATIONS[self.activation], self._linears(), []
+        for layer in linears[:-1]:
+            layers.append(layer)
+            if make is not None:
+                layers.append(make())
+            if self.dropout:
+                layers.append(Dropout(self.dropout))
+        layers.append(linears[-1])
+        model = Sequential(*layers)
+        model.train(self.model_.training)
+        return model
 
     def _linears(self) -> list[Any]:
         from .nn import Linear
@@ -283,6 +328,8 @@ class _BaseMLP(BaseEstimator):
     # ----------------------------------------------------------------- stochastic solvers
     def _fit_stochastic(self, X: Any, Y: np.ndarray, sample_weight: Any, incremental: bool
                         ) -> None:
+        if not hasattr(self, "loss_curve_"):  # warm-started after lbfgs
+            self._start_curves()
         if self._optimizer is None or not incremental:
             self._optimizer = self._make_optimizer()
         X_val = Y_val = w_val = None
@@ -299,6 +346,7 @@ class _BaseMLP(BaseEstimator):
         order = np.arange(n)
         pieces = _batches(n, batch_size)
         self.n_iter_ = 0
+        self._blown: tuple[int, str] | None = None  # (epochs in a row, the first one's message)
         self._loss_reference = max(self._constant_loss(Y, sample_weight), np.finfo(float).tiny)
         started = False
         for _ in range(self.max_iter):
@@ -314,9 +362,13 @@ class _BaseMLP(BaseEstimator):
                     started = True
                 total += value * (piece.stop - piece.start)
             self._end_epoch(total / n, n, (X_val, Y_val, w_val))
-            if self._should_stop(incremental):
-                break
-            if incremental:
+            stop = self._should_stop(incremental)
+            if self._blown is not None and (stop or incremental or self.n_iter_ == self.max_iter):
+                restored = self.early_stopping and self._best_state is not None
+                if not restored:  # the weights returned would be blown-up ones
+                    raise ValueError(self._blown[1] + " It was still blown up when the fit "
+                                     f"ended (epoch {self.n_iter_}).")
+            if stop or incremental:
                 break
             if self.n_iter_ == self.max_iter:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
@@ -362,6 +414,8 @@ class _BaseMLP(BaseEstimator):
             mapped["nesterov"] = bool(self.nesterovs_momentum and self.momentum > 0)
         mapped.update(self.optimizer_params or {})
         try:
+            if self.solver == "sgd" and mapped.get("momentum") == 1.0:
+                return _UnitMomentumSGD(self.model_.parameters(), **mapped)
             return optim.create(self.solver, self.model_.parameters(), **mapped)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: solver={self.solver!r} rejects "
@@ -424,20 +478,29 @@ class _BaseMLP(BaseEstimator):
         return 0.5 * self.alpha * squares / total
 
     def _end_epoch(self, loss: float, n: int, validation: tuple[Any, Any, Any]) -> None:
+        loss = np.float64(loss)  # as scikit-learn's loss_, loss_curve_ and best_loss_
         self.loss_ = loss
         self.loss_curve_.append(loss)
         if self.verbose:
             print(f"Iteration {self.n_iter_ + 1}, loss = {loss:.8f}")
         first = self.loss_curve_[0]
-        if len(self.loss_curve_) > 1 and loss > _GROWTH * max(first, np.finfo(float).tiny):
-            raise ValueError(self._diverged_message(
-                f"the loss grew from {first:.3g} to {loss:.3g}"))
         reference = self._loss_reference
-        if loss > _BLOWUP * reference:
-            raise ValueError(self._diverged_message(
-                f"the loss reached {loss:.3g}, {loss / reference:.3g} times the larger of the "
-                f"loss when this fit started and the loss of a constant prediction "
-                f"({reference:.3g})"))
+        what = None
+        if len(self.loss_curve_) > 1 and loss > _GROWTH * max(first, np.finfo(float).tiny):
+            what = f"the loss grew from {first:.3g} to {loss:.3g}"
+        elif loss > _BLOWUP * reference:
+            what = (f"the loss reached {loss:.3g}, {loss / reference:.3g} times the larger of the "
+                    f"loss when this fit started and the loss of a constant prediction "
+                    f"({reference:.3g})")
+        if what is None:
+            self._blown = None
+        elif self._blown is None:
+            self._blown = (1, self._diverged_message(what))
+        else:
+            self._blown = (self._blown[0] + 1, self._blown[1])
+        if self._blown is not None and self._blown[0] >= _PERSIST:
+            raise ValueError(f"{self._blown[1]} It stayed blown up for {_PERSIST} epochs in a "
+                             f"row (to epoch {self.n_iter_ + 1}: {loss:.3g}).")
         self._check_finite_weights()  # all three name epoch n_iter_ + 1, the one that ends here
         self.n_iter_ += 1
         self.t_ += n
@@ -489,9 +552,29 @@ class _BaseMLP(BaseEstimator):
         return True
 
     def _set_lr(self, lr: float) -> None:
-        self._lr_now = lr
-        for group in self._optimizer.param_groups:
+        r"""Set the rate of every group; for SGD with momentum, keep scikit-learn's update.
+
+        scikit-learn's momentum is :math:`u \leftarrow \mu u - \eta_k g`, :math:`p \leftarrow
+        p + u` (Nesterov: :math:`p \leftarrow p + \mu u - \eta_k g` with the new :math:`u`);
+        optim.SGD's (PyTorch's) is :math:`v \leftarrow \mu v + g`, :math:`p \leftarrow p -
+        \eta_k v` (Nesterov: :math:`p \leftarrow p - \eta_k (g + \mu v)`). They agree while
+        :math:`u = -\eta v`. When the rate changes from :math:`\eta` to :math:`\eta'`, scaling
+        :math:`v` by :math:`\eta / \eta'` keeps :math:`u = -\eta' v`: the next update is
+        :math:`-\eta' (\mu v \eta/\eta' + g) = \mu u - \eta' g`, scikit-learn's, in both forms
+        (Nesterov's step is :math:`\mu` times the new velocity minus :math:`\eta' g` in both).
+        """
+        old, self._lr_now = self._lr_now, lr
+        opt = self._optimizer
+        for group in opt.param_groups:
             group["lr"] = lr
+            if (self.solver == "sgd" and group.get("momentum", 0) != 0
+                    and group.get("momentum_form", "pytorch") == "pytorch"
+                    and not callable(old) and lr > 0 and old != lr):
+                ratio = float(old) / lr
+                for p in group["params"]:
+                    buffer = opt.state.get(p, {}).get("momentum_buffer")
+                    if buffer is not None:
+                        buffer *= ratio  # in place: a view of a flat buffer stays one
 
     def _non_finite_message(self, what: str, before_any_update: bool) -> str:
         """Non-finite loss or weights: scikit-learn's sentence, then what steepest knows."""
@@ -542,7 +625,7 @@ class _BaseMLP(BaseEstimator):
                           for layer in self._linears())
             penalty = 0.5 * self.alpha * squares / total
             self.loss_ = (self.loss_ - penalty) * self._reported_share() + penalty
-        self.t_ += X.shape[0]
+        self.loss_ = np.float64(self.loss_)  # as scikit-learn's (SciPy's fun)
         if status not in ("gtol", "ftol"):  # not converged: say why, as L-BFGS-B's status
             limit = {"max_iter": f"reached the iteration limit max_iter={self.max_iter}",
                      "max_fun": f"reached the evaluation limit max_fun={self.max_fun}",
@@ -585,7 +668,7 @@ class _BaseMLP(BaseEstimator):
                               dtype=[np.float64, np.float32])
         if hasattr(X, "tocsr"):
             X = X.tocsr()
-        model = self.model_
+        model = self._network()  # not stored: predicting changes nothing
         was_training = model.training
         model.eval()
         try:
@@ -657,6 +740,22 @@ class _BaseMLP(BaseEstimator):
 
     def _validation_score_and_loss(self, X: Any, Y: np.ndarray, w: Any) -> tuple[float, float]:
         raise NotImplementedError
+
+
+class _UnitMomentumSGD(SGD):
+    """``optim.SGD`` that also takes ``momentum=1``, which scikit-learn's ``sgd`` accepts
+    (``u = u - lr g; p += u``: the velocity never decays). SGD's update is the same arithmetic
+    at any momentum; only its check refuses 1, so the check is made on a stand-in and the 1 put
+    back (also when a compiled step restores the optimizer through ``load_state_dict``)."""
+
+    def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
+        unit = group.get("momentum") == 1.0
+        if unit:
+            group["momentum"] = 0.5
+        group = super()._check_group(owner, group)
+        if unit:
+            group["momentum"] = 1.0
+        return group
 
 
 class _library_stream:
@@ -836,6 +935,14 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
     def along(start: np.ndarray, t: float, d: np.ndarray) -> tuple[float, np.ndarray]:
         return fun(start + t * d)
 
+    c1, c2 = 1e-3, 0.9
+    try:  # SciPy's port of MINPACK-2's dcsrch, the search L-BFGS-B runs (private: may move)
+        from scipy.optimize._dcsrch import DCSRCH
+
+        search: Any = DCSRCH
+        DCSRCH(None, None, c1, c2, 0.1, 0.0, 1e10)._iterate  # noqa: B018 (its entry point)
+    except (ImportError, AttributeError, TypeError):
+        search = None
     while True:
         d = history.direction(g)
         gtd = float(g @ d)
@@ -844,15 +951,24 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
                 history.reset()
                 continue
             return x, f, g, iterations, evaluations, "stalled"
-        t = 1.0 if len(history) else 1.0 / max(float(np.sqrt(g @ g)), np.finfo(float).tiny)
+        # L-BFGS-B's first trial step: 1 / ||d|| before the first iteration, 1 afterwards (also
+        # along -g after a restart)
+        t = 1.0 if iterations else 1.0 / max(float(np.sqrt(d @ d)), np.finfo(float).tiny)
         budget = min(20, max_fun - evaluations)
         if budget < 1:
             return x, f, g, iterations, evaluations, "max_fun"
-        f_new, g_new, t, used = strong_wolfe(along, x, t, d, f, g, gtd, c1=1e-3, c2=0.9,
-                                             max_ls=budget)
+        if search is not None:  # L-BFGS-B's own search: accepted on CONV or WARN
+            f_new, g_new, t, used, accepted = _more_thuente(fun, search, x, d, f, gtd, t, budget)
+        else:  # a step is taken only where the strong Wolfe conditions hold
+            f_new, g_new, t, used = strong_wolfe(along, x, t, d, f, g, gtd, c1=c1, c2=c2,
+                                                 max_ls=budget - 1)  # 1 + max_ls evaluations
+            accepted = (math.isfinite(f_new) and t > 0 and f_new <= f + c1 * t * gtd
+                        and abs(float(g_new @ d)) <= -c2 * gtd)
         evaluations += used
-        if not (f_new < f and t > 0) or not math.isfinite(f_new):
-            if len(history) and math.isfinite(f_new):  # L-BFGS-B: restart from -g once
+        # as L-BFGS-B, a search that failed (no acceptable step in 20 evaluations) is discarded:
+        # the memory is emptied and the iteration restarted from -g; a failure from -g ends it
+        if not accepted or not math.isfinite(f_new):
+            if len(history) and math.isfinite(f_new):
                 history.reset()
                 continue
             if not math.isfinite(f_new):
@@ -870,6 +986,33 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
             return x, f, g, iterations, evaluations, "max_iter"
         if evaluations >= max_fun:
             return x, f, g, iterations, evaluations, "max_fun"
+
+
+def _more_thuente(fun: Any, search: Any, x: np.ndarray, d: np.ndarray, f: float, gtd: float,
+                  t: float, budget: int) -> tuple[float, np.ndarray, float, int, bool]:
+    """L-BFGS-B's line search along ``d`` from ``x``: Moré and Thuente's (MINPACK-2 ``dcsrch``,
+    SciPy's port) with its constants (``ftol=1e-3``, ``gtol=0.9``, ``xtol=0.1``, steps in
+    ``[0, 1e10]``), driven as L-BFGS-B's ``lnsrlb`` drives it: the point it stops at is taken
+    when it reports convergence or a warning (a bracket below ``xtol``, rounding errors), and
+    the search has failed when it asks for more than ``budget`` (20) evaluations.
+
+    Returns ``(f, g, t, evaluations, accepted)`` at the last point evaluated."""
+    state = search(None, None, 1e-3, 0.9, 0.1, 0.0, 1e10)
+    task, stp, value, slope = b"START", t, f, gtd
+    f_new, g_new, t_new, evaluations = f, None, 0.0, 0
+    while True:
+        stp, value, slope, task = state._iterate(stp, value, slope, task)
+        if task[:2] != b"FG":
+            accepted = task[:4] in (b"CONV", b"WARN") and evaluations > 0
+            return f_new, g_new, t_new, evaluations, accepted
+        if evaluations >= budget:
+            return f_new, g_new, t_new, evaluations, False
+        t_new = float(stp)
+        f_new, g_new = fun(x + t_new * d)
+        evaluations += 1
+        if not math.isfinite(f_new):
+            return f_new, g_new, t_new, evaluations, False
+        value, slope = f_new, float(g_new @ d)
 
 
 class _FlatMLP:
@@ -1004,7 +1147,9 @@ class _FlatMLP:
             losses = norm - (z * Y).sum(axis=1, keepdims=True)
         elif self.out == "logistic":
             losses = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))
-            delta = 0.5 * (1 + np.tanh(0.5 * z)) - Y
+            from scipy.special import expit
+
+            delta = expit(z) - Y
         elif self.out == "exp":
             delta = np.exp(z)
             losses = delta - z * Y
@@ -1075,8 +1220,13 @@ _PARAMETERS = """
     tol : float, default 1e-4
     verbose : bool, default False
     warm_start : bool, default False
-        Continue from the fitted weights (and optimizer state) in ``fit``.
+        Continue from the fitted weights in ``fit``. As in scikit-learn, the weights carry
+        over and the other parameters are the current ones: a changed ``activation`` (or
+        ``dropout``, or a regressor's ``loss`` and with it ``out_activation_``) applies to the
+        same weights; ``predict`` also reads ``activation``.
     momentum : float, default 0.9
+        In [0, 1], 1 included as in scikit-learn. Its update is scikit-learn's also when
+        ``invscaling`` or ``adaptive`` changes the rate (see ``_BaseMLP._set_lr``).
     nesterovs_momentum : bool, default True
     early_stopping : bool, default False
         Hold out ``validation_fraction`` (stratified for single-output classification), stop on
@@ -1090,7 +1240,9 @@ _PARAMETERS = """
     max_fun : int, default 15000
         Loss evaluations allowed to ``lbfgs``.
     dropout : float, default 0.0
-        steepest extra: dropout after each hidden activation, in training only.
+        steepest extra: dropout after each hidden activation, in training only. With
+        ``dropout > 0`` scikit-learn's sample-weight equivalence checks fail: the masks are
+        random, so a weight of 2 and a repeated sample see different masks.
     clip_grad_norm : float, optional
         steepest extra: clip the global gradient norm before each update.
     optimizer_params : dict, optional
@@ -1104,7 +1256,9 @@ _PARAMETERS = """
     loss_ : float
     best_loss_ : float or None
     loss_curve_ : list of float
-        Training loss (with the penalty) of every epoch.
+        Training loss (with the penalty) of every epoch. As in scikit-learn, this and
+        ``best_loss_``, ``validation_scores_`` and ``best_validation_score_`` are set by the
+        stochastic solvers only (not after an ``lbfgs`` fit from scratch).
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
     validation_loss_curve_ : list of float or None
@@ -1251,7 +1405,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             np.exp(p, out=p)
             p /= p.sum(axis=1, keepdims=True)
             return p
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow
+        from scipy.special import expit
+
+        # accurate down to z ~ -745 (0.5 (1 + tanh(z / 2)) is exactly 0 below z ~ -38)
+        return expit(z)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (for multilabel targets, a 0/1 indicator matrix)."""
@@ -1325,11 +1482,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``X, y``, continuing from the current weights and optimizer state.
 
-        If the call raises, the estimator is left exactly as it was.
+        With ``solver="lbfgs"`` it runs L-BFGS (up to ``max_iter`` iterations) from the current
+        weights, as scikit-learn 1.9's ``MLPRegressor.partial_fit`` does (its classifier has no
+        ``partial_fit`` for lbfgs, and neither has steepest's). If the call raises, the
+        estimator is left exactly as it was.
         """
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic optimizers. "
-                                 "lbfgs is not stochastic.")
         return self._partial_fit(X, y, sample_weight)
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool, classes: Any
