@@ -458,9 +458,10 @@ def _pow_base_rule(g, ans, x, y):
 
 
 def _pow_exponent_rule(g, ans, x, y):
-    # d(x^y)/dy = x^y log x; taken as 0 where x == 0 (as PyTorch does), NaN for x < 0.
+    # d(x^y)/dy = x^y log x; taken as 0 where x == 0 and y >= 0 (as PyTorch does: 0 * -inf
+    # there), -inf where x == 0 and y < 0 (inf * -inf), NaN for x < 0.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where(x == 0, 0.0, ans * np.log(x))
+        return g * np.where((x == 0) & (y >= 0), 0.0, ans * np.log(x))
 
 
 def _pow_base_graph(g, ans, x, y):
@@ -666,8 +667,11 @@ defjvp(tanh, kind="vjp")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # 1/(1+e^-x) written through tanh: no overflow for large |x|, same value to rounding.
-    return 0.5 * (1 + np.tanh(0.5 * x))
+    # 1/(1+e^-x) as PyTorch computes it. Below x ~ -88 (float32) e^-x overflows to inf and the
+    # result is 0, the limit; the tanh form 0.5(1+tanh(x/2)) would already round to 0 at -17
+    # (float32) and -37 (float64), where the true value is still ~1e-8 and ~1e-16.
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 sigmoid = defop("sigmoid", _sigmoid, sample=_unary())
@@ -884,10 +888,20 @@ defjvp(min, kind="reduction")
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     # Shift by the maximum so that exp never overflows (stable for |x| ~ 1e4 and beyond).
     # (ufunc.reduce is what np.max and np.sum run, minus their Python-level wrappers)
-    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    out = np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    if x.size == 0:  # np.maximum.reduce has no identity; an empty sum's log is -inf
+        with np.errstate(divide="ignore"):
+            out = np.log(np.add.reduce(np.exp(x), axis=axis, keepdims=True))
+    else:
+        shift = _finite_shift(x, axis)
+        out = np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _finite_shift(x: np.ndarray, axis: Any) -> np.ndarray:
+    """The maximum along ``axis`` (kept), 0 where it is not finite: what to subtract before
+    ``exp`` so that it never overflows."""
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
 
 
 def _logsumexp_rule(g, ans, x, axis=None, keepdims=False):
@@ -903,6 +917,8 @@ defjvp(logsumexp, kind="reduction")
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    if x.size == 0:  # np.maximum.reduce has no identity: the empty result of x's shape
+        return np.exp(x)
     e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
     return e / np.add.reduce(e, axis=axis, keepdims=True)
 
@@ -914,7 +930,12 @@ defjvp(softmax, kind="vjp")  # the Jacobian diag(s) - s s^T is symmetric
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    # (x - m) - log sum exp(x - m): adding m back before subtracting (x - logsumexp(x)) would
+    # round at the size of m and lose the small log-probabilities of large logits.
+    if x.size == 0:  # np.maximum.reduce has no identity: the empty result of x's shape
+        return np.exp(x)
+    shifted = x - _finite_shift(x, axis)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 log_softmax = defop("log_softmax", _log_softmax, sample=_last_axis())
@@ -1641,6 +1662,8 @@ def _prod(x: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.
 def _prod_rule(g, ans, x, axis=None, keepdims=False):
     # The product of the other entries, as (exclusive cumulative product from the left) times
     # (from the right): exact with zeros, where ans / x would divide 0 by 0.
+    if x.size == 0:  # no entries, no gradient entries (and np.take below needs one)
+        return np.zeros(x.shape, np.result_type(g, x))
     flat = axis is None
     work = x.reshape(-1) if flat else x
     along = 0 if flat else axis % x.ndim
@@ -1723,6 +1746,26 @@ def _comparison(ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
     return compare
 
 
+def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
+    """``t.transpose(dim0, dim1)`` swaps two dimensions, as in PyTorch; ``t.transpose()``
+    reverses them and ``t.transpose(order)`` permutes them, as in NumPy.
+
+    The two meanings agree wherever both apply, except NumPy's identity order ``(0, 1)`` of a
+    matrix, which no one writes: a ported ``t.transpose(0, 1)`` means PyTorch's swap.
+    """
+    axes = _shape_args(axes)
+    if len(axes) == 2:
+        order = list(range(self.ndim))
+        try:
+            first, second = order[axes[0]], order[axes[1]]
+        except (IndexError, TypeError):
+            raise IndexError(f"transpose: cannot swap dimensions {axes} of a tensor of "
+                             f"{self.ndim} dimensions") from None
+        order[first], order[second] = second, first
+        axes = tuple(order)
+    return transpose(self, axes=axes or None)
+
+
 def _shape_args(shape: tuple) -> tuple:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
 
@@ -1753,7 +1796,7 @@ def _install_methods() -> None:
         "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
         "clip": lambda self, min=None, max=None: clip(self, min=min, max=max),
         "reshape": lambda self, *shape: reshape(self, shape=_shape_args(shape)),
-        "transpose": lambda self, *axes: transpose(self, axes=_shape_args(axes) or None),
+        "transpose": _transpose_method,
         "flatten": lambda self: reshape(self, shape=(-1,)),
         "T": property(lambda self: transpose(self)),
     }
@@ -1771,7 +1814,8 @@ def _index(index: Any) -> Any:
     if isinstance(index, Tensor):
         index = index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        # an empty list selects nothing; np.asarray([]) would be a float array, not an index
+        return np.asarray(index) if index else np.empty(0, np.intp)
     return index
 
 

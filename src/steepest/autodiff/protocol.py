@@ -130,17 +130,29 @@ def var(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = F
     NumPy's ``np.var`` defaults to ``ddof=0`` (c = 0, the biased estimate): ``t.var()`` is
     ``np.var(t.data, ddof=1)``, and ``t.var(correction=0)`` is ``np.var(t.data)``.
     """
-    axis = tuple(dim) if isinstance(dim, list) else dim
-    count = self.size if axis is None else math.prod(
-        self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
-    centred = self - ops.mean(self, axis=axis, keepdims=True)
+    axis, dof, centred = _deviations(self, dim, correction)
     total = ops.sum(centred * centred, axis=axis, keepdims=keepdim)
-    return total / (count - correction) if count - correction > 0 else total * math.nan
+    return total / dof if dof > 0 else total * math.nan
 
 
 def std(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
-    """Standard deviation, ``sqrt(var)``; ``correction=1`` by default as in PyTorch (see var)."""
-    return ops.sqrt(var(self, dim, correction=correction, keepdim=keepdim))
+    r"""Standard deviation, :math:`\lVert x - \bar x \rVert_2 / \sqrt{N - c}` (the square root
+    of :func:`var`); ``correction=1`` by default as in PyTorch.
+
+    Written through the norm so that its gradient is 0 where every deviation is 0, as in
+    PyTorch (``sqrt(var)`` would give 0/0 there).
+    """
+    axis, dof, centred = _deviations(self, dim, correction)
+    norm = ops.norm(centred, p=2, axis=axis, keepdims=keepdim)
+    return norm / math.sqrt(dof) if dof > 0 else norm * math.nan
+
+
+def _deviations(self: Tensor, dim: Any, correction: int) -> tuple[Any, int, Tensor]:
+    """The axis of a var or std, its degrees of freedom N - c, and x minus its mean."""
+    axis = tuple(dim) if isinstance(dim, list) else dim
+    count = self.size if axis is None else math.prod(
+        self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
+    return axis, count - correction, self - ops.mean(self, axis=axis, keepdims=True)
 
 
 def cumsum(self: Tensor, dim: int) -> Tensor:

@@ -437,7 +437,8 @@ def _classes_last_input(input: Any) -> Any:
 def _target_mask(owner: str, logits: np.ndarray, target: Any, weight: np.ndarray | None,
                  ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``(..., C)`` array holding each sample's class weight at its target class (0 for an
-    ignored sample), for class-axis-last ``logits``, and its sum (the mean's denominator)."""
+    ignored sample), for class-axis-last ``logits``, where it is not 0, and the weighted
+    mean's denominator and offset (see :func:`_mean_denominator`)."""
     target = np.asarray(target)
     classes = logits.shape[-1]
     if target.dtype.kind not in "iu":
@@ -456,7 +457,19 @@ def _target_mask(owner: str, logits: np.ndarray, target: Any, weight: np.ndarray
     index = np.where(valid, target, 0)
     np.put_along_axis(mask, index[..., None], per_class[index][..., None], axis=-1)
     mask *= valid[..., None]
-    return mask, np.asarray(mask.sum())
+    return (mask, mask != 0, *_mean_denominator(mask.sum(), dtype))
+
+
+def _mean_denominator(total: Any, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``(denominator, offset)`` of the weighted mean ``sum / denominator + offset``.
+
+    With every sample ignored (a weight total of 0), PyTorch's mean is 0/0 = NaN but its
+    gradient is 0: then the denominator is 1 and the offset NaN. Otherwise the offset is 0,
+    and ``x + 0.0`` is ``x``.
+    """
+    if total == 0:
+        return np.asarray(1, dtype), np.asarray(np.nan, dtype)
+    return np.asarray(total, dtype), np.asarray(0, dtype)
 
 
 def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | None,
@@ -465,9 +478,15 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
     data = log_probs.data if isinstance(log_probs, Tensor) else np.asarray(log_probs)
     if data.ndim == 0:
         raise ValueError(f"{owner}: input must have a class axis, got a scalar")
+    if weight is not None and weight.size != data.shape[-1]:
+        raise ValueError(f"{owner}: weight has {weight.size} entries but the input has "
+                         f"{data.shape[-1]} classes")
     target_array = target.data if isinstance(target, Tensor) else target
-    mask, total_weight = _target_mask(owner, data, target_array, weight, ignore_index)
-    losses = ops.neg(ops.sum(ops.mul(log_probs, mask), axis=-1))
+    mask, picked, total_weight, offset = _target_mask(owner, data, target_array, weight,
+                                                      ignore_index)
+    # Only the target's log-probability counts: where() first, since a masked class may have
+    # log-probability -inf (a logit of -inf), and -inf * 0 is NaN.
+    losses = ops.neg(ops.sum(ops.mul(ops.where(picked, log_probs, 0.0), mask), axis=-1))
     if label_smoothing:
         classes = data.shape[-1]
         per_class = np.ones(classes, mask.dtype) if weight is None else weight.astype(mask.dtype)
@@ -476,14 +495,14 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
         smooth = ops.mul(smooth, keep)
         if reduction == "mean":
             nll = ops.div(ops.sum(losses), total_weight)
-            return ops.add(ops.mul(nll, 1.0 - label_smoothing),
-                           ops.mul(ops.div(ops.sum(smooth), total_weight),
-                                   label_smoothing / classes))
+            return ops.add(ops.add(ops.mul(nll, 1.0 - label_smoothing),
+                                   ops.mul(ops.div(ops.sum(smooth), total_weight),
+                                           label_smoothing / classes)), offset)
         losses = ops.add(ops.mul(losses, 1.0 - label_smoothing),
                          ops.mul(smooth, label_smoothing / classes))
         return ops.sum(losses) if reduction == "sum" else losses
     if reduction == "mean":
-        return ops.div(ops.sum(losses), total_weight)
+        return ops.add(ops.div(ops.sum(losses), total_weight), offset)
     return ops.sum(losses) if reduction == "sum" else losses
 
 
