@@ -95,6 +95,23 @@ def test_lbfgs_does_not_stop_after_a_failed_line_search(iris):
     assert abs(ours.n_iter_ - theirs.n_iter_) <= 0.2 * theirs.n_iter_
 
 
+@pytest.mark.parametrize("hidden", [(8,), (100,)])
+def test_lbfgs_without_scipys_private_search_warns_and_fits(iris, hidden, monkeypatch):
+    # the More-Thuente search is SciPy's private scipy.optimize._dcsrch; if a SciPy release moves
+    # it, the fit says so and runs on steepest's strong Wolfe search (whose steps satisfy the
+    # strong Wolfe conditions, but whose iterations are not L-BFGS-B's)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.optimize._dcsrch", None)  # its import raises
+    X, y = iris
+    kw = {"solver": "lbfgs", "max_iter": 500, "random_state": 0, "hidden_layer_sizes": hidden}
+    with pytest.warns(RuntimeWarning, match="strong Wolfe search"):
+        ours = MLPClassifier(**kw).fit(X, y)
+    theirs = skn.MLPClassifier(**kw).fit(X, y)
+    assert np.isfinite(ours.loss_) and ours.loss_ < 0.1
+    assert ours.score(X, y) >= theirs.score(X, y) - 0.03
+
+
 def test_a_failed_line_search_is_discarded_within_20_evaluations():
     # a gradient that points uphill: no step satisfies the Wolfe conditions; the search stops
     # at L-BFGS-B's 20 evaluations and the point it ends at is not taken (a guard for the fix

@@ -942,6 +942,12 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
         search: Any = DCSRCH
         DCSRCH(None, None, c1, c2, 0.1, 0.0, 1e10)._iterate  # noqa: B018 (its entry point)
     except (ImportError, AttributeError, TypeError):
+        # Not silent: the strong Wolfe search below is sound but is not L-BFGS-B's, so the
+        # iterations (and where a fit stops) may differ from scikit-learn's.
+        warnings.warn("MLP lbfgs: SciPy's scipy.optimize._dcsrch (L-BFGS-B's More-Thuente line "
+                      "search) is not available in this SciPy; using steepest's strong Wolfe "
+                      "search, whose iterations may differ from scikit-learn's", RuntimeWarning,
+                      stacklevel=2)
         search = None
     while True:
         d = history.direction(g)
