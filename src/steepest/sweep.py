@@ -397,7 +397,10 @@ def _run_minimize(config: Mapping[str, Any]) -> dict[str, Any]:
     metrics = {"nit": int(result.nit), "success": bool(result.success),
                "message": str(result.message), "f_min": to_json(float(problem.f_min)),
                "diverged": bool(getattr(result, "diverged", False))}
-    return {"final_loss": _finite(result.fun), "history": to_json(fvals), "metrics": metrics}
+    # A diverged run has no final loss (docs/sweeps.md: NULL), even when ``result.fun`` is the
+    # last finite iterate: the report must never rank it as a finite result.
+    final = None if metrics["diverged"] else _finite(result.fun)
+    return {"final_loss": final, "history": to_json(fvals), "metrics": metrics}
 
 
 def _load_dataset(config: Mapping[str, Any]) -> Any:
@@ -426,6 +429,8 @@ def _run_train(config: Mapping[str, Any]) -> dict[str, Any]:
         seed=config.get("seed", 0), progress=False)
     metrics = summary.metrics
     final = metrics.get("val", metrics.get("train", {})).get("loss")
+    if metrics.get("diverged"):  # fit raises on divergence; a flag, if ever set, wins too
+        final = None
     return {"final_loss": None if final is None else _finite(final),
             "history": to_json(summary.history.to_dict()), "metrics": metrics}
 
@@ -513,6 +518,8 @@ def read_runs(out: str | os.PathLike[str], ids: Sequence[str] | None = None
     for row in rows:
         for key in ("config", "history", "metrics"):
             row[key] = json.loads(row[key]) if row[key] is not None else None
+        if isinstance(row["metrics"], dict) and row["metrics"].get("diverged"):
+            row["final_loss"] = None  # a row written before diverged runs were stored as NULL
     if ids is not None:
         by_id = {row["id"]: row for row in rows}
         rows = [by_id[i] for i in ids if i in by_id]

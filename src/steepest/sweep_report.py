@@ -57,8 +57,16 @@ def _varying(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _loss(row: Mapping[str, Any]) -> float:
+    """The run's final loss for ranking and drawing: infinite for a failed run, a diverged one
+    (its metrics say ``diverged``, whatever ``final_loss`` a row written by an older version
+    holds) and a non-finite or missing loss."""
     value = row.get("final_loss")
-    return float(value) if row["status"] == "done" and value is not None else math.inf
+    metrics = row.get("metrics")
+    if row["status"] != "done" or value is None or (isinstance(metrics, Mapping)
+                                                    and metrics.get("diverged")):
+        return math.inf
+    value = float(value)
+    return value if math.isfinite(value) else math.inf
 
 
 def _setting(config: Mapping[str, Any]) -> str:
