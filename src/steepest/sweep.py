@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SpecError", "KINDS", "load_spec", "expand", "run_id", "run_config", "run",
+__all__ = ["SpecError", "DatabaseError", "KINDS", "load_spec", "expand", "run_id", "run_config", "run",
            "open_database", "read_runs", "DATABASE"]
 
 #: The file the results go to, inside the output directory.
@@ -58,6 +58,12 @@ KINDS: tuple[str, ...] = ("minimize", "train")
 
 class SpecError(ValueError):
     """A sweep spec that cannot run: the message names the key, the value and what is allowed."""
+
+
+class DatabaseError(ValueError):
+    """``DIR/sweep.sqlite`` cannot be used: damaged, not an SQLite file, or an SQLite file that
+    is not a steepest sweep's (its ``runs`` table lacks the columns). The message names the file
+    and what is wrong."""
 
 
 # ------------------------------------------------------------------------------------ the spec
@@ -472,16 +478,61 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+_COLUMNS = ("id", "kind", "config", "status", "final_loss", "seconds", "error", "history",
+            "metrics", "worker", "finished_at")
+
+
+def _database_error(path: Path, error: sqlite3.Error) -> DatabaseError:
+    """sqlite3's error (which names no file) as one that names the file and what is wrong."""
+    text = str(error)
+    if "not a database" in text or "malformed" in text:
+        what = (f"is damaged or is not an SQLite database ({text}); move it away or choose "
+                f"another --out to start a new sweep")
+    elif "no such column" in text or "no such table" in text:
+        what = f"is not a steepest sweep database ({text})"
+    else:
+        what = f"cannot be used: {type(error).__name__}: {text}"
+    return DatabaseError(f"sweep: the results database {str(path)!r} {what}")
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite file whose ``runs`` table is not this module's (another program's)."""
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(runs)")]
+    missing = [c for c in _COLUMNS if c not in columns]
+    if missing:
+        found = (f"its runs table has the columns {', '.join(columns)}, not "
+                 f"{', '.join(_COLUMNS)}") if columns else "it has no runs table"
+        raise DatabaseError(f"sweep: the results database {str(path)!r} is not a steepest sweep "
+                            f"database: {found}; move it away or choose another --out")
+
+
 def open_database(out: str | os.PathLike[str]) -> sqlite3.Connection:
-    """Open (creating it and the directory when needed) ``out/sweep.sqlite``."""
+    """Open (creating it and the directory when needed) ``out/sweep.sqlite``.
+
+    Raises
+    ------
+    DatabaseError
+        When the file is damaged, not an SQLite database, or another program's database.
+    """
     directory = Path(out)
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"sweep: --out {str(directory)!r} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(directory / DATABASE, timeout=30.0)
-    connection.execute("PRAGMA journal_mode=WAL")
-    with connection:
-        connection.execute(_SCHEMA)
+    path = directory / DATABASE
+    connection = None
+    try:
+        connection = sqlite3.connect(path, timeout=30.0)
+        connection.execute("PRAGMA journal_mode=WAL")
+        with connection:
+            connection.execute(_SCHEMA)
+        _check_schema(connection, path)
+        connection.execute("SELECT COUNT(*) FROM runs").fetchone()  # reads the table's pages
+    except (sqlite3.Error, DatabaseError) as error:
+        if connection is not None:
+            connection.close()
+        if isinstance(error, DatabaseError):
+            raise
+        raise _database_error(path, error) from None
     return connection
 
 
@@ -497,8 +548,11 @@ def _record(connection: sqlite3.Connection, config: Mapping[str, Any],
         connection.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
 
 
-def _done_ids(connection: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in connection.execute("SELECT id FROM runs WHERE status = 'done'")}
+def _done_ids(connection: sqlite3.Connection, path: Path | None = None) -> set[str]:
+    try:
+        return {row[0] for row in connection.execute("SELECT id FROM runs WHERE status = 'done'")}
+    except sqlite3.DatabaseError as error:
+        raise _database_error(path or Path(DATABASE), error) from None
 
 
 def read_runs(out: str | os.PathLike[str], ids: Sequence[str] | None = None
@@ -509,15 +563,25 @@ def read_runs(out: str | os.PathLike[str], ids: Sequence[str] | None = None
     if not path.is_file():
         raise FileNotFoundError(f"sweep: no results database {str(path)!r}; run a sweep with "
                                 f"--out {str(out)!r} first")
-    connection = sqlite3.connect(path)
+    try:
+        connection = sqlite3.connect(path)
+    except sqlite3.Error as error:
+        raise _database_error(path, error) from None
     try:
         connection.row_factory = sqlite3.Row
+        _check_schema(connection, path)
         rows = [dict(r) for r in connection.execute("SELECT * FROM runs ORDER BY finished_at")]
+    except sqlite3.Error as error:
+        raise _database_error(path, error) from None
     finally:
         connection.close()
     for row in rows:
         for key in ("config", "history", "metrics"):
-            row[key] = json.loads(row[key]) if row[key] is not None else None
+            try:
+                row[key] = json.loads(row[key]) if row[key] is not None else None
+            except (TypeError, ValueError):
+                raise DatabaseError(f"sweep: the results database {str(path)!r} is damaged: "
+                                    f"the {key} of run {row.get('id')!r} is not JSON") from None
         if isinstance(row["metrics"], dict) and row["metrics"].get("diverged"):
             row["final_loss"] = None  # a row written before diverged runs were stored as NULL
     if ids is not None:
@@ -664,7 +728,7 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
     configs = expand(load_spec(spec))
     connection = open_database(out)
     try:
-        done = _done_ids(connection)
+        done = _done_ids(connection, Path(out) / DATABASE)
         pending = [c for c in configs if run_id(c) not in done]
         if pending:
             _execute(pending, connection, out, workers, scheduler, progress)
@@ -687,7 +751,12 @@ def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out:
             try:
                 for future in as_completed(futures):
                     outcome = _outcome(future)
-                    _record(connection, config_of[future.key], outcome)
+                    try:
+                        _record(connection, config_of[future.key], outcome)
+                    except sqlite3.IntegrityError:
+                        raise
+                    except sqlite3.DatabaseError as error:  # e.g. the file damaged mid-sweep
+                        raise _database_error(Path(out) / DATABASE, error) from None
                     left.discard(future.key)
                     bar.update(outcome["status"], _running(client, left))
             except KeyboardInterrupt:
