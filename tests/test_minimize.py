@@ -408,3 +408,42 @@ def test_schedule_free_reports_its_average_point():
     assert r.fun_average == pytest.approx(float(p.value(r.x_average)), rel=1e-12)
     assert any("x_average" in line for line in r.diagnostics)
     assert "x_average" not in st.minimize(p, p.x0, method="adam", lr=0.05, max_iter=5)
+
+
+# --------------------------------------------------------------------------- overflowing starts
+def _huge_square_numpy(x):
+    return float(np.sum(x * x))
+
+
+@pytest.mark.parametrize("method", ["gd", "bfgs", "newton", "adam"])
+@pytest.mark.parametrize("kind", ["tensor", "numpy"])
+@pytest.mark.parametrize("x0", [[1e200], [1e308, 1e308], [1e160]])
+def test_an_overflowing_start_is_status_3_not_a_crash(method, kind, x0):
+    # f(x0) overflows to inf; the diagnostics used to difference around x0 with an infinite
+    # step and raise "hessian_eigenvalues: h must be in (0, inf), got inf"
+    kwargs = {"lr": 0.1} if method in ("gd", "adam") else {}
+    if kind == "tensor":
+        fun, extra = (lambda x: (x * x).sum()), {}
+    else:
+        fun, extra = _huge_square_numpy, {"jac": lambda x: 2 * x}
+        if method == "newton":
+            extra["hess"] = lambda x: 2 * np.eye(x.size)
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error", diagnostics.DivergenceWarning)
+        checked = st.minimize(fun, x0, method=method, **kwargs, **extra)
+        lean = st.minimize(fun, x0, method=method, diagnose=False, **kwargs, **extra)
+    for result in (checked, lean):
+        assert result.status == 3 and not result.success and result.nit == 0
+        assert result.message == "stopped: f is inf at iteration 0"
+        assert not result.diverged and result.suggested_lr is None
+
+
+def test_divergence_from_a_start_whose_norm_overflows_is_reported():
+    # f(x0) = |1e-150 x0|^2 = 2e100 is finite but |x0| overflows: the remedy cannot estimate
+    # the curvature at x0, and says so instead of raising
+    with np.errstate(over="ignore", invalid="ignore"), \
+            pytest.warns(diagnostics.DivergenceWarning, match="could not be estimated"):
+        result = st.minimize(lambda x: ((1e-150 * x) * (1e-150 * x)).sum(), [1e200, 1e200],
+                             lr=1e308, max_iter=10, gtol=0.0)
+    assert result.diverged and result.status == 4 and result.suggested_lr is None
+    assert math.isfinite(result.fvals[0])

@@ -388,6 +388,13 @@ def _initial_point(x0: Any) -> np.ndarray:
     return x
 
 
+def _estimable(x: np.ndarray) -> bool:
+    """Whether the curvature diagnostics can run at ``x``: their differencing step is
+    ``eps**(1/3) max(1, ||x||)``, which is infinite where ``||x||`` overflows (x0 = [1e200])."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(float(np.linalg.norm(x)))
+
+
 def _learning_rate(lr: Any) -> float | Callable[[int], float] | None:
     if lr is None:
         return None
@@ -807,6 +814,8 @@ class _Run:
         return result
 
     def _grew(self) -> bool:
+        if len(self.fvals) < 2:  # f(x0) itself is not finite: the run never moved
+            return False
         finite = [f for f in self.fvals if math.isfinite(f)]
         f_last = self.fvals[-1]
         return (f_last == math.inf or (len(finite) > 1 and finite[-1] > finite[0]
@@ -828,6 +837,8 @@ class _Run:
         return (lambda z: evaluate(z)[1]), (lambda z: evaluate(z)[0]), calls
 
     def _check_saddle(self, result: OptimizeResult) -> None:
+        if not _estimable(result.x):
+            return
         grad, value, calls = self._evaluations()
         try:
             report = _diagnostics.detect_saddle(grad, result.x, value, gtol=None,
@@ -873,15 +884,8 @@ class _Run:
         if len(finite) < 2 or not max(finite) - f0 > 10.0 * max(abs(f0), 1e-12):
             return
         peak = int(np.argmax(self.fvals))
-        grad, _, calls = self._evaluations()
-        try:
-            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
-        except FloatingPointError:
-            return
-        finally:
-            self.nfev += calls[0]
-            self.njev += calls[0]
-        if not L > 0:
+        L = self._lipschitz_at_x0()
+        if L is None or not L > 0:
             return
         limit, formula = self._stable_limit(L)
         over = [t for t, lr in enumerate(self.lrs[:peak], start=1) if lr > limit]
@@ -901,14 +905,7 @@ class _Run:
 
     def _remedy(self, lr: float | None) -> tuple[str, float | None, float | None]:
         """What to do, from the curvature at x0: (advice, suggested lr, L estimate)."""
-        grad, _, calls = self._evaluations()
-        try:
-            L = _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
-        except FloatingPointError:  # the gradient is not finite next to x0
-            L = None
-        finally:
-            self.nfev += calls[0]
-            self.njev += calls[0]
+        L = self._lipschitz_at_x0()
         if self.method in _ADAPTIVE:
             if lr is None:
                 return "reduce lr", None, L
@@ -929,6 +926,20 @@ class _Run:
                       f"curvature grows along the path; try a smaller lr, a line search, or "
                       f"lr <= {suggested:.3g} from a better start")
         return advice, suggested, L
+
+    def _lipschitz_at_x0(self) -> float | None:
+        """The largest curvature estimated at x0, or None where it cannot be estimated (the
+        gradient is not finite next to x0, or x0 is too large to difference around)."""
+        if not _estimable(self.x0):
+            return None
+        grad, _, calls = self._evaluations()
+        try:
+            return _diagnostics.lipschitz_estimate(grad, self.x0, hvp=self.objective.hvp())
+        except FloatingPointError:  # the gradient is not finite next to x0
+            return None
+        finally:
+            self.nfev += calls[0]
+            self.njev += calls[0]
 
     def _stable_limit(self, L: float) -> tuple[float, str]:
         r"""The largest constant step that is stable on a quadratic of curvature L (dampening 0).
