@@ -16,10 +16,14 @@ from steepest.explore import network, optimizer  # noqa: E402
 from steepest.explore.params import validate  # noqa: E402
 from steepest.explore.server import MAX_BODY, create_app  # noqa: E402
 
+# The app serves a Host of this machine only (DNS rebinding): the client's default Host,
+# "testserver", is refused, so the tests talk to it as a browser on this machine would.
+LOCAL = "http://127.0.0.1:8050"
+
 
 @pytest.fixture()
 def client() -> TestClient:
-    return TestClient(create_app(max_sessions=3, session_ttl=60.0))
+    return TestClient(create_app(max_sessions=3, session_ttl=60.0), base_url=LOCAL)
 
 
 def _refused(response, parameter: str | None = None) -> str:
@@ -212,7 +216,7 @@ def test_an_internal_error_is_json_and_the_server_keeps_serving(monkeypatch) -> 
     def broken(values):
         raise RuntimeError("boom")
     monkeypatch.setattr(optimizer, "run", broken)
-    client = TestClient(create_app(), raise_server_exceptions=False)
+    client = TestClient(create_app(), raise_server_exceptions=False, base_url=LOCAL)
     response = client.post("/api/run", json={})
     assert response.status_code == 500
     assert "internal error (RuntimeError)" in response.json()["error"]

@@ -25,12 +25,17 @@ from ..experiments import to_json
 from .params import Choice, Integer, ParamError, Real, Widths
 
 __all__ = ["DATASETS", "make_dataset", "SESSION_SPEC", "TRAIN_SPEC", "TrainingSession",
-           "SessionStore", "optimizers"]
+           "SessionStore", "optimizers", "check_work", "MAX_WORK"]
 
 DATASETS = ("moons", "circles", "spiral", "xor", "blobs")
 WINDOW = 2.0  # the data fill [-1.6, 1.6]^2; the boundary is drawn on [-2, 2]^2
 BOUNDARY_GRID = 50
 MAX_BATCHES = 200  # minibatch updates per request
+# The work of one train request, in batches x batch size x parameters (one unit: one example
+# through one weight, forward and backward): 6e7 is about a second on one core, and above what
+# the page can ask for (50 batches of 200 on a 2-32x6-1 network is 5.4e7). Without it one
+# request (200 batches of 1000 on that network, 1.1e9) held the engine's lock for 8 s.
+MAX_WORK = 60_000_000
 
 
 def optimizers() -> tuple[str, ...]:
@@ -150,6 +155,7 @@ class TrainingSession:
         self.X_val, self.y_val = X[n:], y[n:].astype(np.float64)
         self.batch_size = min(settings["batch_size"], n)
         self.model = _seeded_model(settings)
+        self.parameters = sum(int(p.data.size) for p in self.model.parameters())
         hyper: dict[str, Any] = {"lr": settings["lr"]}
         if settings["optimizer"] == "sgd":
             hyper["momentum"] = settings["momentum"]
@@ -361,6 +367,20 @@ class SessionStore:
     def delete(self, key: str) -> bool:
         with self._lock:
             return self._sessions.pop(key, None) is not None
+
+
+def check_work(session: TrainingSession, batches: int) -> None:
+    """Refuse a request whose batches x batch size x parameters exceeds :data:`MAX_WORK`,
+    saying how many batches would fit."""
+    parameters = session.parameters
+    work = batches * session.batch_size * parameters
+    if work > MAX_WORK:
+        fits = max(1, MAX_WORK // (session.batch_size * parameters))
+        raise ParamError("batches", f"explore: {batches} batches of {session.batch_size} on a "
+                                    f"network of {parameters} parameters is {work:.3g} units of "
+                                    f"work (batches x batch size x parameters); one request may "
+                                    f"do at most {MAX_WORK:.3g}: ask for at most {fits} batches "
+                                    f"per request, or use a smaller batch or network")
 
 
 def check_batch_size(settings: dict[str, Any]) -> None:

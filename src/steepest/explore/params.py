@@ -9,14 +9,17 @@ parameter, the value and what is allowed. The bounds are what keep each request'
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._validation import check_choice, check_int, check_real
 
-__all__ = ["ParamError", "Real", "Integer", "Choice", "Point", "Widths", "validate"]
+__all__ = ["ParamError", "Real", "Integer", "Choice", "Point", "Widths", "validate", "parse_json",
+           "finite_json", "nesting_depth", "MAX_DEPTH"]
 
 OWNER = "explore"
 
@@ -155,15 +158,66 @@ def validate(spec: Mapping[str, Field], data: Any) -> dict[str, Any]:
     return values
 
 
+#: Deepest nesting of arrays and objects a request may have (the page sends at most 2).
+MAX_DEPTH = 8
+#: Largest magnitude of an integer in a request (every integer field is far below it).
+MAX_INT = 2**63
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text``, found without recursion (strings
+    are skipped, so brackets inside them do not count)."""
+    depth = deepest = 0
+    for match in re.finditer(r"[\[\]{}]", _STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON: UTF-8, at most :data:`MAX_DEPTH` levels of nesting, integers of
+    magnitude at most :data:`MAX_INT`, finite numbers only.
+
+    Raises
+    ------
+    ParamError
+        For the parameter ``body``, saying what is wrong.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParamError("body", f"{OWNER}: the request body is not valid JSON ({error})") from None
+    if nesting_depth(text) > MAX_DEPTH:
+        raise ParamError("body", f"{OWNER}: the request body nests arrays and objects more than "
+                                 f"{MAX_DEPTH} levels deep")
+    try:
+        value = json.loads(text)
+    except RecursionError:  # cannot happen below MAX_DEPTH; kept as a second line of defence
+        raise ParamError("body", f"{OWNER}: the request body nests too deeply") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
+        raise ParamError("body", f"{OWNER}: the request body is not valid JSON "
+                                 f"({' '.join(str(error).split())[:200]})") from None
+    return finite_json(value)
+
+
 def finite_json(value: Any) -> Any:
-    """Reject NaN and infinities anywhere in parsed JSON (Python's json accepts ``NaN``)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ParamError("body", f"{OWNER}: numbers must be finite, got {value!r}")
-    if isinstance(value, Mapping):
-        for item in value.values():
-            finite_json(item)
-    elif isinstance(value, list):
-        for item in value:
-            finite_json(item)
+    """Reject NaN, infinities and integers beyond :data:`MAX_INT` anywhere in parsed JSON
+    (Python's json accepts ``NaN``); walks the value without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ParamError("body", f"{OWNER}: numbers must be finite, got {item!r}")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT:
+            raise ParamError("body", f"{OWNER}: integers must be at most 2**63 in magnitude, got "
+                                     f"one of {len(str(abs(item)))} digits")
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return value
 

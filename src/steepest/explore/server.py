@@ -20,15 +20,24 @@ Routes
     Training sessions of the network view.
 
 Every parameter is validated (:mod:`steepest.explore.params`): a bad one gets HTTP 400 with
-``{"error": message, "parameter": name}``; the work per request is bounded by those checks. The
-engine's grad mode is one process-wide switch (as the rest of the library assumes one thread),
-so the computations of concurrent requests take turns under one lock; each is short.
+``{"error": message, "parameter": name}``; the work per request is bounded by those checks (a
+network-view train request also by :data:`steepest.explore.network.MAX_WORK`). The engine's
+grad mode is one process-wide switch (as the rest of the library assumes one thread), so the
+computations of concurrent requests take turns under one lock; each is short.
+
+A local server is reachable by any web page the user opens, so every request is checked first:
+its ``Host`` must be this server's (the bound address, ``127.0.0.1``, ``localhost`` or ``[::1]``,
+with the bound port), else HTTP 400, which defeats DNS rebinding; and a request that changes
+state (anything but GET, HEAD and OPTIONS) from another origin (an ``Origin`` header that is
+not this server's, or ``Sec-Fetch-Site: cross-site``) gets HTTP 403, which defeats cross-site
+request forgery, even with a ``text/plain`` body that needs no CORS preflight.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +54,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import network, optimizer
-from .params import ParamError, finite_json, validate
+from .params import ParamError, parse_json, validate
 
 __all__ = ["create_app", "STATIC", "MAX_BODY"]
 
@@ -61,6 +70,88 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'
 
 def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "parameter": parameter}, status_code=status)
+
+
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _split_host(value: str) -> tuple[str, int | None] | None:
+    """``Host`` header -> (lower-case name without brackets, port or None); None if malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            return None
+        port_text = rest[1:]
+    elif value.count(":") == 1:
+        name, port_text = value.split(":")
+    elif ":" in value:
+        return None  # an IPv6 literal must be bracketed
+    else:
+        name, port_text = value, ""
+    if port_text and not port_text.isdigit():
+        return None
+    if not name:
+        return None
+    return name.rstrip("."), int(port_text) if port_text else None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class _Guard(BaseHTTPMiddleware):
+    """The Host check (DNS rebinding) and the same-origin check (CSRF) of every request."""
+
+    def __init__(self, app: Any, host: str | None, port: int | None) -> None:
+        super().__init__(app)
+        self.port = port or None  # 0 or None: any port
+        bound = (host or "127.0.0.1").strip("[]").lower()
+        self.wildcard = bound in _WILDCARDS
+        names = set(_LOOPBACK_NAMES)
+        if not self.wildcard:
+            names.add(bound)
+        else:  # serving a classroom: reached by an IP address or this machine's name
+            machine = socket.gethostname().lower()
+            names.update({machine, f"{machine}.local"})
+        self.names = frozenset(names)
+
+    def allowed(self, host_header: str) -> bool:
+        parsed = _split_host(host_header)
+        if parsed is None:
+            return False
+        name, port = parsed
+        if name not in self.names and not (self.wildcard and _is_ip(name)):
+            return False
+        return self.port is None or (port if port is not None else 80) == self.port
+
+    def shown(self) -> str:
+        names = ", ".join(sorted(f"[{n}]" if ":" in n else n for n in self.names))
+        where = f" on port {self.port}" if self.port else ""
+        return names + (" or an IP address" if self.wildcard else "") + where
+
+    async def dispatch(self, request: Request, call_next: Callable[..., Any]) -> Response:
+        host = request.headers.get("host", "")
+        if not self.allowed(host):
+            return _error(400, f"explore: the Host header {host!r} is not this server's "
+                               f"(allowed: {self.shown()}); open the address that "
+                               f"'steepest explore' printed", "Host")
+        if request.method not in _SAFE_METHODS:
+            origin = request.headers.get("origin")
+            own = f"{request.url.scheme}://{host.strip().lower()}"
+            if origin is not None and origin.strip().lower() != own:
+                return _error(403, f"explore: cross-origin request refused: Origin {origin!r} is "
+                                   f"not this server's ({own})", "Origin")
+            if request.headers.get("sec-fetch-site") == "cross-site":
+                return _error(403, "explore: cross-site request refused (Sec-Fetch-Site: "
+                                   "cross-site)", "Origin")
+        return await call_next(request)
 
 
 class _Headers(BaseHTTPMiddleware):
@@ -85,13 +176,11 @@ async def _body(request: Request) -> Any:
             raise ParamError("body", f"explore: the request body must be at most {MAX_BODY} bytes")
     if not raw.strip():
         return {}
-    try:
-        return finite_json(json.loads(raw))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ParamError("body", f"explore: the request body is not valid JSON ({error})") from None
+    return parse_json(raw)
 
 
-def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0) -> Starlette:
+def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0, host: str | None = None,
+               port: int | None = None) -> Starlette:
     """The explorer's ASGI application.
 
     Parameters
@@ -101,6 +190,13 @@ def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0) -> Starlet
         dropped to make room, and its tab starts a new one).
     session_ttl : float, default 900
         Seconds an unused session lives.
+    host : str, optional
+        The address the server is bound to: requests whose ``Host`` header names it (or
+        ``127.0.0.1``, ``localhost``, ``[::1]``) are served, others get HTTP 400. A wildcard
+        (``0.0.0.0``, ``::``) also accepts any IP address and this machine's name. Default:
+        the loopback names only.
+    port : int, optional
+        The bound port the ``Host`` header must carry (default, or 0: any port).
 
     Returns
     -------
@@ -127,7 +223,7 @@ def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0) -> Starlet
             "activations": list(network.SESSION_SPEC["activation"].names()),
             "max_layers": network.SESSION_SPEC["hidden"].max_layers,
             "max_width": network.SESSION_SPEC["hidden"].max_width,
-            "max_batches": network.MAX_BATCHES}
+            "max_batches": network.MAX_BATCHES, "max_work": network.MAX_WORK}
         return JSONResponse(info)
 
     async def contour(request: Request) -> JSONResponse:
@@ -158,6 +254,7 @@ def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0) -> Starlet
     async def train(request: Request) -> JSONResponse:
         values = validate(network.TRAIN_SPEC, await _body(request))
         s = session(request)
+        network.check_work(s, values["batches"])
         return await compute(lambda: _with(s, lambda: s.train(values["batches"], values["lr"])))
 
     async def step(request: Request) -> JSONResponse:
@@ -207,7 +304,7 @@ def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0) -> Starlet
                 TypeError: library_error, ArithmeticError: library_error,
                 Exception: server_error}
     return Starlette(routes=routes, exception_handlers=handlers,  # type: ignore[arg-type]
-                     middleware=[Middleware(_Headers)])
+                     middleware=[Middleware(_Headers), Middleware(_Guard, host=host, port=port)])
 
 
 def _with(session: network.TrainingSession, work: Callable[[], Any]) -> Any:
