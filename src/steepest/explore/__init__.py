@@ -14,14 +14,16 @@ works without the extra.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
+import socket
 import sys
 import threading
 import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["serve", "url_for", "is_loopback", "add_cli", "cli_main"]
+__all__ = ["serve", "url_for", "is_loopback", "listen", "PortError", "add_cli", "cli_main"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -45,6 +47,47 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+class PortError(OSError, ValueError):
+    """The address cannot be listened on (the port is taken, or not ours to use). An OSError
+    with the errno of the failed bind; also a ValueError, so that ``steepest explore`` reports
+    it as a bad argument: one line and exit status 2."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``(host, port)`` (as uvicorn binds it), for the server to use.
+
+    Binding here, before uvicorn starts, turns "address already in use" into a
+    :class:`PortError` naming the address and what to do, instead of uvicorn's log line and
+    exit status 3; and the server then uses this very socket, so nothing can take the port in
+    between.
+
+    Raises
+    ------
+    PortError
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        where = url_for(host, port).removeprefix("http://").rstrip("/")
+        if error.errno == errno.EADDRINUSE:
+            why = ("the port is already in use (another steepest explore?); choose another with "
+                   "--port N, or --port 0 for any free one")
+        elif error.errno == errno.EACCES:
+            why = "permission denied (ports below 1024 need privileges); choose --port 8050"
+        else:
+            why = f"{error.strerror or error}; check --host and --port"
+        raise PortError(error.errno, f"explore: cannot listen on {where}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def _missing_extra(error: ImportError) -> ImportError:
     return ImportError(f"steepest explore needs Starlette and uvicorn ({error.name} is missing): "
                        f'pip install "steepest[explore]"')
@@ -65,6 +108,12 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, open_browser: b
         Open the page in the default browser once the server listens.
     echo : callable
         Where the URL and warnings are written.
+
+    Raises
+    ------
+    PortError
+        When the address cannot be listened on (the port is in use), before anything is
+        served.
     """
     try:
         import uvicorn
@@ -72,11 +121,13 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, open_browser: b
         from .server import create_app
     except ImportError as error:
         raise _missing_extra(error) from None
+    sock = listen(host, port)
+    port = sock.getsockname()[1]  # the one the OS picked for port 0
     if not is_loopback(host):
         echo(f"warning: binding to {host}: anyone who can reach this machine on port {port} can "
              f"use the explorer and its CPU time; use --host 127.0.0.1 to keep it local")
-    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning",
-                            lifespan="off")
+    config = uvicorn.Config(create_app(host=host, port=port), host=host, port=port,
+                            log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     original_startup = server.startup
 
@@ -95,9 +146,11 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, open_browser: b
     try:
         # uvicorn handles SIGINT/SIGTERM (finishing requests in flight), then raises the signal
         # again once shut down: that KeyboardInterrupt is the normal way out.
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
+    finally:
+        sock.close()
     echo("steepest explore: stopped")
 
 
