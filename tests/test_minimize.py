@@ -447,3 +447,106 @@ def test_divergence_from_a_start_whose_norm_overflows_is_reported():
                              lr=1e308, max_iter=10, gtol=0.0)
     assert result.diverged and result.status == 4 and result.suggested_lr is None
     assert math.isfinite(result.fvals[0])
+
+
+# --------------------------------------------------------------------------- later evaluations
+def _after(n, good, bad):
+    """good(x) for the first n calls, bad(x) from then on."""
+    calls = [0]
+
+    def function(x):
+        calls[0] += 1
+        return good(x) if calls[0] <= n else bad(x)
+
+    return function
+
+
+def _f(x):
+    return float(np.sum((x - 3.0) ** 2))
+
+
+def _g(x):
+    return 2 * (x - 3.0)
+
+
+@pytest.mark.parametrize("method", ["gd", "bfgs"])
+@pytest.mark.parametrize("make,error,pattern", [
+    (lambda: (_after(2, _f, lambda x: np.array([_f(x), 0.0])), _g), ValueError,
+     r"^minimize: fun must return a scalar, got an array of shape \(2,\)$"),
+    (lambda: (_after(2, _f, lambda x: None), _g), TypeError,
+     "^minimize: fun must return a real scalar, got None$"),
+    (lambda: (_after(2, _f, lambda x: "1.0"), _g), TypeError,
+     "^minimize: fun must return a real scalar"),
+    (lambda: (_f, _after(2, _g, lambda x: np.append(_g(x), 0.0))), ValueError,
+     r"^minimize: jac must return an array of shape \(2,\) \(the shape of x0\), got \(3,\)$"),
+    (lambda: (_f, _after(2, _g, lambda x: _g(x)[:1])), ValueError,
+     r"^minimize: jac must return an array of shape \(2,\)"),
+    (lambda: (_f, _after(2, _g, lambda x: _g(x) + 1j)), TypeError,
+     "^minimize: jac must return a real array, got dtype complex128$"),
+    (lambda: (_f, _after(2, _g, lambda x: None)), TypeError,
+     r"^minimize: jac must return a real array of shape \(2,\) \(the shape of x0\), got None$"),
+], ids=["fun-shape", "fun-None", "fun-str", "jac-long", "jac-short", "jac-complex", "jac-None"])
+def test_every_evaluation_is_checked_not_only_the_first(method, make, error, pattern):
+    # the first evaluations are fine; a bad return later gets the same error as at the start
+    # (it used to be NumPy's 'can only convert an array of size 1', SGD's shape message, or a
+    # complex gradient silently truncated to its real part with a ComplexWarning)
+    fun, jac = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(error, match=pattern):
+            st.minimize(fun, [0.0, 0.0], jac=jac, method=method,
+                        **({"lr": 0.1} if method == "gd" else {}))
+
+
+def test_a_later_bad_pair_with_jac_true_is_named():
+    pair = _after(2, lambda x: (_f(x), _g(x)), lambda x: _f(x))
+    with pytest.raises(TypeError, match=r"with jac=True, fun must return a pair \(f, grad\); it "
+                                        "returned float"):
+        st.minimize(pair, [0.0, 0.0], jac=True, lr=0.1)
+    pair = _after(2, lambda x: (_f(x), _g(x)), lambda x: (_f(x), _g(x) + 1j))
+    with pytest.raises(TypeError, match="fun's gradient must return a real array, got dtype "
+                                        "complex128"):
+        st.minimize(pair, [0.0, 0.0], jac=True, method="bfgs")
+    # lists and float32 gradients stay accepted at every evaluation, as at the first
+    pair = _after(2, lambda x: (_f(x), _g(x)), lambda x: [np.float32(_f(x)), list(_g(x))])
+    result = st.minimize(pair, [0.0, 0.0], jac=True, lr=0.1, max_iter=10_000)
+    assert result.success and result.grad.dtype == np.float64
+
+
+def test_a_later_bad_tensor_return_is_named():
+    def later(bad):
+        return _after(2, lambda x: ((x - 3.0) * (x - 3.0)).sum(), bad)
+
+    with pytest.raises(ValueError, match=r"^minimize: fun must return a scalar, got a Tensor of "
+                                         r"shape \(2,\)$"):
+        st.minimize(later(lambda x: x * 2.0), [0.0, 0.0], lr=0.1)
+    with pytest.raises(TypeError, match="^minimize: fun must return a scalar Tensor .* it "
+                                        "returned float$"):
+        st.minimize(later(lambda x: float(x.data.sum())), [0.0, 0.0], method="bfgs")
+
+
+def test_a_tensor_fun_that_is_constant_in_places_has_zero_gradient_there():
+    # f = 0 (a constant Tensor) for x < 0, x^2 elsewhere: the constant branch is fine at any
+    # evaluation, and the run goes on where f depends on x
+    def fun(x):
+        return st.tensor(0.0) if x.data[0] < 0 else (x * x).sum()
+
+    result = st.minimize(fun, [-1.0], lr=0.1)
+    assert result.status == 0 and result.nit == 0
+    result = st.minimize(fun, [1.0], lr=0.1, max_iter=3, gtol=0.0)
+    np.testing.assert_allclose(result.path.ravel(), [1.0, 0.8, 0.64, 0.512])
+    # into the constant branch after the first step (backward on it used to raise)
+    result = st.minimize(fun, [1.0], lr=1.0)
+    assert result.status == 0 and result.nit == 1 and result.x.tolist() == [-1.0]
+
+
+def test_a_complex_hessian_is_refused():
+    with pytest.raises(TypeError, match="hess must return a real array, got dtype complex128"):
+        st.minimize(_f, [0.0, 0.0], jac=_g, hess=lambda x: 2 * np.eye(2) + 0j, method="newton")
+
+
+def test_numpy_code_meeting_a_tensor_gets_the_clear_message():
+    # np.sum(tensor) calls Tensor.sum(out=...): the engine's TypeError used to surface alone
+    with pytest.raises(TypeError, match=r"minimize: fun received a Tensor .*; if fun is NumPy "
+                                        r"code, pass jac= .* or write fun with steepest ops"):
+        st.minimize(lambda x: np.sum((x - 3.0) ** 2), [0.0, 0.0])

@@ -222,8 +222,10 @@ class _Objective:
             raise TypeError(f"minimize: jac must be None (differentiate fun), True (fun returns "
                             f"(f, grad)) or a callable x -> grad; got {jac!r}")
 
-    # Each builder checks the first evaluation thoroughly, then returns a lean function for
-    # the loop.
+    # Each builder checks the first evaluation thoroughly and returns a lean function for the
+    # loop, which checks every later evaluation with type, dtype and shape tests only (the
+    # common returns: float or float64, a float64 array of x's shape) and sends anything else
+    # through the thorough check, so that a bad return at any iteration gets the same error.
     def _problem(self, problem: Problem) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
         value, gradient = problem._value, problem._gradient
         return lambda x: (float(value(x)), gradient(x))
@@ -231,44 +233,60 @@ class _Objective:
     def _autodiff(self, fun: Callable[[Tensor], Any]) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
         param = Tensor(np.zeros(self.shape), requires_grad=True)
         self.param = param
+        zeros = np.zeros(self.shape)
 
         def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
             param.data = x
             param.grad = None
             out = fun(param)
-            out.backward()
+            try:
+                out.backward()
+            except Exception:
+                self._check_tensor(out)  # a clear error for what is not a scalar Tensor
+                if not out.requires_grad:  # f does not depend on x here
+                    return out.data.item(), zeros.copy()
+                raise
             g = param.grad
-            return out.data.item(), (g if g is not None else np.zeros(self.shape))
+            return out.data.item(), (g if g is not None else zeros.copy())
 
         def first(x: np.ndarray) -> tuple[float, np.ndarray]:
             param.data = x
             param.grad = None
-            out = fun(param)
-            if not isinstance(out, Tensor):
+            try:
+                out = fun(param)
+            except TypeError as error:  # typically NumPy code meeting a Tensor: np.sum(x)
                 raise TypeError(
-                    f"minimize: fun must return a scalar Tensor (write it with steepest "
-                    f"operations so that it can be differentiated) or be given with jac=; it "
-                    f"returned {type(out).__name__}")
-            if out.size != 1:
-                raise ValueError(f"minimize: fun must return a scalar, got a Tensor of shape "
-                                 f"{out.shape}")
-            self.evaluate = evaluate if out.requires_grad else constant
+                    f"minimize: fun received a Tensor (with jac=None minimize differentiates fun "
+                    f"by calling it on one) and raised TypeError: {error}; if fun is NumPy code, "
+                    f"pass jac= (its gradient) or write fun with steepest ops (x.sum(), "
+                    f"st.exp(x), ...)") from error
+            self._check_tensor(out)
+            self.evaluate = evaluate
             if not out.requires_grad:  # f does not depend on x
-                return out.data.item(), np.zeros(self.shape)
+                return out.data.item(), zeros.copy()
             out.backward()
             g = param.grad
-            return out.data.item(), (g if g is not None else np.zeros(self.shape))
-
-        def constant(x: np.ndarray) -> tuple[float, np.ndarray]:
-            param.data = x
-            return fun(param).data.item(), np.zeros(self.shape)
+            return out.data.item(), (g if g is not None else zeros.copy())
 
         return first
 
+    @staticmethod
+    def _check_tensor(out: Any) -> None:
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"minimize: fun must return a scalar Tensor (write it with steepest "
+                f"operations so that it can be differentiated) or be given with jac=; it "
+                f"returned {type(out).__name__}")
+        if out.size != 1:
+            raise ValueError(f"minimize: fun must return a scalar, got a Tensor of shape "
+                             f"{out.shape}")
+
     def _numpy(self, fun: Callable[[np.ndarray], Any],
                jac: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        value, gradient = self._value, self._gradient
+
         def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
-            return self._value(fun(x)), self._gradient(jac(x), x)
+            return value(fun(x), "fun"), gradient(jac(x), x, "jac")
 
         def first(x: np.ndarray) -> tuple[float, np.ndarray]:
             f = self._check_value(fun(x), "fun")
@@ -280,29 +298,41 @@ class _Objective:
 
     def _numpy_pair(self, fun: Callable[[np.ndarray], Any]
                     ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
-            f, g = fun(x)
-            return self._value(f), self._gradient(g, x)
+        value, gradient = self._value, self._gradient
 
-        def first(x: np.ndarray) -> tuple[float, np.ndarray]:
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
             out = fun(x)
+            if type(out) is not tuple or len(out) != 2:
+                return checked(out, x)
+            return value(out[0], "fun"), gradient(out[1], x, "fun's gradient")
+
+        def checked(out: Any, x: np.ndarray) -> tuple[float, np.ndarray]:
             if not isinstance(out, tuple | list) or len(out) != 2:
                 raise TypeError(f"minimize: with jac=True, fun must return a pair (f, grad); it "
                                 f"returned {type(out).__name__}")
-            f = self._check_value(out[0], "fun")
-            g = self._check_gradient(out[1], x, "fun's gradient")
+            return (self._check_value(out[0], "fun"),
+                    self._check_gradient(out[1], x, "fun's gradient"))
+
+        def first(x: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g = checked(fun(x), x)
             self.evaluate = evaluate
             return f, g
 
         return first
 
-    @staticmethod
-    def _value(value: Any) -> float:
-        return value.item() if type(value) is np.ndarray else float(value)
+    def _value(self, value: Any, who: str) -> float:
+        """The lean check of a value: a float passes (np.float64 is one), the rest is checked."""
+        if type(value) is float:
+            return value
+        if type(value) is np.float64:
+            return float(value)
+        return self._check_value(value, who)
 
-    @staticmethod
-    def _gradient(g: Any, x: np.ndarray) -> np.ndarray:
-        g = np.asarray(g, dtype=np.float64)
+    def _gradient(self, g: Any, x: np.ndarray, who: str) -> np.ndarray:
+        """The lean check of a gradient: a float64 array of x's shape passes, the rest is
+        checked (and converted)."""
+        if type(g) is not np.ndarray or g.dtype is not _FLOAT64 or g.shape != self.shape:
+            return self._check_gradient(g, x, who)
         # A gradient that shares memory with x (e.g. jac = lambda x: x) would change under the
         # optimizer's in-place update.
         return g.copy() if np.may_share_memory(g, x) else g
@@ -312,20 +342,25 @@ class _Objective:
             value = value.data
         if isinstance(value, bool) or not (isinstance(value, numbers.Real) or (
                 isinstance(value, np.ndarray) and value.dtype.kind in "fiu")):
-            raise TypeError(f"minimize: {who} must return a real scalar, got {value!r}")
+            raise TypeError(f"minimize: {who} must return a real scalar, got {_brief(value)}")
         if np.size(value) != 1:
             raise ValueError(f"minimize: {who} must return a scalar, got an array of shape "
                              f"{np.shape(value)}")
         return float(np.reshape(value, ()))
 
     def _check_gradient(self, g: Any, x: np.ndarray, who: str) -> np.ndarray:
-        array = as_array(g.data if isinstance(g, Tensor) else g)
+        try:
+            array = as_array(g.data if isinstance(g, Tensor) else g)
+        except TypeError:
+            raise TypeError(f"minimize: {who} must return a real array of shape {x.shape} (the "
+                            f"shape of x0), got {_brief(g)}") from None
         if array.dtype.kind not in "fiu":
             raise TypeError(f"minimize: {who} must return a real array, got dtype {array.dtype}")
         if array.shape != x.shape:
             raise ValueError(f"minimize: {who} must return an array of shape {x.shape} (the "
                              f"shape of x0), got {array.shape}")
-        return self._gradient(array, x)
+        array = np.asarray(array, dtype=np.float64)
+        return array.copy() if np.may_share_memory(array, x) else array
 
     # Second derivatives. They come from the engine where f is Tensor code, from hess= where it
     # is given; a NumPy f with only jac= has none (the diagnostics then difference gradients).
@@ -352,7 +387,14 @@ class _Objective:
 
     @staticmethod
     def _check_hessian(H: Any, n: int) -> np.ndarray:
-        H = np.asarray(H.data if isinstance(H, Tensor) else H, dtype=np.float64)
+        try:
+            H = as_array(H.data if isinstance(H, Tensor) else H)
+        except TypeError:
+            raise TypeError(f"minimize: hess must return a real ({n}, {n}) array, got "
+                            f"{_brief(H)}") from None
+        if H.dtype.kind not in "fiu":
+            raise TypeError(f"minimize: hess must return a real array, got dtype {H.dtype}")
+        H = np.asarray(H, dtype=np.float64)
         if H.shape != (n, n):
             raise ValueError(f"minimize: hess must return an array of shape ({n}, {n}) for x0 "
                              f"of {n} entries, got shape {H.shape}")
@@ -370,6 +412,14 @@ class _Objective:
 
 
 # --------------------------------------------------------------------------- checks
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _initial_point(x0: Any) -> np.ndarray:
     try:
         x = as_array(x0)
