@@ -452,7 +452,11 @@ class Optimizer:
 
     @staticmethod
     def _grad_with_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
-        """``-grad`` when maximising, plus ``weight_decay * p`` (L2), never modifying p.grad."""
+        """``-grad`` when maximising, plus ``weight_decay * p`` (L2), never modifying p.grad.
+
+        Always an ndarray: of a 0-d array NumPy's ``-grad`` and ``grad + ...`` are NumPy
+        *scalars*, and a buffer an optimizer creates from one (SGD's ``g.copy()``) would then
+        be a scalar that its in-place updates (``buffer *= momentum``) only rebind."""
         if grad.dtype is not p.data.dtype and grad.dtype != p.data.dtype:  # dtypes are singletons
             grad = grad.astype(p.data.dtype)
         if group.get("maximize"):
@@ -460,6 +464,8 @@ class Optimizer:
         weight_decay = group.get("weight_decay", 0.0)
         if weight_decay != 0 and not group.get("decoupled_weight_decay"):
             grad = grad + weight_decay * p.data
+        if type(grad) is not np.ndarray and isinstance(grad, np.generic):  # a 0-d parameter
+            grad = np.asarray(grad)
         return grad
 
     # ------------------------------------------------------------------ state dicts
