@@ -5,8 +5,9 @@ Run from the repository root::
 
     python tools/make_lbfgs_golden.py
 
-In float64, on the 2-D Rosenbrock function from (-1.2, 1) and on a 5-D ill-conditioned quadratic
-split over two parameter tensors, for ``line_search_fn=None`` (with ``lr=0.1``, and with the
+In float64, on the 2-D Rosenbrock function from (-1.2, 1), on a 5-D ill-conditioned quadratic
+split over two parameter tensors (and, for the line search's evaluation budget, on the 3-D
+Rosenbrock function and a quartic bowl), for ``line_search_fn=None`` (with ``lr=0.1``, and with the
 defaults) and ``"strong_wolfe"``, with ``history_size`` 100 and 3, it records the parameters and
 the returned loss after each of ``STEPS`` calls of ``step(closure)`` (each call runs up to
 ``max_iter`` iterations), and the closure-evaluation count. A case whose trajectory moves by
@@ -35,7 +36,23 @@ CASES = {
     "quadratic-default": ("quadratic", {"lr": 0.5, "max_iter": 8}),
     "quadratic-wolfe": ("quadratic", {"line_search_fn": "strong_wolfe", "history_size": 2,
                                       "max_iter": 4}),
+    # The line search's budget: torch passes max_ls = max_eval - evaluations so far (QA: a
+    # fixed 25 made more closure calls and another point). max_iter=1 gives max_eval=1, so
+    # max_ls=0: one trial point, then the better of t=0 and it.
+    "rosenbrock-wolfe-maxiter1": ("rosenbrock", {"line_search_fn": "strong_wolfe",
+                                                 "max_iter": 1}),
+    # the defaults (max_iter=20, max_eval=25) from the QA's start: the first step's last search
+    # is cut short by the budget (26 closure calls, not 28)
+    "rosenbrock3-wolfe": ("rosenbrock3", {"line_search_fn": "strong_wolfe"}),
+    "quartic-wolfe-maxiter1": ("quartic", {"line_search_fn": "strong_wolfe", "lr": 0.1,
+                                           "max_iter": 1}),
+    "quartic-wolfe-budget": ("quartic", {"line_search_fn": "strong_wolfe", "lr": 0.1,
+                                         "max_iter": 4, "max_eval": 6}),
 }
+#: Starts of the problems other than the quadratic (whose start is drawn with its data).
+STARTS = {"rosenbrock": [-1.2, 1.0],
+          "rosenbrock3": [-1.6630356943560174, 1.134793267953789, -0.7965039896268258],
+          "quartic": [3.0, -2.0, 0.5, 4.0]}
 
 
 def quadratic_data() -> dict[str, np.ndarray]:
@@ -49,14 +66,20 @@ def loss_of(problem: str, params: list[torch.Tensor], data: dict[str, np.ndarray
     if problem == "rosenbrock":
         (w,) = params
         return (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2
+    if problem == "rosenbrock3":
+        (z,) = params
+        return (100.0 * (z[1:] - z[:-1] ** 2) ** 2 + (1.0 - z[:-1]) ** 2).sum()
+    if problem == "quartic":
+        (z,) = params
+        return ((z - 1.0) ** 2).sum() + 0.1 * (z ** 4).sum()
     x = torch.cat(params)
     A, b = torch.tensor(data["A"]), torch.tensor(data["b"])
     return 0.5 * x @ (A @ x) - b @ x
 
 
 def initial(problem: str, data: dict[str, np.ndarray]) -> list[np.ndarray]:
-    if problem == "rosenbrock":
-        return [np.array([-1.2, 1.0])]
+    if problem in STARTS:
+        return [np.array(STARTS[problem])]
     return [data["x0"][:3], data["x0"][3:]]
 
 
@@ -98,7 +121,7 @@ def main() -> None:
         arrays[f"{name}/evals"] = np.array(counts)
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez(OUT / "lbfgs.npz", **arrays)
-    manifest = {"torch_version": torch.__version__, "steps": STEPS,
+    manifest = {"torch_version": torch.__version__, "steps": STEPS, "starts": STARTS,
                 "cases": {name: {"problem": p, "options": o} for name, (p, o) in CASES.items()}}
     (OUT / "lbfgs.json").write_text(json.dumps(manifest, indent=1) + "\n")
 

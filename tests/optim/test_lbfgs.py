@@ -18,8 +18,8 @@ ARRAYS = dict(np.load(GOLDEN / "lbfgs.npz"))
 
 def _setup(name: str):
     spec = MANIFEST["cases"][name]
-    if spec["problem"] == "rosenbrock":
-        params = [st.tensor([-1.2, 1.0], requires_grad=True)]
+    if spec["problem"] in MANIFEST["starts"]:
+        params = [st.tensor(MANIFEST["starts"][spec["problem"]], requires_grad=True)]
     else:
         x0 = ARRAYS["quadratic/x0"]
         params = [st.tensor(x0[:3].copy(), requires_grad=True),
@@ -31,6 +31,12 @@ def _setup(name: str):
         if spec["problem"] == "rosenbrock":
             w = params[0]
             return (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2
+        if spec["problem"] == "rosenbrock3":
+            z = params[0]
+            return (100.0 * (z[1:] - z[:-1] ** 2) ** 2 + (1.0 - z[:-1]) ** 2).sum()
+        if spec["problem"] == "quartic":
+            z = params[0]
+            return ((z - 1.0) ** 2).sum() + 0.1 * (z ** 4).sum()
         x = st.concatenate(params)
         return 0.5 * (x @ (st.tensor(A) @ x)) - st.tensor(b) @ x
 
@@ -55,6 +61,16 @@ def test_golden_set_has_both_line_search_settings():
     assert MANIFEST["torch_version"].startswith("2.13")
     searches = {c["options"].get("line_search_fn") for c in MANIFEST["cases"].values()}
     assert searches == {None, "strong_wolfe"}
+
+
+def test_golden_set_exercises_the_line_search_budget():
+    # torch passes max_ls = max_eval - evaluations so far: with max_iter=1 (max_eval=1) a step
+    # is two closure calls; with the defaults from this start the first step makes 26 (one over
+    # max_eval: the search's first trial point is always evaluated), where a fixed max_ls=25
+    # made 28 and ended elsewhere
+    for name in ("rosenbrock-wolfe-maxiter1", "quartic-wolfe-maxiter1"):
+        assert ARRAYS[f"{name}/evals"].tolist() == [2, 4, 6, 8, 10, 12]
+    assert ARRAYS["rosenbrock3-wolfe/evals"][0] == 26
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["cases"]))

@@ -40,9 +40,12 @@ class LBFGS(Optimizer):
 
     The step :math:`t_k` is ``lr`` (``min(1, 1/||g_0||_1) * lr`` on the very first iteration),
     or, with ``line_search_fn="strong_wolfe"``, the result of PyTorch's strong Wolfe search
-    (:math:`c_1 = 10^{-4}`, :math:`c_2 = 0.9`, cubic interpolation, at most 25 evaluations)
-    started from that value. Iterations stop at ``max_iter``, after ``max_eval`` closure calls,
-    when :math:`\|g\|_\infty \le` ``tolerance_grad``, or when the step or the change of the loss
+    (:math:`c_1 = 10^{-4}`, :math:`c_2 = 0.9`, cubic interpolation) started from that value. As in
+    PyTorch, the search of an iteration may take what is left of the step's ``max_eval``
+    (``max_ls = max_eval - evaluations so far``, the step's first closure call included; its
+    first trial point is always evaluated, so a step may make ``max_eval + 1`` calls), not a
+    fixed 25. Iterations stop at ``max_iter``, after ``max_eval`` closure calls, when
+    :math:`\|g\|_\infty \le` ``tolerance_grad``, or when the step or the change of the loss
     falls below ``tolerance_change``.
 
     Parameters
@@ -205,7 +208,10 @@ class LBFGS(Optimizer):
                           ) -> tuple[float, np.ndarray]:
                     return self._directional(closure, x, step, direction)
 
-                loss, flat_grad, t, evals = strong_wolfe(along, x_init, t, d, loss, flat_grad, gtd)
+                # what is left of this step's max_eval, as torch 2.x passes it (0 on a first
+                # iteration with max_eval=1: one evaluation, then the better of 0 and t)
+                loss, flat_grad, t, evals = strong_wolfe(along, x_init, t, d, loss, flat_grad, gtd,
+                                                         max_ls=max_eval - current_evals)
                 self._add_step(t, d)
                 opt_cond = np.abs(flat_grad).max() <= group["tolerance_grad"]
             else:
@@ -330,7 +336,8 @@ def strong_wolfe(along: Callable[..., tuple[float, np.ndarray]], x: Any, t: floa
 
     Finds :math:`t` with :math:`f(x + t d) \le f + c_1 t\, g^\top d` and
     :math:`|\nabla f(x + t d)^\top d| \le c_2 |g^\top d|` (Nocedal and Wright, Algorithms 3.5
-    and 3.6), in at most ``max_ls`` evaluations of ``along(x, t, d) -> (f, g)``.
+    and 3.6), in at most ``max_ls + 1`` evaluations of ``along(x, t, d) -> (f, g)`` (the first
+    trial point, then up to ``max_ls`` more, as in PyTorch's ``_strong_wolfe``).
 
     Returns
     -------
