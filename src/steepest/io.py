@@ -33,6 +33,7 @@ import secrets
 import socket
 import stat
 import time
+import tokenize
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -53,6 +54,13 @@ _ARRAY_KINDS = "biufc"
 # Room for an .npy header (magic, length, dict padded to 64 bytes) beyond the array bytes.
 _HEADER_ALLOWANCE = 1 << 16
 _ZIP64_THRESHOLD = 1 << 30
+# What NumPy's .npy header parsing can raise on damaged bytes: ast.literal_eval raises
+# SyntaxError (or MemoryError/RecursionError on deep nesting), its fallback for Python 2 headers
+# tokenizes the text (tokenize.TokenError, IndentationError), the rest raise ValueError,
+# TypeError (a descr that is no dtype) or OverflowError (a shape beyond the index range).
+NPY_HEADER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, SyntaxError, tokenize.TokenError, TypeError, OverflowError, MemoryError,
+    RecursionError, KeyError, IndexError)
 
 
 class CheckpointError(ValueError):
@@ -381,25 +389,56 @@ def load(path: str | os.PathLike[str]) -> Any:
         If ``path`` does not exist.
     CheckpointError
         (a ``ValueError``) If the file is truncated, tampered with, holds Python objects, was
-        written by a newer format version, or is not a steepest checkpoint.
+        written by a newer format version, or is not a steepest checkpoint; also for a path
+        that is not a regular file (a named pipe, a device), which is never read from.
     """
     path = _fspath("load", path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: path {path!r} is a directory, not a checkpoint file")
-    with open(path, "rb") as file:
+    with _open_regular(path) as file:
         try:
             return _read_archive(file)
         except CheckpointError as error:
             raise CheckpointError(f"load: {path!r} is not a valid steepest checkpoint: {error}. "
                                   f"Nothing was loaded") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-                OverflowError, MemoryError) as error:
+                OverflowError, MemoryError, SyntaxError, tokenize.TokenError) as error:
             raise CheckpointError(f"load: {path!r} is not a valid steepest checkpoint: the archive "
                                   f"is damaged or truncated ({type(error).__name__}: {error}). "
                                   f"Nothing was loaded") from None
         except RecursionError:
             raise CheckpointError(f"load: {path!r} is not a valid steepest checkpoint: its "
                                   f"structure is nested too deeply. Nothing was loaded") from None
+
+
+def _open_regular(path: str) -> Any:
+    """Open ``path`` for reading if it is a regular file. A named pipe (FIFO), a device or a
+    socket is refused without reading from it: opening a FIFO would wait for a writer forever.
+    The file is opened without blocking and checked with ``fstat``, so nothing can swap it
+    between the check and the read."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise CheckpointError(f"load: {path!r} is not a regular file (it is "
+                                  f"{_file_kind(mode)}); a checkpoint is a file written by "
+                                  f"steepest.save. Nothing was loaded")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, words in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return words
+    return "not a plain file"
 
 
 def _read_archive(file: Any) -> Any:
@@ -535,8 +574,11 @@ def _read_npy(member: Any, name: str, dtype: np.dtype, shape: tuple[int, ...], s
             header = fmt.read_array_header_2_0(member)
         else:
             raise CheckpointError(f"array {name} has an unknown .npy version {version}")
-    except ValueError as error:
-        raise CheckpointError(f"array {name} has a damaged .npy header ({error})") from None
+    except CheckpointError:
+        raise
+    except NPY_HEADER_ERRORS as error:
+        raise CheckpointError(f"array {name} has a damaged .npy header "
+                              f"({type(error).__name__}: {error})") from None
     stored_shape, fortran, stored_dtype = header
     if stored_dtype.hasobject:
         raise CheckpointError(f"array {name} holds Python objects; they are never unpickled")
