@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ import numpy as np
 
 from . import _random
 from ._validation import check_bool, check_choice, check_int, check_real
+from .io import NPY_HEADER_ERRORS
 
 __all__ = [
     "Dataset", "DATASETS", "load_dataset", "load_csv", "load_npz", "Split",
@@ -214,6 +216,12 @@ def _check_path(owner: str, path: str | os.PathLike) -> str:
         raise FileNotFoundError(f"{owner}: no such file: {path!r}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{owner}: {path!r} is a directory, not a file")
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        # reading a FIFO would wait for a writer forever
+        raise ValueError(f"{owner}: {path!r} is not a regular file (it is {kind}); save the "
+                         f"data to a file first")
     return path
 
 
@@ -229,7 +237,9 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     delimiter : str, default ","
     task : {"classification", "regression"}, optional
         Inferred from the target column when omitted (see :func:`infer_task`); text labels are
-        always classes.
+        always classes. A target column is read as numbers when every cell is one, as text
+        labels when most cells are not numbers; a column of numbers with a few cells that are
+        not (``"?"``, ``"n/a"``, a typo) is refused, naming their lines.
 
     Returns
     -------
@@ -242,9 +252,14 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
     FileNotFoundError
         When the file does not exist.
     ValueError
-        For an empty file, a missing target column (the message lists the columns), a row of the
-        wrong length, a non-numeric or missing (NaN) feature value (named by row and column), or a
-        classification target with a single class.
+        For an empty file, a missing target column (the message lists the columns), a file with
+        no feature column besides the target, a row of the wrong length, a non-numeric or
+        missing (NaN) feature value or an empty target cell (named by line and column), a
+        numeric target with stray non-numbers (their lines named), an integer target beyond
+        the 64-bit range, a classification target with a single class, or a path that is not
+        a regular file (a named pipe is never read from).
+
+    A UTF-8 byte-order mark before the header (Excel's "CSV UTF-8") is ignored.
     """
     source = f"load_csv({os.fspath(path)!r})"
     path = _check_path("load_csv", path)
@@ -265,16 +280,25 @@ def load_csv(path: str | os.PathLike, target: str, delimiter: str = ",",
         raise ValueError(f"{source}: the file has a header but no data rows")
     target_col = header.index(target)
     feature_cols = [j for j in range(len(header)) if j != target_col]
+    if not feature_cols:
+        raise ValueError(f"{source}: the only column is the target {target!r}; a model needs at "
+                         f"least one feature column besides it")
     X = np.empty((len(rows) - 1, len(feature_cols)), dtype=np.float64)
     y_text: list[str] = []
+    lines: list[int] = []
     for i, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
             raise ValueError(f"{source}: line {line} has {len(row)} fields, the header has "
                              f"{len(header)}")
         for k, j in enumerate(feature_cols):
             X[i, k] = _parse_float(row[j], source, line, header[j])
-        y_text.append(row[target_col].strip())
-    y_raw = _text_to_numbers(y_text)
+        label = row[target_col].strip()
+        if label == "":
+            raise ValueError(f"{source}: line {line}, column {target!r} (the target) is empty "
+                             f"(missing value); fill or drop the row first")
+        y_text.append(label)
+        lines.append(line)
+    y_raw = _text_to_numbers(y_text, lines, source, target)
     task = task or infer_task(y_raw)
     y, target_names = _encode_target(y_raw, task, source, target)
     name = os.path.splitext(os.path.basename(path))[0]
@@ -287,7 +311,8 @@ def _read_rows(path: str, source: str, delimiter: str) -> list[tuple[int, list[s
     rows: list[tuple[int, list[str]]] = []
     reader = None
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: drops the byte-order mark that Excel's "CSV UTF-8" puts before the header
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             # keep each row's line number in the file (blank lines are skipped, not counted away)
             rows = [(reader.line_num, row) for row in reader if row]
@@ -316,16 +341,45 @@ def _parse_float(text: str, source: str, line: int, column: str) -> float:
     return value
 
 
-def _text_to_numbers(values: list[str]) -> np.ndarray:
-    """Numbers if every value parses as one (integers stay integers), else the text."""
-    try:
-        return np.array([int(v) for v in values], dtype=np.int64)
-    except ValueError:
-        pass
-    try:
-        return np.array([float(v) for v in values], dtype=np.float64)
-    except ValueError:
-        return np.array(values)
+_INT64 = np.iinfo(np.int64)
+
+
+def _text_to_numbers(values: list[str], lines: list[int], source: str, column: str
+                     ) -> np.ndarray:
+    """A target column's cells as numbers if every one parses as a number (integers stay
+    integers), as text labels if most do not.
+
+    A column where most cells are numbers and a few are not (``"?"``, ``"n/a"``, a typo) is
+    refused, naming the lines: read as text it would turn a regression target, or numeric
+    classes, into one class per distinct spelling. So is an integer beyond the 64-bit range.
+    """
+    numbers: list[int | float | None] = []
+    for text in values:
+        try:
+            numbers.append(int(text))
+        except ValueError:
+            try:
+                numbers.append(float(text))
+            except ValueError:
+                numbers.append(None)
+    stray = [k for k, value in enumerate(numbers) if value is None]
+    if stray:
+        if len(stray) * 2 >= len(values):  # mostly (or all) text: class names
+            return np.array(values)
+        shown = ", ".join(f"line {lines[k]} ({values[k]!r})" for k in stray[:5])
+        more = f" and {len(stray) - 5} more" if len(stray) > 5 else ""
+        raise ValueError(f"{source}: target {column!r} holds numbers except at {shown}{more}; "
+                         f"fix or drop those rows (a missing value cannot be a class or a "
+                         f"regression target)")
+    if all(type(value) is int for value in numbers):
+        for k, value in enumerate(numbers):
+            if not _INT64.min <= value <= _INT64.max:
+                raise ValueError(f"{source}: line {lines[k]}, column {column!r} holds the integer "
+                                 f"{values[k]}, beyond the 64-bit range "
+                                 f"[{_INT64.min}, {_INT64.max}]; write it as a decimal "
+                                 f"number (e.g. {float(value):.6g}) for a regression target")
+        return np.array(numbers, dtype=np.int64)
+    return np.array([float(value) for value in numbers], dtype=np.float64)
 
 
 def _refuse_nan(X: np.ndarray, source: str, names: list[str] | None, row_offset: int = 0,
@@ -362,7 +416,12 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
     KeyError
         When ``x_key`` or ``y_key`` is not in the archive (the message lists its keys).
     ValueError
-        For mismatched lengths, non-finite features, object arrays, or a single class.
+        For mismatched lengths, no feature columns (``X`` of shape ``(n, 0)``), non-finite
+        features, object arrays, a single class, a damaged archive, or a path that is not a
+        regular file.
+    TypeError
+        For complex arrays, non-numeric features, or a target that holds neither numbers nor
+        text (datetimes, for example).
     """
     source = f"load_npz({os.fspath(path)!r})"
     path = _check_path("load_npz", path)
@@ -370,7 +429,7 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
         check_choice("load_npz", "task", task, TASKS)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, *NPY_HEADER_ERRORS) as error:
         raise ValueError(f"{source}: not a readable .npz archive ({error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{source}: expected an .npz archive of named arrays, found a single "
@@ -385,7 +444,8 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
             X_raw, y_raw = archive[x_key], archive[y_key]
         except ValueError as error:
             raise ValueError(f"{source}: {error} (object arrays are refused)") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                *NPY_HEADER_ERRORS) as error:
             raise ValueError(f"{source}: the archive is damaged or truncated "
                              f"({type(error).__name__}: {error})") from None
     for key, array in ((x_key, X_raw), (y_key, y_raw)):
@@ -405,6 +465,12 @@ def load_npz(path: str | os.PathLike, x_key: str = "X", y_key: str = "y",
                          f"got {x_key} {X.shape} and {y_key} {y_raw.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{source}: the arrays have no rows")
+    if X.shape[1] == 0:
+        raise ValueError(f"{source}: {x_key!r} has no feature columns (shape {X_raw.shape}); a "
+                         f"model needs at least one")
+    if y_raw.dtype.kind not in "biufUS":
+        raise TypeError(f"{source}: {y_key!r} must hold numbers or text labels, got dtype "
+                        f"{y_raw.dtype}; convert it first (e.g. dates to numbers)")
     _refuse_nan(X, source, None)
     task = task or infer_task(y_raw)
     y, target_names = _encode_target(y_raw, task, source, y_key)
