@@ -652,7 +652,9 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
         f"  x           : {format_vector(x, 6)}",
     ]
     if problem.minimizers:
-        lines.append(f"  distance to nearest minimiser: {problem.distance(x):.3g}")
+        with np.errstate(over="ignore", invalid="ignore"):  # a start near 1e308: inf, shown
+            distance = problem.distance(x)
+        lines.append(f"  distance to nearest minimiser: {distance:.3g}")
     suggested = _field(result, "suggested_lr")
     if suggested is not None:
         lines.append(f"  suggested learning rate: {suggested:.3g}")
@@ -780,6 +782,11 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     train_xy = prepared(split.X_train, split.y_train)
     val_xy = prepared(split.X_val, split.y_val) if len(split.y_val) else None
     test_xy = prepared(split.X_test, split.y_test) if len(split.y_test) else None
+    settings = _run_settings(dataset, hidden=hidden, activation=activation, dropout=dropout,
+                             optimizer=optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
+                             weight_decay=weight_decay, betas=betas, validation=validation,
+                             test=test, patience=patience, seed=seed) \
+        if checkpoint or resume else None
     if isinstance(lr, str):
         lr = schedules.parse_rate(lr, total_steps=epochs * math.ceil(len(split.y_train) / batch_size))
     manual_seed(seed)
@@ -799,7 +806,7 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         history, interrupt = train.fit(model, loss, opt, train_xy, validation=val_xy,
                                        epochs=epochs, batch_size=batch_size, metrics=metrics,
                                        callbacks=callbacks, checkpoint=checkpoint, resume=resume,
-                                       progress=progress, compile=True), None
+                                       progress=progress, compile=True, settings=settings), None
     except KeyboardInterrupt as stop:  # Ctrl-C: keep what the finished epochs produced
         if not len(getattr(stop, "history", ())):
             raise TrainingInterrupted(None, epochs, checkpoint) from None
@@ -826,6 +833,24 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
     if interrupt is not None:
         raise TrainingInterrupted(summary, epochs, checkpoint) from None
     return summary
+
+
+def _run_settings(dataset: Any, *, lr: Any, **options: Any) -> dict[str, Any]:
+    """What a checkpoint of :func:`train_network` records, so that a resume with other options
+    (another seed re-splits the data, another activation or lr changes the run) is refused.
+    The number of epochs is left out: a resumed run may train further."""
+    from .train.checkpoint import data_digest
+    if isinstance(lr, str):
+        try:  # "0.01" and "1e-2" are the same rate
+            lr = float(lr)
+        except ValueError:
+            lr = lr.strip()
+    elif lr is not None and not isinstance(lr, int | float):
+        lr = format_lr(lr)
+    plain = {key: (list(value) if isinstance(value, tuple | list) else value)
+             for key, value in options.items()}
+    return {"data": dataset.name, "data_sha256": data_digest(dataset.X, dataset.y),
+            "task": dataset.task, "lr": lr, **plain}
 
 
 class TrainingInterrupted(KeyboardInterrupt):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,7 +15,8 @@ from .callbacks import Callback, FitState
 from .history import History
 
 CHECKPOINT_FORMAT = "steepest.train.checkpoint"
-CHECKPOINT_VERSION = 1
+# Version 2 adds "settings": what the run was set up with, checked when it is resumed.
+CHECKPOINT_VERSION = 2
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -33,16 +37,22 @@ def _load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-_FIELDS = {"format", "version", "epoch", "stop_training", "model", "optimizer", "rng",
-           "history", "callbacks"}
+_FIELDS_V1 = {"format", "version", "epoch", "stop_training", "model", "optimizer", "rng",
+              "history", "callbacks"}
+_FIELDS = _FIELDS_V1 | {"settings"}
 
 
 def _schema_problem(state: dict[str, Any]) -> str | None:
     """What is wrong with a training checkpoint's structure, or None."""
-    if set(state) != _FIELDS:
-        return f"its fields are {sorted(state)}, expected {sorted(_FIELDS)}"
-    if type(state["version"]) is not int or not 1 <= state["version"] <= CHECKPOINT_VERSION:
-        return f"version {state['version']!r} is not one this steepest reads (1..{CHECKPOINT_VERSION})"
+    version = state.get("version")
+    if type(version) is not int or not 1 <= version <= CHECKPOINT_VERSION:
+        return f"version {version!r} is not one this steepest reads (1..{CHECKPOINT_VERSION})"
+    fields = _FIELDS_V1 if version == 1 else _FIELDS
+    if set(state) != fields:
+        return f"its fields are {sorted(state)}, expected {sorted(fields)}"
+    if version >= 2 and not (isinstance(state["settings"], dict)
+                             and all(isinstance(k, str) for k in state["settings"])):
+        return "settings must map names to values"
     epoch = state["epoch"]
     if type(epoch) is not int or epoch < 0:
         return f"epoch must be a non-negative int, got {epoch!r}"
@@ -90,10 +100,31 @@ def _callbacks_problem(callbacks: Any) -> str | None:
     return None
 
 
-def _save_checkpoint(path: str, state: FitState, callbacks: list[Callback]) -> str:
+def _checkpoint_target(path: str, epoch: int) -> str:
+    """The file name of the checkpoint after ``epoch``: ``{epoch}`` fields (``{epoch:03d}``) are
+    filled in when the name has one; other names are used as they are."""
+    return path.format(epoch=epoch) if "{epoch" in path else path
+
+
+def _check_checkpoint_pattern(owner: str, path: str) -> None:
+    """Refuse a checkpoint name with ``{epoch...}`` that cannot be formatted (another field such
+    as ``{x}``, a bad conversion or format spec) now, not after the first epoch's training."""
+    try:
+        _checkpoint_target(path, 1)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+        reason = f"unknown field {{{error.args[0]}}}" if isinstance(error, KeyError) and \
+            error.args else f"{type(error).__name__}: {error}"
+        raise ValueError(f"{owner}: checkpoint={path!r} cannot be formatted as a file name "
+                         f"({reason}); the only field allowed is {{epoch}}, with an optional "
+                         f"format spec such as {{epoch:03d}} (write {{{{ and }}}} for literal "
+                         f"braces)") from None
+
+
+def _save_checkpoint(path: str, state: FitState, callbacks: list[Callback],
+                     settings: Mapping[str, Any] | None = None) -> str:
     from ..io import save
 
-    target = path.format(epoch=state.epoch) if "{epoch" in path else path
+    target = _checkpoint_target(path, state.epoch)
     save({
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -104,8 +135,100 @@ def _save_checkpoint(path: str, state: FitState, callbacks: list[Callback]) -> s
         "rng": _random.get_rng_state(),
         "history": state.history.to_dict(),
         "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
+        "settings": dict(settings or {}),
     }, target)
     return target
+
+
+# --------------------------------------------------------------------------- run settings
+def data_digest(*arrays: np.ndarray | None) -> str:
+    """A SHA-256 digest of arrays' dtypes, shapes and bytes: the identity of a data set."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            digest.update(b"none;")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array.reshape(-1)).cast("B"))
+    return digest.hexdigest()
+
+
+def _plain_setting(owner: str, key: str, value: Any) -> Any:
+    """A setting as plain data (lists for tuples), or a TypeError for anything else."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, np.bool_ | np.integer | np.floating):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_plain_setting(owner, key, item) for item in value]
+    raise TypeError(f"{owner}: settings[{key!r}] must be None, a bool, int, float, str or a list "
+                    f"of them, got {type(value).__name__}")
+
+
+def _run_settings(owner: str, given: Mapping[str, Any] | None, fit_settings: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """fit's own settings (batch size, shuffling, data digests) and the caller's."""
+    settings = dict(fit_settings)
+    if given is None:
+        return settings
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{owner}: settings must be a mapping of names to values, got "
+                        f"{type(given).__name__}")
+    for key, value in given.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{owner}: settings keys must be str, got {key!r}")
+        if key in fit_settings:
+            raise ValueError(f"{owner}: settings[{key!r}] is recorded by fit itself; use "
+                             f"another name")
+        settings[key] = _plain_setting(owner, key, value)
+    return settings
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal settings: 1 and 1.0 agree, NaN agrees with NaN, lists and tuples item by item."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) in (int, float) and type(b) in (int, float):
+        return a == b or (a != a and b != b)
+    return type(a) is type(b) and a == b
+
+
+def _shown(key: str, value: Any) -> str:
+    if isinstance(value, str) and key.endswith("_data") and len(value) == 64:
+        return f"sha256 {value[:12]}..."
+    return repr(value)
+
+
+def _check_settings(checkpoint: dict[str, Any], settings: dict[str, Any], path: Any) -> None:
+    """Refuse to resume a run whose settings differ from those the checkpoint recorded (the
+    number of epochs is not one of them: a resumed run may aim further). A checkpoint written
+    before settings were recorded is resumed with a warning."""
+    from ..io import CheckpointError
+
+    name = os.fspath(path)
+    saved = checkpoint.get("settings")
+    if saved is None:
+        warnings.warn(f"fit: the checkpoint {name!r} was written by an older steepest that did "
+                      f"not record the run's settings (batch size, data, ...); resuming without "
+                      f"checking that they match this run's", UserWarning, stacklevel=3)
+        return
+    missing = object()
+    differences = []
+    keys = [*saved, *(k for k in settings if k not in saved)]
+    # the options first, then the data digests (which another split seed changes too)
+    keys.sort(key=lambda k: k.endswith(("_data", "_sha256")))
+    for key in keys:
+        old, new = saved.get(key, missing), settings.get(key, missing)
+        if old is missing or new is missing or not _same(old, new):
+            differences.append(f"{key} {'(not recorded)' if old is missing else _shown(key, old)}"
+                               f" there, {'(not given)' if new is missing else _shown(key, new)}"
+                               f" here")
+    if differences:
+        raise CheckpointError(f"fit: resume={name!r} was written by a run with other settings: "
+                              f"{'; '.join(differences)}. Resume with the settings of that run "
+                              f"(only the number of epochs may change), or start a new run "
+                              f"without resuming. Nothing was restored")
 
 
 def _restore(checkpoint: dict[str, Any], state: FitState, callbacks: list[Callback],

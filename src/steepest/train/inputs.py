@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,21 @@ def _prepare(X: np.ndarray, y: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray,
     if y.dtype.kind == "f":
         y = np.ascontiguousarray(y, dtype=dtype)
     return X, y
+
+
+def _refuse_nonfinite_target(owner: str, name: str, y: np.ndarray, original: np.ndarray) -> None:
+    """A NaN or infinite real-valued target, refused once before training (never per batch):
+    its loss would be NaN and blamed on the learning rate."""
+    if y.dtype.kind != "f" or np.isfinite(y).all():
+        return
+    bad = np.argwhere(~np.isfinite(y))
+    where = tuple(bad[0])
+    value = float(original[where]) if original.shape == y.shape else float(y[where])
+    converted = "" if not math.isfinite(value) else \
+        f" after conversion to the model's {y.dtype}, from {value!r}"
+    raise ValueError(f"{owner}: {name} target y is not finite at row {int(where[0])} "
+                     f"({float(y[where])!r}{converted}; {len(bad)} such values in all); "
+                     f"drop or fill those rows first")
 
 
 def _match_target(output: np.ndarray, y: np.ndarray) -> np.ndarray:

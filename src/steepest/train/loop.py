@@ -14,13 +14,21 @@ from .._validation import check_bool, check_choice, check_int, check_real
 from ..autodiff.tensor import Tensor
 from ..data import batches
 from .callbacks import Callback, FitState, _overrides, _resolve_callbacks
-from .checkpoint import _load_checkpoint, _restore, _save_checkpoint
+from .checkpoint import (
+    _check_checkpoint_pattern,
+    _check_settings,
+    _load_checkpoint,
+    _restore,
+    _run_settings,
+    _save_checkpoint,
+    data_digest,
+)
 from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, suggest_lr
 from .errors import DivergenceError, NonFiniteError
 from .evaluation import _evaluate
 from .gradients import _global_norm, clip_grad_norm_, clip_grad_value_
 from .history import History
-from .inputs import Data, _match_targets, _model_dtype, _prepare, _split_xy
+from .inputs import Data, _match_targets, _model_dtype, _prepare, _refuse_nonfinite_target, _split_xy
 from .interrupt import DeferredInterrupt
 from .metrics import Metric, _resolve_metrics
 from .progress import _make_progress, _Progress
@@ -52,7 +60,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
         resume: str | os.PathLike | None = None, progress: bool | str = True,
         eval_batch_size: int | None = None, divergence: float | None = 1e6,
-        compile: bool = False) -> History:
+        compile: bool = False, settings: dict[str, Any] | None = None) -> History:
     """Train ``model`` by minibatch gradient descent and return the per-epoch record.
 
     Each update is the PyTorch loop body:
@@ -108,7 +116,13 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     resume : str or path-like, optional
         A checkpoint to continue from: the model, optimizer, random generator, callbacks and
         history are restored and training resumes after the saved epoch, drawing exactly what
-        the uninterrupted run would have drawn.
+        the uninterrupted run would have drawn. The run must be set up as the one that wrote
+        the checkpoint: its ``batch_size``, ``shuffle``, ``drop_last``, training and validation
+        data (compared by SHA-256 digest) and ``settings`` are recorded in every checkpoint,
+        and a resume that differs in any of them is refused, naming each difference. Only
+        ``epochs`` may change (raise it to train further). A checkpoint written before
+        settings were recorded (format version 1) is resumed with a warning that they could not
+        be checked.
     progress : bool or {"tqdm", "plain"}, default True
         Show a progress bar (tqdm when installed, a plain text bar otherwise); False for none.
     eval_batch_size : int, optional
@@ -125,6 +139,11 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         :func:`steepest.compile` (recorded once per batch shape, then replayed as flat NumPy
         calls; bitwise the eager result). The checks for non-finite values and divergence and
         ``optimizer.step()`` stay eager around it, so they report as without it.
+    settings : dict, optional
+        More of what the run was set up with (plain values: None, bool, int, float, str, or
+        lists of them; e.g. the seed of the data split, the architecture, the learning rate as
+        given), recorded in checkpoints and compared when resuming, as described under
+        ``resume``. ``steepest train`` records all of its options except ``--epochs``.
 
     Returns
     -------
@@ -132,6 +151,11 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
 
     Raises
     ------
+    ValueError
+        For a real-valued target (``y``, of ``train`` or ``validation``) that is NaN or infinite
+        (checked once, before training; the message names the first such row), a ``checkpoint``
+        name whose ``{epoch}`` pattern cannot be formatted, or a resume from a checkpoint of
+        another run (:class:`steepest.io.CheckpointError`).
     NonFiniteError
         Under ``nonfinite="raise"``, or when more than ``max_skipped`` updates were skipped, or
         when an update made a parameter non-finite.
@@ -161,6 +185,8 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     check_choice(owner, "nonfinite", nonfinite, _NONFINITE)
     max_skipped = check_int(owner, "max_skipped", max_skipped, 0)
     checkpoint_every = check_int(owner, "checkpoint_every", checkpoint_every, 1)
+    if checkpoint is not None:
+        _check_checkpoint_pattern(owner, os.fspath(checkpoint))
     if clip_grad_norm is not None:
         clip_grad_norm = check_real(owner, "clip_grad_norm", clip_grad_norm, 0.0, low_open=True)
     if clip_grad_value is not None:
@@ -177,25 +203,33 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     callback_list = _resolve_callbacks(callbacks)
 
     dtype = _model_dtype(model)
-    X, y = _prepare(*_split_xy(train, owner, "train"), dtype)
-    val = None if validation is None else _prepare(*_split_xy(validation, owner, "validation"),
-                                                   dtype)
+    X, y = _prepare_checked(owner, "train", train, dtype)
+    val = None if validation is None else _prepare_checked(owner, "validation", validation, dtype)
     if drop_last and X.shape[0] < batch_size:
         raise ValueError(f"{owner}: drop_last=True with batch_size={batch_size} leaves no batch "
                          f"from {X.shape[0]} training rows")
 
+    run_settings = _run_settings(owner, settings, {
+        "batch_size": batch_size, "shuffle": shuffle, "drop_last": drop_last,
+        "train_data": None, "validation_data": None})
+    if checkpoint is not None or resume is not None:  # the data's digests, when they are used
+        run_settings["train_data"] = data_digest(X, y)
+        run_settings["validation_data"] = None if val is None else data_digest(*val)
     if y.dtype.kind == "f" and y.ndim == 1:
         y, val = _match_targets(model, X, y, val)
 
     state = FitState(model, loss, optimizer, History(), epochs)
     if resume is not None:
-        _restore(_load_checkpoint(resume), state, callback_list, resume)
+        saved = _load_checkpoint(resume)
+        _check_settings(saved, run_settings, resume)
+        _restore(saved, state, callback_list, resume)
     n_batches = X.shape[0] // batch_size if drop_last else math.ceil(X.shape[0] / batch_size)
     bar = _make_progress(progress, epochs, n_batches, state.epoch)
     loop = _Loop(state, X, y, val, batch_size, shuffle, drop_last, resolved_metrics,
                  callback_list, clip_grad_norm, nonfinite, max_skipped, bar,
                  eval_batch_size or (val[0].shape[0] if val is not None else 1), divergence)
     loop.clip_value = clip_grad_value
+    loop.settings = run_settings
     if compile:
         loop.compiled = _compiled_batch(model, loss, optimizer, loop.params, clip_grad_value,
                                         clip_grad_norm)
@@ -205,6 +239,16 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         if bar is not None:
             bar.close()
     return state.history
+
+
+def _prepare_checked(owner: str, name: str, data: Data, dtype: np.dtype
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays in the model's dtype, with real-valued targets checked to be finite once here
+    (the per-batch path checks only the loss)."""
+    X, y_raw = _split_xy(data, owner, name)
+    X, y = _prepare(X, y_raw, dtype)
+    _refuse_nonfinite_target(owner, name, y, y_raw)
+    return X, y
 
 
 def _check_parts(owner: str, model: Any, loss: Any, optimizer: Any) -> None:
@@ -242,6 +286,7 @@ class _Loop:
         self.interrupt = DeferredInterrupt()
         self.clip_value: float | None = None  # set by fit (clip_grad_value)
         self.compiled: Callable[..., Any] | None = None  # set by fit (compile=True)
+        self.settings: dict[str, Any] | None = None  # set by fit: recorded in checkpoints
 
     def run(self, checkpoint: str | None, every: int) -> None:
         state = self.state
@@ -273,7 +318,7 @@ class _Loop:
                 self.bar.epoch_end(logs)
             last = state.stop_training or state.epoch == state.epochs
             if checkpoint is not None and (state.epoch % every == 0 or last):
-                _save_checkpoint(checkpoint, state, self.callbacks)
+                _save_checkpoint(checkpoint, state, self.callbacks, self.settings)
             if self.interrupt.requested:
                 raise KeyboardInterrupt
 
@@ -286,7 +331,7 @@ class _Loop:
             state.epoch = len(state.history)
         state.history.interrupted = True
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, state, self.callbacks)
+            _save_checkpoint(checkpoint, state, self.callbacks, self.settings)
         for callback in self.callbacks:
             callback.on_train_end(state)
 
