@@ -450,6 +450,9 @@ _FIGURE_SUFFIXES = ("", ".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", 
 def _writable(path: str, figure: bool = False) -> Path:
     """Check before a run that its output can be written (directory exists, known format)."""
     target = Path(path)
+    if figure and target.is_dir():
+        raise UsageError(f"--plot {path!r} is a directory; give a file name such as "
+                         f"{str(target / 'figure.png')!r}")
     if target.parent and not target.parent.exists():
         raise UsageError(f"cannot write {path!r}: directory {str(target.parent)!r} does not exist")
     if figure and target.suffix.lower() not in _FIGURE_SUFFIXES:
@@ -486,9 +489,28 @@ def _probe_writable(option: str, directory: Path) -> None:
         raise UsageError(f"{option}: cannot write in {str(directory)!r} ({reason})") from None
 
 
+def _existing_file(option: str, path: str, missing: str) -> None:
+    """``path`` is a regular file: refuse a missing path, a directory, and a named pipe or
+    device (reading one could wait forever) with a message that says which."""
+    target, prefix = Path(path), f"{option}: " if option else ""
+    if not target.exists():
+        raise UsageError(f"{prefix}{missing}: {path!r}")
+    if target.is_dir():
+        raise UsageError(f"{prefix}{path!r} is a directory, not a file")
+    if not target.is_file():
+        kind = "a named pipe (FIFO)" if target.is_fifo() else "a device or socket"
+        raise UsageError(f"{prefix}{path!r} is not a regular file (it is {kind})")
+
+
 def _writable_checkpoint(path: str) -> None:
-    """The checkpoint's directory exists and takes files; the path is not a directory."""
-    target = Path(path.replace("{epoch}", "0"))
+    """The name formats (only ``{epoch}`` may be a field), its directory exists and takes files;
+    the path is not a directory."""
+    from .train.checkpoint import _check_checkpoint_pattern, _checkpoint_target
+    try:
+        _check_checkpoint_pattern("--checkpoint", path)
+    except ValueError as error:
+        raise UsageError(str(error).replace("checkpoint=", "", 1)) from None
+    target = Path(_checkpoint_target(path, 1))
     if target.is_dir():
         raise UsageError(f"--checkpoint {path!r} is a directory; give a file name such as "
                          f"{str(target / 'checkpoint.npz')!r}")
@@ -591,8 +613,7 @@ def _load_data(args: argparse.Namespace) -> Any:
     if suffix not in (".csv", ".npz"):
         raise UsageError(f"unknown dataset {source!r}; choose from: {', '.join(data.DATASETS)}, "
                          "or give the path of a .csv or .npz file")
-    if not Path(source).is_file():
-        raise UsageError(f"no such file: {source!r}")
+    _existing_file("", source, "no such file")
     if suffix == ".csv":
         if not args.target:
             raise UsageError(f"--target is required for a CSV file: name the column of "
@@ -616,8 +637,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          "training data; their sum must be below 1")
     if args.patience is not None and args.validation == 0:
         raise UsageError("--patience watches the validation loss: it needs --validation > 0")
-    if args.resume and not Path(args.resume).is_file():
-        raise UsageError(f"--resume: no such checkpoint: {args.resume!r}")
+    if args.resume:
+        _existing_file("--resume", args.resume, "no such checkpoint")
     out = None
     if args.out:
         out = Path(args.out)
