@@ -600,3 +600,29 @@ def test_warnings_are_not_raised_by_ordinary_use():
             p = opt.param_groups[0]["params"][0]
             quadratic_grad(p)
             opt.step()
+
+
+def test_adagrad_starts_every_group_from_the_constructors_accumulator_and_says_so():
+    # torch.optim.Adagrad (2.13) fills every `sum` from the constructor's
+    # initial_accumulator_value and ignores a group's own: after one step of lr 0.1 on a
+    # gradient of 1 from sum 0, x = 1 - 0.1 * 1 / (sqrt(1) + 1e-10) = 0.9 in both groups (QA)
+    a, b = st.tensor(np.ones(2), requires_grad=True), st.tensor(np.ones(2), requires_grad=True)
+    with pytest.warns(UserWarning, match="param group 1 sets initial_accumulator_value=4.0"):
+        opt = optim.Adagrad([{"params": [a]}, {"params": [b], "initial_accumulator_value": 4.0}],
+                            lr=0.1)
+    assert opt.param_groups[1]["initial_accumulator_value"] == 4.0  # kept, as torch keeps it
+    a.grad, b.grad = np.ones(2), np.ones(2)
+    opt.step()
+    np.testing.assert_array_equal(opt.state[b]["sum"], [1.0, 1.0])
+    np.testing.assert_allclose(b.data, 1.0 - 0.1 / (1.0 + 1e-10), rtol=1e-15)
+    np.testing.assert_array_equal(a.data, b.data)
+    c = st.tensor(np.ones(2), requires_grad=True)  # a group added later: the same
+    with pytest.warns(UserWarning, match="param group 2"):
+        opt.add_param_group({"params": [c], "initial_accumulator_value": 2.0})
+    c.grad = np.ones(2)
+    opt.step()
+    np.testing.assert_array_equal(opt.state[c]["sum"], [1.0, 1.0])
+    with warnings.catch_warnings():  # the same value as the constructor's: no warning
+        warnings.simplefilter("error")
+        optim.Adagrad([{"params": [leaf()], "initial_accumulator_value": 0.5}],
+                      initial_accumulator_value=0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,10 @@ class Adagrad(Optimizer):
     weight_decay : float, default 0
         L2 penalty :math:`\lambda \ge 0`.
     initial_accumulator_value : float, default 0
-        :math:`G_0 \ge 0`.
+        :math:`G_0 \ge 0`, for every parameter group: as in PyTorch (2.x), a group's own
+        ``initial_accumulator_value`` is kept in the group but not used; every accumulator starts
+        from the constructor's value (``defaults``), also for a group added later. A group
+        whose value differs from the constructor's gets a ``UserWarning`` when it is added.
     eps : float, default 1e-10
         :math:`\epsilon > 0`.
     maximize : bool, default False
@@ -60,6 +64,9 @@ class Adagrad(Optimizer):
                                   "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value,
                                   "maximize": maximize}, flat=flat)
+        self._warn_level = 2  # add_param_group's warning points at the caller's line
+
+    _warn_level = 4  # during construction: the line that built the optimizer
 
     def _check_group(self, owner: str, group: dict[str, Any]) -> dict[str, Any]:
         group["lr"] = check_lr(owner, group["lr"])
@@ -68,8 +75,24 @@ class Adagrad(Optimizer):
         check_flags(owner, group, "maximize")
         return group
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group (see :meth:`Optimizer.add_param_group`); a group's own
+        ``initial_accumulator_value`` that differs from the constructor's warns that it is not
+        used (PyTorch ignores it too)."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        value, used = group["initial_accumulator_value"], self.defaults["initial_accumulator_value"]
+        if value != used:
+            warnings.warn(f"Adagrad: param group {len(self.param_groups) - 1} sets "
+                          f"initial_accumulator_value={value!r}, but as in torch.optim.Adagrad "
+                          f"every accumulator starts from the constructor's value ({used!r}); "
+                          "the group's own value is not used", UserWarning,
+                          stacklevel=self._warn_level)
+
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+        # the constructor's value for every group, as torch.optim.Adagrad (it reads
+        # self.defaults["initial_accumulator_value"], never the group's)
+        return {"step": 0, "sum": np.full_like(p.data, self.defaults["initial_accumulator_value"])}
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
