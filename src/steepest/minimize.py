@@ -104,6 +104,10 @@ class OptimizeResult(dict):
         ``f(x)``.
     grad : ndarray
         The gradient at ``x``.
+    jac : ndarray
+        The same array as ``grad`` (scipy's name).
+    hess_inv : ndarray of shape (n, n)
+        ``bfgs`` only: the final inverse-Hessian approximation (as scipy's).
     nit : int
         Updates taken.
     nfev, njev : int
@@ -486,11 +490,193 @@ def _search(line_search: Any, method: str) -> Any:
     return search
 
 
+# --------------------------------------------------------------------------- scipy's API
+#: scipy.optimize.minimize's method names whose algorithm steepest has (compared lowercase).
+SCIPY_METHODS: dict[str, str] = {"bfgs": "bfgs", "l-bfgs-b": "lbfgs", "cg": "cg"}
+#: scipy's other methods, and why none of steepest's is the same algorithm.
+_SCIPY_OTHERS: dict[str, str] = {
+    "nelder-mead": "a derivative-free simplex method", "powell": "a derivative-free method",
+    "cobyla": "a derivative-free constrained method",
+    "cobyqa": "a derivative-free constrained method", "slsqp": "a constrained SQP method",
+    "trust-constr": "a constrained trust-region method", "tnc": "a bounded truncated Newton method",
+    "newton-cg": "a truncated Newton method (Newton steps solved inexactly by CG)",
+    "trust-ncg": "a trust-region Newton-CG method", "trust-krylov": "a trust-region method",
+    "trust-exact": "a trust-region method", "dogleg": "a trust-region dogleg method",
+}
+#: Options of scipy's gradient methods that have no counterpart in steepest.
+_SCIPY_ONLY_OPTIONS = {"norm", "xrtol", "c1", "c2", "hess_inv0", "maxfun", "maxls", "iprint",
+                       "xtol", "finite_diff_rel_step", "eps", "hessp"}
+#: The minimize keywords an ``options`` dict may also set, with scipy's spellings.
+_CONTROL_ALIASES = {"maxiter": "max_iter", "max_iter": "max_iter", "gtol": "gtol",
+                    "ftol": "ftol", "lr": "lr", "line_search": "line_search",
+                    "diagnose": "diagnose", "disp": "disp", "return_all": "return_all"}
+_CONTROL_DEFAULTS = {"max_iter": 1000, "gtol": None, "ftol": None, "lr": None,
+                     "line_search": None, "diagnose": True, "disp": False}
+
+
+def _method(method: Any) -> str:
+    """steepest's name for ``method``: its own names or scipy's, in any case."""
+    if not isinstance(method, str):
+        hint = (" (scipy's third positional argument is args; steepest's order is fun, x0, "
+                "method, lr, ...: pass args= by keyword)" if isinstance(method, tuple) else "")
+        raise TypeError(f"minimize: method must be a string, one of "
+                        f"{', '.join(METHODS)}; got {method!r}{hint}")
+    name = method.lower()
+    name = SCIPY_METHODS.get(name, name)
+    if name in _SCIPY_OTHERS:
+        closest = (" method='newton' is steepest's line-search Newton method (exact Hessian, "
+                   "eigenvalue modification) and may serve instead;"
+                   if "newton" in _SCIPY_OTHERS[name] or "trust" in name or name == "dogleg"
+                   else "")
+        raise ValueError(f"minimize: scipy's method {method!r} is {_SCIPY_OTHERS[name]}, which "
+                         f"steepest does not have;{closest} steepest's methods are "
+                         f"{', '.join(METHODS)} (scipy's 'BFGS', 'L-BFGS-B' without bounds and "
+                         f"'CG' map to bfgs, lbfgs and cg)")
+    if name in METHODS:
+        return name
+    return check_choice("minimize", "method", method, METHODS)  # raises, naming the methods
+
+
+def _unbounded(bounds: Any) -> bool:
+    """Whether ``bounds`` bounds nothing: None, or every pair (None or -inf, None or inf)."""
+    if bounds is None:
+        return True
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # a scipy.optimize.Bounds
+        try:
+            lower, upper = np.asarray(bounds.lb, dtype=float), np.asarray(bounds.ub, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return bool(np.all(lower == -math.inf) and np.all(upper == math.inf))
+    try:
+        pairs = [tuple(pair) for pair in bounds]
+    except TypeError:
+        return False
+    for pair in pairs:
+        if len(pair) != 2:
+            return False
+        low, high = pair
+        if not ((low is None or low == -math.inf) and (high is None or high == math.inf)):
+            return False
+    return True
+
+
+def _unconstrained(bounds: Any, constraints: Any, method: str) -> None:
+    if not _unbounded(bounds):
+        raise NotImplementedError(
+            f"minimize: bounds are not supported: every steepest method ({method} included) "
+            f"minimises without constraints; use scipy.optimize.minimize(method='L-BFGS-B'), or "
+            f"reparametrise (x = low + (high - low) * sigmoid(z)) and minimise over z")
+    if constraints is not None and not (isinstance(constraints, tuple | list | dict)
+                                        and len(constraints) == 0):
+        raise NotImplementedError(
+            "minimize: constraints are not supported: every steepest method minimises without "
+            "constraints; use scipy.optimize.minimize (method='SLSQP' or 'trust-constr'), or "
+            "add a penalty term to f")
+
+
+def _merge_options(options: Any, controls: dict[str, Any], method_options: dict[str, Any],
+                   method: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fold scipy's ``options`` dict into minimize's keywords and the method's options."""
+    for key in method_options:
+        if key in _SCIPY_ONLY_OPTIONS and not (key == "eps" and method in FIRST_ORDER):
+            raise TypeError(_scipy_only(key, method))
+    if options is None:
+        return controls, method_options
+    if not isinstance(options, dict):
+        raise TypeError(f"minimize: options must be a dict (scipy's options=), got {options!r}")
+    controls, method_options = dict(controls), dict(method_options)
+    from_options: dict[str, str] = {}
+    for key, value in options.items():
+        name = _CONTROL_ALIASES.get(key)
+        if name is None and key == "maxcor" and method == "lbfgs":
+            key = "history_size"  # L-BFGS-B's number of stored corrections
+        if name is None:
+            if key in _SCIPY_ONLY_OPTIONS and not (key == "eps" and method in FIRST_ORDER):
+                raise TypeError(_scipy_only(key, method))
+            if key in method_options:
+                raise ValueError(f"minimize: option {key!r} is given twice, as {key}="
+                                 f"{method_options[key]!r} and in options")
+            method_options[key] = value
+            continue
+        if name in from_options:
+            raise ValueError(f"minimize: options sets {name} twice, as {from_options[name]!r} "
+                             f"and {key!r}")
+        from_options[name] = key
+        current = controls.get(name, False)
+        default = _CONTROL_DEFAULTS.get(name, False)
+        at_default = current is default or (isinstance(current, bool | int | float)
+                                            and type(current) is type(default)
+                                            and current == default)
+        if not at_default and not _same(current, value):
+            raise ValueError(f"minimize: {name} is given twice, as {name}={current!r} and "
+                             f"options[{key!r}]={value!r}")
+        controls[name] = value
+    return controls, method_options
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or (type(a) is type(b) and a == b))
+    except (TypeError, ValueError):
+        return False
+
+
+def _scipy_only(key: str, method: str) -> str:
+    return (f"minimize: {key!r} is an option of scipy.optimize.minimize that steepest's "
+            f"{method!r} does not have (steepest differentiates fun itself or takes jac=, and "
+            f"measures gtol in the Euclidean norm)")
+
+
+def _with_args(args: Any, fun: Any, jac: Any, hess: Any) -> tuple[Any, Any, Any]:
+    """fun, jac and hess with scipy's extra arguments bound: ``fun(x, *args)``."""
+    if not isinstance(args, tuple):
+        args = (args,)  # as scipy: a single extra argument
+    if not args:
+        return fun, jac, hess
+    if isinstance(fun, Problem):
+        raise ValueError(f"minimize: fun is a Problem, which takes no extra arguments; got "
+                         f"args={args!r}")
+
+    def bind(function: Any) -> Any:
+        if not callable(function):
+            return function  # None, True or a bad value, refused later with its own message
+        return lambda x: function(x, *args)
+
+    return bind(fun), (jac if jac is True else bind(jac)), bind(hess)
+
+
+def _disp_text(result: OptimizeResult) -> str:
+    """scipy's disp=True summary, in steepest's words."""
+    lines = [result.message,
+             f"         Current function value: {result.fun:.6f}",
+             f"         Iterations: {result.nit}",
+             f"         Function evaluations: {result.nfev}",
+             f"         Gradient evaluations: {result.njev}"]
+    if "nhev" in result:
+        lines.append(f"         Hessian evaluations: {result.nhev}")
+    return "\n".join(lines)
+
+
+def _wants_intermediate_result(callback: Any) -> bool:
+    """scipy's rule: a callback whose one parameter is named intermediate_result is called as
+    ``callback(intermediate_result=OptimizeResult)`` after each iteration."""
+    if callback is None:
+        return False
+    try:
+        parameters = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        return False
+    return list(parameters) == ["intermediate_result"] and (
+        parameters["intermediate_result"].kind is not inspect.Parameter.POSITIONAL_ONLY)
+
+
 # --------------------------------------------------------------------------- minimize
 def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search: Any = None,
-             max_iter: int = 1000, gtol: float = 1e-6, ftol: float = 0.0,
-             callback: Callable[[OptimizeResult], Any] | None = None, jac: Any = None, *,
-             hess: Any = None, diagnose: bool = True, **options: Any) -> OptimizeResult:
+             max_iter: int = 1000, gtol: float | None = None, ftol: float | None = None,
+             callback: Callable[..., Any] | None = None, jac: Any = None, *,
+             hess: Any = None, diagnose: bool = True, args: Any = (), tol: float | None = None,
+             options: dict[str, Any] | None = None, bounds: Any = None, constraints: Any = (),
+             disp: bool = False, **method_options: Any) -> OptimizeResult:
     """Minimise ``f: R^d -> R`` from ``x0`` with one optimizer of :mod:`steepest.optim`, or with
     Newton, BFGS, L-BFGS or nonlinear CG.
 
@@ -521,12 +707,16 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     x0 : array_like
         The start: finite real numbers of any shape (``f`` sees arrays of that shape).
     method : str, default "gd"
-        One of ``steepest.minimize.METHODS``: ``gd`` (``SGD``), ``momentum`` (``SGD`` with heavy-ball
-        momentum, default 0.9), ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``,
-        ``adamax``, ``nadam``, ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``,
-        ``schedule_free_adamw``; or the second-order ``newton`` (exact Hessian, eigenvalue modification),
-        ``bfgs``, ``lbfgs`` and ``cg`` (Polak–Ribière+), which choose their steps by a strong Wolfe search and
-        take no ``lr`` (see :mod:`steepest.second_order`).
+        One of ``steepest.minimize.METHODS``, in any case (``"BFGS"``), or scipy's ``"BFGS"``,
+        ``"L-BFGS-B"`` (without bounds: ``lbfgs``) and ``"CG"`` (``cg``), the same algorithms;
+        scipy's other methods (``Newton-CG``, ``trust-ncg``, ``Nelder-Mead``, ...) raise a
+        ValueError, since no steepest method is the same algorithm. The methods are ``gd``
+        (``SGD``), ``momentum`` (``SGD`` with heavy-ball momentum, default 0.9), ``nesterov``,
+        ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adadelta``, ``adamax``, ``nadam``,
+        ``radam``, ``rprop``, ``asgd``, ``adafactor``, ``lion``, ``schedule_free_adamw``; or the
+        second-order ``newton`` (exact Hessian, eigenvalue modification), ``bfgs``, ``lbfgs``
+        and ``cg`` (Polak–Ribière+), which choose their steps by a strong Wolfe search and take
+        no ``lr`` (see :mod:`steepest.second_order`).
     lr : float, schedule, str or None
         The step size: a positive number, a schedule (any callable ``t -> lr``, ``t = 1, 2,
         ...``) or a schedule string for :func:`steepest.schedules.parse` (``"1/t"``). ``None``
@@ -537,15 +727,23 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
         The second-order methods use strong Wolfe by default; ``newton`` also takes Armijo.
     max_iter : int, default 1000
         Most updates to take, ``>= 0``.
-    gtol : float, default 1e-6
-        Stop when the gradient norm is at most this, ``>= 0``.
-    ftol : float, default 0
-        Stop when the relative change of ``f`` is at most this, ``>= 0`` (0 turns it off).
+    gtol : float, optional
+        Stop when the Euclidean norm of the gradient is at most this, ``>= 0``; default
+        ``tol`` if given, else 1e-6. (scipy's BFGS and CG measure their ``gtol`` in the
+        max-norm, which is never larger.)
+    ftol : float, optional
+        Stop when the relative change of ``f`` is at most this, ``>= 0``; default 0 (off), or
+        ``tol`` for ``lbfgs`` (as L-BFGS-B's ``ftol``).
     callback : callable, optional
-        Called after each evaluation as ``callback(intermediate)`` with an
-        :class:`OptimizeResult` holding ``x``, ``fun``, ``grad``, ``grad_norm``, ``nit`` and
-        ``lr`` (the step that led there); returning True or raising ``StopIteration`` stops the
-        run (status 5).
+        Called at each iterate, ``x0`` first (``nit = 0``), as ``callback(intermediate)`` with
+        an :class:`OptimizeResult` holding ``x``, ``fun``, ``grad`` (also as ``jac``),
+        ``grad_norm``, ``nit`` and ``lr`` (the step that led there). A callback whose only
+        parameter is named ``intermediate_result`` is called as scipy calls it:
+        ``callback(intermediate_result=...)`` after each iteration (``nit = 1, 2, ...``, not at
+        ``x0``), with the same object. Either way, returning True or raising ``StopIteration``
+        stops the run with status 5 (scipy reports 99). A scipy-style ``callback(xk)`` gets the
+        :class:`OptimizeResult` too: read ``xk.x``, or name the parameter
+        ``intermediate_result``.
     jac : callable, True or None
         The gradient of a NumPy ``fun`` (``jac(x) -> ndarray``), or True when ``fun`` returns
         ``(f, grad)``. ``None``: ``fun`` is differentiated by the engine.
@@ -555,7 +753,26 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     diagnose : bool, default True
         Run the curvature estimates (suggested step after a divergence, saddle check) and the
         oscillation check. They cost a few extra evaluations, counted in ``nfev``/``njev``.
-    **options
+    args : tuple, default ()
+        Extra arguments, as in scipy: ``fun(x, *args)``, ``jac(x, *args)``, ``hess(x, *args)``
+        (a value that is not a tuple is one argument).
+    tol : float, optional
+        scipy's generic tolerance: the default of ``gtol`` for every method, and of ``ftol``
+        too for ``lbfgs`` (scipy's mapping for BFGS, CG and L-BFGS-B). An explicit ``gtol`` or
+        ``ftol`` wins, as in scipy.
+    options : dict, optional
+        scipy's options, merged into the keywords: ``maxiter`` (or ``max_iter``), ``gtol``,
+        ``ftol``, ``disp``, ``return_all`` (adds ``allvecs``, the iterates as a list),
+        ``maxcor`` (``history_size`` of ``lbfgs``), ``lr``, ``line_search``, ``diagnose``, and
+        any method option below. An entry for a keyword that was also given a value other than
+        its default raises ValueError (as does a method option given both ways); scipy options
+        steepest lacks (``norm``, ``c1``, ``maxls``, ...) raise TypeError.
+    bounds, constraints
+        Not supported (every method is unconstrained): anything that bounds or constrains
+        raises NotImplementedError; ``None``, ``()`` and all-infinite bounds are accepted.
+    disp : bool, default False
+        Print a short summary at the end, as scipy's ``disp``.
+    **method_options
         Passed to the optimizer class: ``momentum``, ``dampening``, ``weight_decay``, ``betas``,
         ``eps``, ``amsgrad``, ``rho``, ``alpha``, ``centered``, ``lr_decay``, ...; for ``lbfgs``
         ``history_size`` (default 10), for ``cg`` ``restart`` (default: the dimension).
@@ -563,12 +780,16 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     Returns
     -------
     OptimizeResult
+        With scipy's fields too: ``jac`` (the gradient, the same array as ``grad``) and, for
+        ``bfgs``, ``hess_inv`` (the final inverse-Hessian approximation, ``(n, n)``).
 
     Raises
     ------
     ValueError, TypeError
-        For bad arguments (named, with the value and what is allowed), and for a ``fun`` that
-        does not return a scalar.
+        For bad arguments (named, with the value and what is allowed), and for a ``fun`` or
+        ``jac`` that does not return a real scalar or array of ``x0``'s shape, at any evaluation.
+    NotImplementedError
+        For ``bounds`` or ``constraints``.
 
     Examples
     --------
@@ -578,30 +799,46 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     >>> np.round(r.x, 6), r.status
     (array([3., 3.]), 0)
     """
-    method = check_choice("minimize", "method", method, METHODS)
+    method = _method(method)
+    _unconstrained(bounds, constraints, method)
+    controls = {"max_iter": max_iter, "gtol": gtol, "ftol": ftol, "lr": lr,
+                "line_search": line_search, "diagnose": diagnose, "disp": disp}
+    controls, method_options = _merge_options(options, controls, method_options, method)
+    max_iter, gtol, ftol, lr, line_search, diagnose, disp = (
+        controls[k] for k in ("max_iter", "gtol", "ftol", "lr", "line_search", "diagnose", "disp"))
+    return_all = controls.get("return_all", False)
     x = _initial_point(x0)
     lr = _learning_rate(lr)
     search = _search(line_search, method)
     if hess is not None and method != "newton":
         raise ValueError(f"minimize: hess is used by method='newton' only, got method={method!r}")
     max_iter = check_int("minimize", "max_iter", max_iter, low=0)
-    gtol = check_real("minimize", "gtol", gtol, low=0.0)
-    ftol = check_real("minimize", "ftol", ftol, low=0.0)
+    if tol is not None:
+        tol = check_real("minimize", "tol", tol, low=0.0)
+    # scipy's generic tol sets the method's own tolerance where that is not given: the gradient
+    # norm for every method, and also the relative change of f for lbfgs (as L-BFGS-B's ftol)
+    gtol = check_real("minimize", "gtol", (1e-6 if tol is None else tol) if gtol is None else gtol,
+                      low=0.0)
+    ftol = check_real("minimize", "ftol", (tol if tol is not None and method == "lbfgs" else 0.0)
+                      if ftol is None else ftol, low=0.0)
     check_bool("minimize", "diagnose", diagnose)
+    check_bool("minimize", "disp", disp)
+    check_bool("minimize", "options['return_all']", return_all)
     if callback is not None and not callable(callback):
         raise TypeError(f"minimize: callback must be callable or None, got {callback!r}")
-    if search is not None and (options or callable(lr)):
-        what = f"options {sorted(options)}" if options else "a schedule as lr"
+    if search is not None and (method_options or callable(lr)):
+        what = f"options {sorted(method_options)}" if method_options else "a schedule as lr"
         raise ValueError(f"minimize: with line_search, lr is a number that scales the first trial "
                          f"step and the method takes no options; got {what}")
+    fun, jac, hess = _with_args(args, fun, jac, hess)
     objective = _Objective(fun, jac, x)
     if method in SECOND_ORDER:
         _second_order.check_lr(method, lr)
         hessian = objective.hessian(hess, method) if method == "newton" else None
         run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
-        run.with_steps(line_search, hessian, options)
+        run.with_steps(line_search, hessian, method_options)
     elif search is None:
-        optimizer_class, kwargs = _optimizer_options(method, options)
+        optimizer_class, kwargs = _optimizer_options(method, method_options)
         param = getattr(objective, "param", None)
         if param is None:  # fun is evaluated in NumPy: the optimizer needs a Tensor to update
             param = Tensor(x, requires_grad=True)
@@ -616,7 +853,12 @@ def minimize(fun: Any, x0: Any, method: str = "gd", lr: Any = None, line_search:
     else:
         run = _Run(objective, x, gtol, ftol, max_iter, callback, method)
         run.with_line_search(search, 1.0 if lr is None else lr)
-    return run.result(diagnose)
+    result = run.result(diagnose)
+    if return_all:
+        result.allvecs = [row.reshape(x.shape).copy() for row in result.path]
+    if disp:
+        print(_disp_text(result))
+    return result
 
 
 class _Run:
@@ -628,6 +870,8 @@ class _Run:
         self.x0 = x0.copy()
         self.gtol, self.ftol, self.max_iter = gtol, ftol, max_iter
         self.callback = callback
+        #: scipy's convention: callback(intermediate_result=...) after each iteration only
+        self.scipy_callback = _wants_intermediate_result(callback)
         self.method = method
         self.momentum = 0.0
         self.path: list[np.ndarray] = []
@@ -658,7 +902,8 @@ class _Run:
             self.status = 4
             self.detail = (f"f grew from {self.fvals[0]:.6g} to {f:.6g} by iteration {k}")
             return True
-        if self.callback is not None and self._ask_callback(k, f, gnorm, g, x):
+        if (self.callback is not None and (k > 0 or not self.scipy_callback)
+                and self._ask_callback(k, f, gnorm, g, x)):
             self.status = 5
             self.detail = f"the callback asked to stop at iteration {k}"
             return True
@@ -680,9 +925,12 @@ class _Run:
         return False
 
     def _ask_callback(self, k: int, f: float, gnorm: float, g: np.ndarray, x: np.ndarray) -> bool:
-        intermediate = OptimizeResult(x=x.copy(), fun=f, grad=g.copy(), grad_norm=gnorm, nit=k,
-                                      lr=self.lrs[-1] if self.lrs else None)
+        grad = g.copy()
+        intermediate = OptimizeResult(x=x.copy(), fun=f, grad=grad, jac=grad, grad_norm=gnorm,
+                                      nit=k, lr=self.lrs[-1] if self.lrs else None)
         try:
+            if self.scipy_callback:
+                return self.callback(intermediate_result=intermediate) is True
             return self.callback(intermediate) is True
         except StopIteration:
             return True
@@ -861,6 +1109,9 @@ class _Run:
                                       f"(iteration {nit - 1})")
         result.message = result.message or f"{STATUS[self.status].split(':')[0]}: {self.detail}"
         result.nfev, result.njev = self.nfev, self.njev
+        result.jac = result.grad  # scipy's name for the gradient
+        if self.method == "bfgs" and self.algorithm is not None:
+            result.hess_inv = self.algorithm.H.copy()  # scipy's field: the inverse approximation
         return result
 
     def _grew(self) -> bool:
