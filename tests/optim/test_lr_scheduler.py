@@ -3,6 +3,7 @@ its state dicts, warnings and errors. Golden files: tools/make_lr_scheduler_gold
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import warnings
@@ -404,3 +405,58 @@ def test_pytorch_scheduler_state_dicts_load_and_continue(name):
     np.testing.assert_allclose(lrs, ARRAYS[f"{name}/lr"][start + 1:], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(moms, ARRAYS[f"{name}/momentum"][start + 1:], rtol=1e-12,
                                atol=1e-15)
+
+
+def _chained_cosine(lr=0.05281475737516065):
+    """QA's case: ExponentialLR and CosineAnnealingLR (its recursive form) on one optimizer."""
+    p = st.tensor(np.zeros(2), requires_grad=True)
+    opt = st.optim.SGD([p], lr=lr, momentum=0.9)
+    scheds = [L.ExponentialLR(opt, 0.942652752164824), L.CosineAnnealingLR(opt, 10, 0.00929518505444837)]
+    return p, opt, scheds
+
+
+def test_a_negative_lr_from_chained_schedulers_is_taken_as_torch_takes_it_with_one_warning():
+    # torch 2.13's recurrence crosses zero here: at step 18 its group lr is
+    # -0.00045751476965961123 (not a rounding error), and torch.optim.SGD steps with it; steepest
+    # used to raise ValueError at opt.step()
+    p, opt, scheds = _chained_cosine()
+    rates = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(40):
+            p.grad = np.array([1.0, -0.5]) * (k + 1)
+            before = p.data.copy()
+            opt.step()
+            lr = opt.param_groups[0]["lr"]
+            buffer = opt.state[p]["momentum_buffer"]
+            np.testing.assert_allclose(p.data, before - lr * buffer, rtol=1e-15, atol=1e-17)
+            rates.append(lr)
+            for s in scheds:
+                s.step()
+    assert rates[18] == -0.00045751476965961123
+    assert sum(r < 0 for r in rates) == 7
+    negative = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(negative) == 1  # once per group
+    assert "scheduler set lr=-0.00045751476965961123 < 0" in str(negative[0].message)
+    assert negative[0].filename == __file__  # it points at the opt.step() line
+
+
+def test_a_hand_written_negative_lr_is_still_refused_after_a_scheduler():
+    p, opt, scheds = _chained_cosine()
+    for _ in range(19):  # the scheduler's negative value, then one written by hand
+        p.grad = np.ones(2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            opt.step()
+        for s in scheds:
+            s.step()
+    assert opt.param_groups[0]["lr"] < 0
+    copied = copy.deepcopy(opt)  # a copy keeps what its scheduler wrote
+    copied.param_groups[0]["params"][0].grad = np.ones(2)
+    with pytest.warns(RuntimeWarning, match="scheduler set lr="):
+        copied.step()
+    opt.param_groups[0]["lr"] = -0.01
+    with pytest.raises(ValueError, match=r"param group 0: lr must be a finite number >= 0"):
+        opt.step()
+    with pytest.raises(ValueError, match=r"lr must be in \[0, inf\)"):
+        st.optim.SGD([st.tensor(np.zeros(1), requires_grad=True)], lr=-0.01)

@@ -14,7 +14,10 @@ through the same path: before each update of the group the optimizer writes ``sc
 ``group["lr"]`` (at construction it writes ``schedule(1)``). A schedule owns its group's ``lr``:
 a step refuses (``ValueError``) a group whose ``lr`` was written by hand since the schedule set it,
 and a scheduler class refuses an optimizer with a schedule (set ``group["lr_schedule"] = None`` to
-take the rate over). The rate actually used is kept in ``group["last_lr"]`` (with a line search,
+take the rate over). A step refuses a hand-written ``lr`` that is not a finite number >= 0; a
+negative rate written by a :mod:`~steepest.optim.lr_scheduler` scheduler (composed chainable forms
+can cross zero, as PyTorch's do) is used, as ``torch.optim`` uses it, with a ``RuntimeWarning``
+once per group. The rate actually used is kept in ``group["last_lr"]`` (with a line search,
 the step taken) and the count in ``group["num_updates"]``.
 
 State dicts are plain data (dicts, lists, arrays, numbers, strings, booleans, None)::
@@ -37,6 +40,7 @@ import copy
 import functools
 import math
 import numbers
+import sys
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -424,7 +428,10 @@ class Optimizer:
         if schedule is None:
             if type(lr) is float and 0.0 <= lr < math.inf:  # the common case
                 return lr
-            return _written_lr(f"{type(self).__name__}: param group {index}", lr)
+            owner = f"{type(self).__name__}: param group {index}"
+            if _from_scheduler(self, group, lr):
+                return _negative_scheduler_lr(self, owner, group, lr)
+            return _written_lr(owner, lr)
         written = self._scheduled_lr.get(id(group), lr)
         if lr != written:
             raise ValueError(f"{type(self).__name__}: param group {index}: lr was set to {lr!r}, "
@@ -681,6 +688,56 @@ def _scheduled_rate(owner: str, schedule: Callable[[int], Any], t: int) -> float
         raise ValueError(f"{owner}: the schedule {schedule!r} returned lr={value!r} for update "
                          f"t={t}; a learning rate must be a finite number >= 0")
     return float(value)
+
+
+def note_scheduler_lr(optimizer: Optimizer, group: dict[str, Any], lr: Any) -> None:
+    """Record that a scheduler of :mod:`steepest.optim.lr_scheduler` wrote ``lr`` into
+    ``group``: a *negative* value is then taken at the next step (with a warning) instead of
+    refused as a hand-written one is (see :func:`_negative_scheduler_lr`)."""
+    records = optimizer.__dict__.setdefault("_scheduler_negative_lrs", {})
+    if isinstance(lr, numbers.Real) and lr < 0:
+        records[id(group)] = (group, lr)
+    elif records:
+        records.pop(id(group), None)
+
+
+def _from_scheduler(optimizer: Optimizer, group: dict[str, Any], lr: Any) -> bool:
+    """Whether ``group["lr"]`` is ``lr``, a finite negative number a scheduler wrote there (an
+    optimizer copied with deepcopy or pickle keeps its records with its copied groups)."""
+    records = optimizer.__dict__.get("_scheduler_negative_lrs")
+    if not records or not isinstance(lr, numbers.Real) or isinstance(lr, bool) \
+            or not math.isfinite(lr):
+        return False
+    return any(kept is group and value == lr for kept, value in records.values())
+
+
+def _negative_scheduler_lr(optimizer: Optimizer, owner: str, group: dict[str, Any],
+                           lr: float) -> float:
+    """A negative rate a scheduler produced, taken as ``torch.optim`` takes it (its optimizers do
+    not check ``lr`` at step time), with a ``RuntimeWarning`` the first time for the group: the
+    step then goes *up* the gradient. Chained schedulers can do this: CosineAnnealingLR's
+    recursive form, composed with another scheduler, overshoots ``eta_min`` and crosses zero
+    (the value is torch's own recurrence's, not a rounding error)."""
+    warned = optimizer.__dict__.setdefault("_warned_negative_lr", set())
+    if id(group) not in warned:
+        warned.add(id(group))
+        warnings.warn(f"{owner}: a learning-rate scheduler set lr={lr!r} < 0; the update uses it "
+                      "as torch.optim does, so it moves up the gradient. Chained schedulers "
+                      "can cross zero: CosineAnnealingLR's recursive form, composed with another "
+                      "scheduler on the same optimizer, overshoots eta_min. (Warned once per "
+                      "group.)",
+                      RuntimeWarning, stacklevel=_outside_steepest())
+    return float(lr)
+
+
+def _outside_steepest() -> int:
+    """The ``stacklevel`` of the innermost caller outside the steepest package (a step is a
+    different number of frames deep in each optimizer)."""
+    package = __file__.rsplit("optim", 1)[0]
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _written_lr(owner: str, lr: Any) -> float:

@@ -23,6 +23,11 @@ about here too) jumps to an epoch and uses the closed form from ``base_lrs`` whe
 one, exactly as PyTorch does; :class:`SequentialLR` uses the closed form when it hands over to the
 next scheduler at a milestone.
 
+**A rate below zero.** Composed chainable forms can cross zero (CosineAnnealingLR's recursion
+stepped with another scheduler overshoots ``eta_min``; PyTorch's numbers do the same). As
+``torch.optim`` does, the optimizer's next step uses such a rate (moving up the gradient), with
+a ``RuntimeWarning`` once per group; a negative ``lr`` written by hand is still refused.
+
 **Schedules given as lr=.** A :mod:`steepest.schedules` schedule (or any callable ``t -> lr``)
 given as an optimizer's ``lr=`` lives in ``group["lr_schedule"]`` and writes ``group["lr"]``
 before each update: it already owns the rate. A scheduler refuses such an optimizer, with a
@@ -49,7 +54,7 @@ from typing import Any
 
 from .._validation import check_bool, check_choice, check_int, check_real
 from ..autodiff._hooks import replayed
-from .base import Optimizer
+from .base import Optimizer, note_scheduler_lr
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
@@ -230,6 +235,7 @@ class LRScheduler:
                                "added after the scheduler gets no schedule)")
         for group, lr in zip(groups, values, strict=True):
             group["lr"] = lr
+            note_scheduler_lr(self.optimizer, group, lr)  # a negative one is taken at step
         self._last_lr = _lrs(self.optimizer)
 
     def get_last_lr(self) -> list[float]:
