@@ -25,8 +25,8 @@ float64, with ``foreach=False``, and with ``torch.set_default_dtype(torch.float6
 its scalar state (``step``, ASGD's ``eta`` and ``mu``, NAdam's ``mu_product``) in tensors of the
 default dtype, and steepest keeps Python floats (float64), so the references are made in the
 convention the tests assume (with the float32 default, float64 ASGD and NAdam differ from
-steepest by up to ~5e-7 relative; see docs/optimizers.md). ASGD's averaged parameters ``ax``
-after the last step are recorded too (``<case>/ax``).
+steepest by up to ~5e-7 relative; see the Notes of steepest.optim.ASGD and NAdam). ASGD's
+averaged parameters ``ax`` after the last step are recorded too (``<case>/ax``).
 
 PyTorch is a tool dependency only: the tests read these files with NumPy.
 """
