@@ -40,8 +40,10 @@ SETTINGS = {
     "AdamW": ({"lr": 0.01}, {"lr": 0.02, "amsgrad": True}, {"lr": 0.005, "maximize": True}),
     "RMSprop": ({"lr": 0.01}, {"lr": 0.005, "centered": True, "momentum": 0.9, "weight_decay": 0.01},
                 {"lr": 0.01, "momentum": 0.5, "alpha": 0.3, "maximize": True}),
-    "Adagrad": ({"lr": 0.05}, {"lr": 0.02, "lr_decay": 0.01, "weight_decay": 0.1},
-                {"lr": 0.01, "initial_accumulator_value": 0.5, "maximize": True}),
+    # initial_accumulator_value is the constructor's for every group (as in torch)
+    "Adagrad": ({"lr": 0.05, "initial_accumulator_value": 0.5},
+                {"lr": 0.02, "lr_decay": 0.01, "weight_decay": 0.1},
+                {"lr": 0.01, "maximize": True}),
     "Adadelta": ({"lr": 1.0}, {"lr": 0.5, "rho": 0.5, "weight_decay": 0.01},
                  {"lr": 0.9, "eps": 1e-4, "maximize": True}),
     "Adamax": ({"lr": 0.01}, {"lr": 0.02, "betas": (0.5, 0.9), "weight_decay": 0.01},
