@@ -466,12 +466,15 @@ class Optimizer:
         be a scalar that its in-place updates (``buffer *= momentum``) only rebind."""
         if grad.dtype is not p.data.dtype and grad.dtype != p.data.dtype:  # dtypes are singletons
             grad = grad.astype(p.data.dtype)
+        weight_decay = group.get("weight_decay", 0.0)
+        coupled = weight_decay != 0 and not group.get("decoupled_weight_decay")
         if group.get("maximize"):
             grad = -grad
-        weight_decay = group.get("weight_decay", 0.0)
-        if weight_decay != 0 and not group.get("decoupled_weight_decay"):
+        elif not coupled:
+            return grad  # p.grad (or its cast) itself: an ndarray, no check to pay
+        if coupled:
             grad = grad + weight_decay * p.data
-        if type(grad) is not np.ndarray and isinstance(grad, np.generic):  # a 0-d parameter
+        if type(grad) is not np.ndarray:  # a NumPy scalar: a 0-d parameter's result
             grad = np.asarray(grad)
         return grad
 
