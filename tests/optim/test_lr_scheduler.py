@@ -460,3 +460,40 @@ def test_a_hand_written_negative_lr_is_still_refused_after_a_scheduler():
         opt.step()
     with pytest.raises(ValueError, match=r"lr must be in \[0, inf\)"):
         st.optim.SGD([st.tensor(np.zeros(1), requires_grad=True)], lr=-0.01)
+
+
+def test_a_checkpoint_taken_after_a_scheduler_went_negative_loads_and_resumes(tmp_path):
+    # a state dict can hold a scheduler's negative lr; loading it used to raise "lr must be in
+    # [0, inf)", so a run checkpointed there could not resume
+    def run(steps, start, p, opt, scheds):
+        for k in range(start, start + steps):
+            p.grad = np.array([1.0, -0.5]) * (k + 1)
+            opt.step()
+            for s in scheds:
+                s.step()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p, opt, scheds = _chained_cosine()
+        run(19, 0, p, opt, scheds)
+        assert opt.param_groups[0]["lr"] < 0
+        st.save({"opt": opt.state_dict(), "p": p.data,
+                 "scheds": [s.state_dict() for s in scheds]}, tmp_path / "ckpt.npz")
+        run(5, 19, p, opt, scheds)
+    loaded = st.load(tmp_path / "ckpt.npz")
+    q, resumed, resumed_scheds = _chained_cosine()
+    with pytest.warns(RuntimeWarning) as caught:
+        resumed.load_state_dict(loaded["opt"])
+        for s, saved in zip(resumed_scheds, loaded["scheds"], strict=True):
+            s.load_state_dict(saved)
+        q.data[...] = loaded["p"]
+        run(5, 19, q, resumed, resumed_scheds)
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1, messages  # at the load, not again at the step
+    assert "holds lr=-0.0011949752464982637 < 0, which a learning-rate scheduler wrote" \
+        in messages[0]
+    np.testing.assert_array_equal(q.data, p.data)
+    assert resumed.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    resumed.param_groups[0]["lr"] = -0.01  # one written by hand is still refused
+    with pytest.raises(ValueError, match=r"lr must be a finite number >= 0"):
+        resumed.step()

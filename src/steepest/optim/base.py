@@ -544,6 +544,9 @@ class Optimizer:
         self._scheduled_lr = {}
         for group in groups:
             self._remember_lr(group)
+            if group.get("lr_schedule") is None and _is_negative_rate(group["lr"]):
+                note_scheduler_lr(self, group, group["lr"])  # as the saving scheduler had it
+                self.__dict__.setdefault("_warned_negative_lr", set()).add(id(group))  # warned
 
     def _move_flat_records(self, groups: list[dict[str, Any]]) -> None:
         """Hand the flat records of the current groups to their loaded replacements: the state
@@ -598,7 +601,10 @@ class Optimizer:
         if group.get("lr_schedule") is not None and not callable(group["lr_schedule"]):
             raise TypeError(f"{where}: lr_schedule must be a schedule (a callable t -> lr) or "
                             f"None, got {group['lr_schedule']!r}")
+        negative = _saved_negative_lr(where, group)
         group = self._check_group(where, group)
+        if negative is not None:
+            group["lr"] = negative
         group["params"] = params
         return group
 
@@ -702,6 +708,27 @@ def note_scheduler_lr(optimizer: Optimizer, group: dict[str, Any], lr: Any) -> N
         records[id(group)] = (group, lr)
     elif records:
         records.pop(id(group), None)
+
+
+def _is_negative_rate(lr: Any) -> bool:
+    """Whether ``lr`` is a finite real number below 0."""
+    return (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and math.isfinite(lr)
+            and lr < 0)
+
+
+def _saved_negative_lr(where: str, group: dict[str, Any]) -> float | None:
+    """A loaded group's finite negative ``lr`` (None when it has none), replaced by 0 in
+    ``group`` for the hyperparameter check. Only a scheduler can leave one in a state dict (see
+    :func:`note_scheduler_lr`): it is kept, with a warning, so that a checkpoint saved after a
+    chained schedule crossed zero loads and resumes as torch.optim's does."""
+    lr = group.get("lr")
+    if group.get("lr_schedule") is not None or not _is_negative_rate(lr):
+        return None
+    warnings.warn(f"{where}: the state dict holds lr={lr!r} < 0, which a learning-rate scheduler "
+                  "wrote; it is kept and the next update uses it as torch.optim does (it moves "
+                  "up the gradient)", RuntimeWarning, stacklevel=_outside_steepest())
+    group["lr"] = 0.0
+    return float(lr)
 
 
 def _from_scheduler(optimizer: Optimizer, group: dict[str, Any], lr: Any) -> bool:
