@@ -481,6 +481,7 @@ def test_a_checkpoint_taken_after_a_scheduler_went_negative_loads_and_resumes(tm
                  "scheds": [s.state_dict() for s in scheds]}, tmp_path / "ckpt.npz")
         run(5, 19, p, opt, scheds)
     loaded = st.load(tmp_path / "ckpt.npz")
+    assert loaded["opt"]["param_groups"][0]["lr_from_scheduler"] is True
     q, resumed, resumed_scheds = _chained_cosine()
     with pytest.warns(RuntimeWarning) as caught:
         resumed.load_state_dict(loaded["opt"])
@@ -497,3 +498,12 @@ def test_a_checkpoint_taken_after_a_scheduler_went_negative_loads_and_resumes(tm
     resumed.param_groups[0]["lr"] = -0.01  # one written by hand is still refused
     with pytest.raises(ValueError, match=r"lr must be a finite number >= 0"):
         resumed.step()
+
+
+def test_a_negative_lr_in_a_state_dict_is_refused_unless_a_scheduler_wrote_it():
+    p, opt, scheds = _chained_cosine()
+    assert "lr_from_scheduler" not in opt.state_dict()["param_groups"][0]  # only when negative
+    saved = opt.state_dict()
+    saved["param_groups"][0]["lr"] = -0.01  # tampered, or written by hand
+    with pytest.raises(ValueError, match=r"param group 0: lr must be in \[0, inf\)"):
+        opt.load_state_dict(saved)

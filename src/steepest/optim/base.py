@@ -64,7 +64,7 @@ LR = float | Callable[[int], float]
 #: Keys the base class keeps in every group next to the hyperparameters.
 _BOOKKEEPING = ("num_updates", "last_lr", "lr_schedule")
 #: Keys of a saved group that describe its parameters rather than configure the group.
-_PARAM_DESCRIPTION = ("params", "param_shapes", "param_dtypes")
+_PARAM_DESCRIPTION = ("params", "param_shapes", "param_dtypes", "lr_from_scheduler")
 
 
 class Optimizer:
@@ -500,6 +500,8 @@ class Optimizer:
             entry["params"] = list(range(next_index, next_index + len(params)))
             entry["param_shapes"] = [list(p.shape) for p in params]
             entry["param_dtypes"] = [str(p.dtype) for p in params]
+            if _from_scheduler(self, group, group["lr"]):  # a negative rate it may keep
+                entry["lr_from_scheduler"] = True
             next_index += len(params)
             groups.append(entry)
             state.extend({key: _copy_value(value) for key, value in self.state.get(p, {}).items()}
@@ -601,7 +603,7 @@ class Optimizer:
         if group.get("lr_schedule") is not None and not callable(group["lr_schedule"]):
             raise TypeError(f"{where}: lr_schedule must be a schedule (a callable t -> lr) or "
                             f"None, got {group['lr_schedule']!r}")
-        negative = _saved_negative_lr(where, group)
+        negative = _saved_negative_lr(where, group, saved.get("lr_from_scheduler") is True)
         group = self._check_group(where, group)
         if negative is not None:
             group["lr"] = negative
@@ -716,13 +718,14 @@ def _is_negative_rate(lr: Any) -> bool:
             and lr < 0)
 
 
-def _saved_negative_lr(where: str, group: dict[str, Any]) -> float | None:
-    """A loaded group's finite negative ``lr`` (None when it has none), replaced by 0 in
-    ``group`` for the hyperparameter check. Only a scheduler can leave one in a state dict (see
-    :func:`note_scheduler_lr`): it is kept, with a warning, so that a checkpoint saved after a
-    chained schedule crossed zero loads and resumes as torch.optim's does."""
+def _saved_negative_lr(where: str, group: dict[str, Any], from_scheduler: bool) -> float | None:
+    """A loaded group's finite negative ``lr`` that a scheduler wrote (the state dict says so
+    with ``lr_from_scheduler``; see :func:`note_scheduler_lr`), replaced by 0 in ``group`` for
+    the hyperparameter check; None for any other group, whose check then refuses a negative
+    ``lr``. It is kept, with a warning, so that a checkpoint saved after a chained schedule
+    crossed zero loads and resumes as torch.optim's does."""
     lr = group.get("lr")
-    if group.get("lr_schedule") is not None or not _is_negative_rate(lr):
+    if not from_scheduler or group.get("lr_schedule") is not None or not _is_negative_rate(lr):
         return None
     warnings.warn(f"{where}: the state dict holds lr={lr!r} < 0, which a learning-rate scheduler "
                   "wrote; it is kept and the next update uses it as torch.optim does (it moves "
