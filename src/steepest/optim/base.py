@@ -32,6 +32,9 @@ A group's ``lr_schedule`` (a built-in schedule) is stored through
 as ``{"type": "unserialisable", "repr": ...}`` and :meth:`Optimizer.load_state_dict` keeps the
 loading optimizer's own schedule for that group (or, with a warning, its own number ``lr``).
 State dicts written before ``lr_schedule`` existed (a schedule stored under ``"lr"``) still load.
+A group whose ``lr`` is a scheduler's negative rate also has ``"lr_from_scheduler": True``, so
+that it loads (with a ``RuntimeWarning``) and the run resumes; any other negative ``lr`` in a
+state dict is refused.
 """
 
 from __future__ import annotations
