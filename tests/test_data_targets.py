@@ -121,3 +121,20 @@ def test_csv_and_npz_loaders_refuse_a_named_pipe(fifo):
         data.load_csv(fifo, "y")
     with pytest.raises(ValueError, match=r"is not a regular file \(it is a named pipe"):
         data.load_npz(fifo)
+
+
+def test_npz_bytes_labels_are_named_by_their_text(tmp_path):
+    # an S array (bytes) read back from an NPZ was named "b'cat'"
+    path = tmp_path / "bytes.npz"
+    np.savez(path, X=np.arange(8.0).reshape(4, 2),
+             y=np.array([b"cat", "café".encode(), b"cat", b"\xff"]))
+    ds = data.load_npz(path)
+    assert ds.target_names == ["café", "cat", "\\xff"]  # in the sorted order of the bytes
+    np.testing.assert_array_equal(ds.y, [1, 0, 1, 2])
+
+
+def test_labels_that_would_read_alike_keep_distinct_names(tmp_path):
+    path = tmp_path / "alike.npz"  # the bytes 0xff and the text "\xff" (4 characters) as bytes
+    np.savez(path, X=np.arange(8.0).reshape(4, 2), y=np.array([b"\\xff", b"\xff", b"\xff", b"x"]))
+    names = data.load_npz(path).target_names
+    assert len(set(names)) == 3

@@ -201,12 +201,18 @@ def _encode_target(y_raw: np.ndarray, task: str, source: str, column: str
         raise ValueError(f"{source}: target {column!r} has a single class ({classes[0].item()!r}); "
                          f"classification needs at least two")
     names = [_class_name(c) for c in classes]
+    if len(set(names)) < len(names):  # two labels that print alike: keep their reprs apart
+        names = [repr(c.item()) for c in classes]
     return y.astype(np.int64).reshape(-1), names
 
 
 def _class_name(value: Any) -> str:
+    """How a class label reads: integral floats without ``.0``, bytes (an ``S`` array of an
+    NPZ) as the text they encode (UTF-8; undecodable bytes as ``\\xNN``), not ``"b'...'"``."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", errors="backslashreplace")
     return str(value)
 
 
