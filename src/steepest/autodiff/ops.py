@@ -46,6 +46,7 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "concatenate", "stack",
     "linear", "cross_entropy", "bce_with_logits", "mse_loss", "erf", "gelu",
     "expand", "norm", "cumsum", "prod", "cast", "scatter_add",
+    "log1p", "expm1", "softplus", "elu", "hardtanh", "xlogy", "binary_cross_entropy",
 ]
 
 Rule = Callable[..., np.ndarray]
@@ -1722,6 +1723,241 @@ cast = defop("cast", _cast, sample=_cast_sample)
 defvjp(cast, lambda g, ans, x, dtype: g.astype(x.dtype))
 defvjp_graph(cast, lambda g, ans, x, dtype: cast(g, dtype=x.dtype))
 defjvp(cast, kind="linear")
+
+
+# --------------------------------------------------------------------------- activations and losses
+# (the PyTorch activations and losses of fully connected networks that need a rule of their own:
+# a stable form, or a subgradient at a kink that no composite of the ops above gives)
+
+
+def _scalar_of(x: np.ndarray, value: float) -> Any:
+    """``value`` in ``x``'s floating dtype, as PyTorch's kernels convert their scalars."""
+    return x.dtype.type(value) if x.dtype.kind == "f" else value
+
+
+log1p = defop("log1p", lambda x: np.log1p(x),
+              sample=lambda rng, shape: ([np.asarray(rng.uniform(-0.7, 3.0, shape))], {}))
+defvjp(log1p, lambda g, ans, x: g / (1 + x))
+defvjp_graph(log1p, same=True)
+defjvp(log1p, kind="vjp")
+
+expm1 = defop("expm1", lambda x: np.expm1(x), sample=_unary())
+defvjp(expm1, lambda g, ans, x: g * (ans + 1))  # PyTorch's rule: e^x from the result
+defvjp_graph(expm1, same=True)
+defjvp(expm1, kind="vjp")
+
+
+def _softplus(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    """``log(1 + e^{beta x}) / beta``, and ``x`` itself where ``beta x > threshold`` (PyTorch's
+    rule: there the two agree to rounding and the exponential would overflow)."""
+    x = _float_array(x)
+    scaled = x * _scalar_of(x, beta)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        soft = np.log1p(np.exp(scaled)) / _scalar_of(x, beta)
+    return np.where(scaled > _scalar_of(x, threshold), x, soft)
+
+
+def _softplus_rule(g, ans, x, beta=1.0, threshold=20.0):
+    scaled = x * _scalar_of(x, beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.exp(scaled)
+        return np.where(scaled > _scalar_of(x, threshold), g, g * z / (z + 1))
+
+
+def _softplus_graph(g, ans, x, beta=1.0, threshold=20.0):
+    above = _value(x) * beta > threshold  # a constant mask; e^z / (e^z + 1) is sigmoid(z)
+    return where(above, g, g * sigmoid(x * beta))
+
+
+def _softplus_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    beta = float(rng.choice([1.0, 2.0, 0.5]))
+    threshold = float(rng.choice([20.0, 1.5]))
+    x = _normal(rng, shape) * 3
+    edge = threshold / beta  # the forward jumps there (by less than e^-threshold): stay off it
+    x = np.where(np.abs(x - edge) < 0.05, edge + 0.5, x)
+    return [x], {"beta": beta, "threshold": threshold}
+
+
+softplus = defop("softplus", _softplus, sample=_softplus_sample)
+defvjp(softplus, _softplus_rule)
+defvjp_graph(softplus, _softplus_graph)
+defjvp(softplus, kind="vjp")
+
+
+def _elu(x: np.ndarray, alpha: float = 1.0, scale: float = 1.0,
+         input_scale: float = 1.0) -> np.ndarray:
+    """``scale * x`` for ``x > 0``, ``alpha * scale * expm1(input_scale * x)`` for ``x <= 0``:
+    ELU, SELU and CELU, with PyTorch's coefficients in the input's precision."""
+    x = _float_array(x)
+    negative = _scalar_of(x, alpha) * _scalar_of(x, scale)
+    with np.errstate(over="ignore", invalid="ignore"):
+        left = np.expm1(x * _scalar_of(x, input_scale)) * negative
+    return np.where(x <= 0, left, x * _scalar_of(x, scale))
+
+
+def _elu_rule(g, ans, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    # PyTorch's derivative from the input, not the output: at x = 0 it takes the left piece,
+    # alpha * scale * input_scale
+    inner = _scalar_of(x, input_scale)
+    negative = _scalar_of(x, alpha) * _scalar_of(x, scale)
+    with np.errstate(over="ignore", invalid="ignore"):
+        left = g * inner * negative * np.exp(x * inner)
+    return np.where(x <= 0, left, g * _scalar_of(x, scale))
+
+
+def _elu_graph(g, ans, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    left = _value(x) <= 0  # a constant mask; e^(x input_scale) only where it is taken
+    slope = exp(where(left, x, 0.0) * input_scale) * (input_scale * alpha * scale)
+    return g * where(left, slope, scale)
+
+
+def _elu_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    alpha = float(rng.choice([1.0, 0.5, 1.6732632423543772]))
+    scale = float(rng.choice([1.0, 1.0507009873554805]))
+    return [_away_from_zero(rng, shape) * 2], {"alpha": alpha, "scale": scale,
+                                                "input_scale": float(rng.choice([1.0, 2.0]))}
+
+
+elu = defop("elu", _elu, sample=_elu_sample)
+defvjp(elu, _elu_rule)
+defvjp_graph(elu, _elu_graph)
+defjvp(elu, kind="vjp")
+
+
+def _hardtanh(x: np.ndarray, min_val: float = -1.0, max_val: float = 1.0) -> np.ndarray:
+    return np.clip(x, _scalar_of(np.asarray(x), min_val), _scalar_of(np.asarray(x), max_val))
+
+
+def _hardtanh_mask(x: np.ndarray, min_val: float, max_val: float) -> np.ndarray:
+    # PyTorch's: 0 where x <= min_val or x >= max_val, so 0 at both bounds (unlike clip)
+    return ~((x <= _scalar_of(x, min_val)) | (x >= _scalar_of(x, max_val)))
+
+
+def _hardtanh_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    low, high = [(-1.0, 1.0), (0.0, 6.0), (-0.5, 2.0)][int(rng.integers(0, 3))]
+    x = np.asarray(rng.uniform(low - 1.5, high + 1.5, shape))
+    near = (np.abs(x - low) < 0.05) | (np.abs(x - high) < 0.05)  # stay off the kinks
+    return [np.where(near, (low + high) / 2, x)], {"min_val": low, "max_val": high}
+
+
+hardtanh = defop("hardtanh", _hardtanh, sample=_hardtanh_sample)
+defvjp(hardtanh, lambda g, ans, x, min_val=-1.0, max_val=1.0: g * _hardtanh_mask(
+    x, min_val, max_val))
+defvjp_graph(hardtanh, lambda g, ans, x, min_val=-1.0, max_val=1.0: _masked(
+    g, _hardtanh_mask(np.asarray(_value(x)), min_val, max_val)))
+defjvp(hardtanh, kind="vjp")
+
+
+def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``x log y``, 0 where ``x == 0`` (unless ``y`` is NaN), as ``torch.xlogy``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(x * np.log(y))
+    zero = (x == 0) & ~np.isnan(y)
+    return np.where(zero, out.dtype.type(0), out) if out.dtype.kind == "f" else out
+
+
+def _xlogy_left(g, ans, x, y):
+    # PyTorch's: log y where x != 0, and 0 where x == 0 (the xlogx convention)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * _xlogy(np.asarray(x != 0, dtype=np.result_type(x, y)), y)
+
+
+def _xlogy_right(g, ans, x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * x / y
+
+
+def _xlogy_left_graph(g, ans, x, y):
+    nonzero = np.asarray(_value(x)) != 0
+    return g * where(nonzero, log(where(nonzero, y, 1.0)), 0.0)
+
+
+xlogy = defop("xlogy", _xlogy, broadcasts=True, sample=_binary(_normal, _positive))
+defvjp(xlogy, _xlogy_left, _xlogy_right)
+defvjp_graph(xlogy, _xlogy_left_graph, lambda g, ans, x, y: g * x / y)
+defjvp(xlogy, kind="vjp")
+
+#: PyTorch's floor of the logarithms in binary_cross_entropy, and of its gradient's denominator
+_BCE_LOG_FLOOR = -100
+_BCE_EPSILON = 1e-12
+
+
+def _unit_interval(what: str, values: np.ndarray) -> None:
+    values = np.asarray(values)
+    if values.size and not ((values >= 0) & (values <= 1)).all():  # NaN is outside too
+        bad = values[~((values >= 0) & (values <= 1))].flat[0]
+        raise ValueError(f"all elements of {what} should be between 0 and 1, got {bad!r}")
+
+
+def _cast_weight(weight: Any, like: np.ndarray) -> Any:
+    if weight is None:
+        return None
+    dtype = like.dtype if like.dtype.kind == "f" else np.dtype(np.float64)
+    return np.asarray(weight).astype(dtype, copy=False)
+
+
+def _binary_cross_entropy(x: np.ndarray, y: np.ndarray, weight: Any = None,
+                          reduction: str = "mean") -> np.ndarray:
+    r"""``-w [y log x + (1 - y) log(1 - x)]`` on probabilities ``x``, each logarithm floored at
+    -100 as in PyTorch (so that x = 0 or 1 gives a finite loss)."""
+    _unit_interval("input", x)
+    _unit_interval("target", y)
+    x = _float_array(x)
+    with np.errstate(divide="ignore"):
+        losses = ((y - 1) * np.maximum(np.log1p(-x), _BCE_LOG_FLOOR)
+                  - y * np.maximum(np.log(x), _BCE_LOG_FLOOR))
+    weight = _cast_weight(weight, losses)
+    if weight is not None:
+        losses = losses * weight
+    return _reduce_loss(losses, reduction)
+
+
+def _bce_input_rule(g, ans, x, y, weight=None, reduction="mean"):
+    # PyTorch's: g (x - y) / max(x (1 - x), 1e-12), then the weight, then 1/n for the mean
+    grad = g * (x - y) / np.maximum((1 - x) * x, _scalar_of(x, _BCE_EPSILON))
+    weight = _cast_weight(weight, grad)
+    if weight is not None:
+        grad = grad * weight
+    return grad / np.broadcast(x, y).size if reduction == "mean" else grad
+
+
+def _bce_target_rule(g, ans, x, y, weight=None, reduction="mean"):
+    # PyTorch's: -logit(x) g (with the weight, and 1/n for the mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = -np.log(x / (1 - x)) * g
+    weight = _cast_weight(weight, grad)
+    if weight is not None:
+        grad = grad * weight
+    return grad / np.broadcast(x, y).size if reduction == "mean" else grad
+
+
+def _bce_input_graph(g, ans, x, y, weight=None, reduction="mean"):
+    data = _value(x)
+    floor = (1 - data) * data <= _BCE_EPSILON  # a constant mask: the floored denominator
+    grad = g * (x - y) / where(floor, _BCE_EPSILON, (1 - x) * x)
+    if weight is not None:
+        grad = grad * _cast_weight(weight, np.asarray(data))
+    return grad / np.broadcast(data, _value(y)).size if reduction == "mean" else grad
+
+
+def _bce_target_graph(g, ans, x, y, weight=None, reduction="mean"):
+    grad = -log(x / (1 - x)) * g
+    if weight is not None:
+        grad = grad * _cast_weight(weight, np.asarray(_value(x)))
+    return grad / np.broadcast(_value(x), _value(y)).size if reduction == "mean" else grad
+
+
+def _binary_cross_entropy_sample(rng: np.random.Generator, shape: tuple[int, ...]):
+    weight = None if rng.random() < 0.5 else rng.uniform(0.5, 2.0, _broadcast_partner(rng, shape))
+    return [np.asarray(rng.uniform(0.05, 0.95, shape)), np.asarray(rng.random(shape)), weight], {
+        "reduction": str(rng.choice(_REDUCTIONS))}
+
+
+binary_cross_entropy = defop("binary_cross_entropy", _binary_cross_entropy, broadcasts=True,
+                             sample=_binary_cross_entropy_sample)
+defvjp(binary_cross_entropy, _bce_input_rule, _bce_target_rule, None)
+defvjp_graph(binary_cross_entropy, _bce_input_graph, _bce_target_graph, None)
+defjvp(binary_cross_entropy, _loss_jvp(_bce_input_rule), _loss_jvp(_bce_target_rule), None)
 
 
 # --------------------------------------------------------------------------- Tensor methods
