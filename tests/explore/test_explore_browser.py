@@ -154,6 +154,24 @@ def test_the_network_view_trains_and_its_loss_goes_down_on_moons(watched) -> Non
     assert watched.errors == [] and watched.foreign == []
 
 
+def test_the_network_view_counts_and_crosses_out_inactive_units(watched) -> None:
+    # seed 0's 2-8-8-1 ReLU network starts with one dead unit in each hidden layer (unit 4)
+    _open(watched, "/network#dataset=moons&hidden=8,8&activation=relu&seed=0&optimizer=sgd")
+    page = watched.page
+    expected = page.evaluate("window.netExplorer.last.inactive")
+    assert [len(units) for units in expected] == [1, 1]
+    assert page.inner_text("#stat-inactive") == "1/8 · 1/8"
+    assert "alert" in page.get_attribute("#inactive", "class")
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    assert "inactive" in page.inner_text("#plots")
+    page.goto("about:blank")  # a new page load, not a change of hash
+    _open(watched, "/network#dataset=moons&hidden=8,8&activation=tanh&seed=0")
+    assert page.inner_text("#stat-inactive") == "0/8 · 0/8"
+    assert "alert" not in (page.get_attribute("#inactive", "class") or "")
+    assert watched.errors == [] and watched.foreign == []
+
+
 def test_two_tabs_train_their_own_networks(watched) -> None:
     _open(watched, "/network#dataset=circles")
     other = watched.page.context.new_page()

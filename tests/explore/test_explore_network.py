@@ -75,3 +75,33 @@ def test_backprop_trace_and_the_engine_agree() -> None:
         for key in ("a_in", "z", "a", "delta", "dW", "db"):
             np.testing.assert_allclose(np.asarray(b[key]), np.asarray(a[key]), rtol=1e-9,
                                        atol=1e-12)
+
+
+def test_inactive_units_are_those_no_gradient_reaches() -> None:
+    s = _session(hidden=[8, 6], activation="relu")
+    s.model[0].bias.data[[1, 5]] = -100.0  # never positive on the data: two dead ReLUs
+    inactive = s.inactive_units()
+    assert {1, 5} <= set(inactive[0]) and len(inactive) == 2
+    frame = s.frame([])
+    assert frame["inactive"] == inactive and frame["widths"] == [8, 6]
+    # what "inactive" promises: their incoming weights get no gradient from any minibatch
+    loss = s._gradients(s.X, s.y)
+    assert np.isfinite(loss.item())
+    weight_grad = s.model[0].weight.grad
+    assert not np.any(weight_grad[inactive[0]]) and not np.any(s.model[0].bias.grad[inactive[0]])
+    live = sorted(set(range(8)) - set(inactive[0]))
+    assert np.all(np.any(weight_grad[live] != 0, axis=1))  # and the others do
+    assert all(p.grad is None or p.grad.shape == p.shape for p in s.model.parameters())
+
+
+def test_saturated_tanh_units_are_inactive_and_leaky_relus_never() -> None:
+    s = _session(hidden=[4], activation="tanh")
+    assert s.inactive_units() == [[]]
+    s.model[0].bias.data[2] = 50.0  # tanh'(z) < 1e-40 on every point
+    assert s.inactive_units() == [[2]]
+    leaky = _session(hidden=[4], activation="leaky_relu")
+    leaky.model[0].bias.data[:] = -100.0  # slope 0.01 everywhere: small, but not below 0.01
+    assert leaky.inactive_units() == [[]]
+    linear = _session(hidden=[3], activation="identity")  # no activation layers at all
+    assert linear.inactive_units() == [[]]
+    assert _session(hidden=[], activation="relu").inactive_units() == []

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _random, nn, optim
 from ..autodiff.capture import compile as compile_step
+from ..autodiff.reverse import grad as autodiff_grad
 from ..autodiff.tensor import Tensor, no_grad
 from ..experiments import to_json
 from .params import Choice, Integer, ParamError, Real, Widths
@@ -36,6 +37,11 @@ MAX_BATCHES = 200  # minibatch updates per request
 # the page can ask for (50 batches of 200 on a 2-32x6-1 network is 5.4e7). Without it one
 # request (200 batches of 1000 on that network, 1.1e9) held the engine's lock for 8 s.
 MAX_WORK = 60_000_000
+# A hidden unit is "inactive" when its activation's derivative is below this on every training
+# point: (almost) no gradient reaches its incoming weights, so gradient descent cannot revive it
+# from these data. 0 exactly is a dead ReLU; tanh's derivative is below 0.01 where |z| > 3.0;
+# a leaky ReLU's 0.01 is not below it.
+INACTIVE_SLOPE = 0.01
 
 
 def optimizers() -> tuple[str, ...]:
@@ -239,6 +245,32 @@ class TrainingSession:
         p = 0.5 * (1.0 + np.tanh(0.5 * logits.reshape(-1)))  # the sigmoid without overflow
         return np.round(255 * p).astype(np.uint8).tolist()
 
+    def inactive_units(self) -> list[list[int]]:
+        """For each hidden layer, the units whose activation's derivative is below
+        :data:`INACTIVE_SLOPE` in magnitude on every training point (dead ReLUs, saturated tanh
+        or sigmoid units): the gradient of the loss with respect to their incoming weights and
+        bias is (nearly) zero for every example."""
+        inactive: list[list[int]] = []
+        h = Tensor(self.X)
+        layers = list(self.model)
+        for k, layer in enumerate(layers):
+            activation = (k > 0 and isinstance(layers[k - 1], nn.Linear)
+                          and not isinstance(layer, nn.Linear))
+            if not activation:
+                with no_grad():
+                    h = layer(h)
+                continue
+            z = Tensor(h.data, requires_grad=True)  # the Linear's output, this layer's input
+            a = layer(z)
+            # elementwise: the derivative at every point (autodiff.grad adds to no .grad)
+            (dz,) = autodiff_grad(a, z, grad_outputs=np.ones_like(a.data))
+            slope = np.abs(dz.data).max(axis=0)
+            inactive.append(np.flatnonzero(slope < INACTIVE_SLOPE).tolist())
+            h = Tensor(a.data)
+        if len(inactive) < len(self.settings["hidden"]):  # "identity": no activation layers
+            inactive = [[] for _ in self.settings["hidden"]]
+        return inactive
+
     def frame(self, grad_norms: list[float]) -> dict[str, Any]:
         train_loss, train_acc = self._loss(self.X, self.y)
         val_loss, val_acc = self._loss(self.X_val, self.y_val)
@@ -246,7 +278,8 @@ class TrainingSession:
         return to_json({"updates": self.updates, "epoch": self.epoch, "train_loss": train_loss,
                         "val_loss": val_loss, "train_accuracy": train_acc,
                         "val_accuracy": val_acc, "grad_norms": grad_norms, "layers": names,
-                        "boundary": self.boundary(), "grid": BOUNDARY_GRID})
+                        "boundary": self.boundary(), "grid": BOUNDARY_GRID,
+                        "inactive": self.inactive_units(), "widths": self.settings["hidden"]})
 
     def data(self) -> dict[str, Any]:
         return to_json({"train": {"X": self.X, "y": self.y.astype(int)},

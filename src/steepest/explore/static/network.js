@@ -199,6 +199,9 @@
     $("stat-train").textContent = common.fmt(frame.train_loss, 3);
     $("stat-val").textContent = common.fmt(frame.val_loss, 3);
     $("stat-acc").textContent = `${Math.round(100 * frame.val_accuracy)}%`;
+    const inactive = frame.inactive.map((units, k) => `${units.length}/${frame.widths[k]}`);
+    $("stat-inactive").textContent = inactive.length ? inactive.join(" · ") : "—";
+    $("inactive").classList.toggle("alert", frame.inactive.some((units) => units.length > 0));
     frames += 1;
     const c = $("net-loss");
     c.dataset.frames = String(frames);
@@ -235,6 +238,7 @@
   // coloured by the sign of ∂loss/∂W and as thick as its size (relative within the layer).
   function drawTraceNet(trace) {
     const canvas = $("trace-net"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+    const inactive = [[]].concat((lastFrame && lastFrame.inactive) || []).map((units) => new Set(units));
     ctx.clearRect(0, 0, W, H);
     const columns = [trace.x].concat(trace.layers.map((l) => l.a));
     const deltas = [null].concat(trace.layers.map((l) => l.delta));
@@ -255,6 +259,11 @@
       ctx.fillStyle = t < 0 ? `rgba(47,95,179,${Math.abs(t)})` : `rgba(217,72,15,${t})`;
       ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1;
       ctx.beginPath(); ctx.arc(x, y, 9, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+      if (inactive[c] && inactive[c].has(i)) {  // no gradient reaches it: a grey cross over it
+        ctx.strokeStyle = "#8a93a6"; ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.moveTo(x - 6, y - 6); ctx.lineTo(x + 6, y + 6);
+        ctx.moveTo(x + 6, y - 6); ctx.lineTo(x - 6, y + 6); ctx.stroke();
+      }
       if (deltas[c]) {
         const d = deltas[c][i], len = 14 * Math.abs(d) / dmax;
         ctx.fillStyle = d < 0 ? "#2f5fb3" : "#d9480f";
