@@ -162,6 +162,10 @@ def test_the_network_view_counts_and_crosses_out_inactive_units(watched) -> None
     assert [len(units) for units in expected] == [1, 1]
     assert page.inner_text("#stat-inactive") == "1/8 · 1/8"
     assert "alert" in page.get_attribute("#inactive", "class")
+    # the loss chart of one frame: x ticks are whole frames, each once; the log y axis, less
+    # than a decade tall here, still has labelled ticks (it had none, and x read "0 0 0 1 1 1")
+    assert page.get_attribute("#net-loss", "data-x-ticks") == "0 1"
+    assert len(page.get_attribute("#net-loss", "data-y-ticks").split()) >= 2
     page.click("#step")
     page.wait_for_selector("#trace table")
     assert "inactive" in page.inner_text("#plots")

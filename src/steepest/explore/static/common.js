@@ -49,6 +49,26 @@ const common = (() => {
     return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
   }
 
+  // Ticks of a log10 axis over [lo, hi] as [position, label]: powers of ten when two or more
+  // are in view, else 1, 2, 5 times them, else finer mantissas, else two plain values.
+  function logTicks(lo, hi) {
+    const step = Math.max(1, Math.ceil((hi - lo) / 6)), ticks = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push([t, "1e" + Math.round(t)]);
+    if (ticks.length >= 2) return ticks;
+    for (const mantissas of [[1, 2, 5], [1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+      const found = [];
+      for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+        for (const m of mantissas) {
+          const t = k + Math.log10(m);
+          if (t >= lo && t <= hi) found.push([t, fmt(m * Math.pow(10, k), 2)]);
+        }
+      }
+      if (found.length >= 2) return found;
+    }
+    const a = lo + 0.1 * (hi - lo), b = hi - 0.1 * (hi - lo);
+    return [[a, fmt(Math.pow(10, a), 3)], [b, fmt(Math.pow(10, b), 3)]];
+  }
+
   // A line chart on a canvas: series [{values, color, dash, width, label}], y on a log scale
   // when logY (values <= 0 are clipped to the floor). Returns the drawn ranges.
   function lineChart(canvas, series, opts) {
@@ -79,17 +99,25 @@ const common = (() => {
     // grid and ticks
     ctx.strokeStyle = "#e6e9ef"; ctx.fillStyle = "#5d6678"; ctx.lineWidth = 1;
     ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-    const ystep = o.logY ? Math.max(1, Math.ceil((ymax - ymin) / 6)) : niceStep(ymax - ymin, 5);
-    for (let t = Math.ceil(ymin / ystep) * ystep; t <= ymax; t += ystep) {
+    let yticks = [];
+    if (o.logY) yticks = logTicks(ymin, ymax);
+    else {
+      const ystep = niceStep(ymax - ymin, 5);
+      for (let t = Math.ceil(ymin / ystep) * ystep; t <= ymax; t += ystep) yticks.push([t, fmt(t, 3)]);
+    }
+    for (const [t, label] of yticks) {
       ctx.beginPath(); ctx.moveTo(pad.l, Y(t)); ctx.lineTo(W - pad.r, Y(t)); ctx.stroke();
-      ctx.fillText(o.logY ? "1e" + Math.round(t) : fmt(t, 3), pad.l - 4, Y(t));
+      ctx.fillText(label, pad.l - 4, Y(t));
     }
     ctx.textAlign = "center"; ctx.textBaseline = "top";
-    const xstep = niceStep(xmax, 6);
+    const xstep = Math.max(1, niceStep(xmax, 6)), xticks = [];  // x counts steps or frames
     for (let i = 0; i <= xmax; i += xstep) {
       ctx.beginPath(); ctx.moveTo(X(i), pad.t); ctx.lineTo(X(i), H - pad.b); ctx.stroke();
       ctx.fillText(String(Math.round(i)), X(i), H - pad.b + 4);
+      xticks.push(String(Math.round(i)));
     }
+    canvas.dataset.xTicks = xticks.join(" ");  // what was drawn, for tests
+    canvas.dataset.yTicks = yticks.map((t) => t[1]).join(" ");
     ctx.fillText(o.xLabel, (pad.l + W - pad.r) / 2, H - 14);
     ctx.save(); ctx.translate(12, (pad.t + H - pad.b) / 2); ctx.rotate(-Math.PI / 2);
     ctx.textBaseline = "middle"; ctx.fillText(o.yLabel, 0, 0); ctx.restore();
