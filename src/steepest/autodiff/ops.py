@@ -1878,8 +1878,9 @@ defvjp_graph(xlogy, _xlogy_left_graph, lambda g, ans, x, y: g * x / y)
 defjvp(xlogy, kind="vjp")
 
 #: PyTorch's floor of the logarithms in binary_cross_entropy, and of its gradient's denominator
+#: (a float32 constant there, 1e-12 rounded to float32, in float64 too)
 _BCE_LOG_FLOOR = -100
-_BCE_EPSILON = 1e-12
+_BCE_EPSILON = float(np.float32(1e-12))
 
 
 def _unit_interval(what: str, values: np.ndarray) -> None:

@@ -1,13 +1,18 @@
 """Layers and losses as functions (the analogue of ``torch.nn.functional``).
 
 Each function checks its parameters and runs the fused op of :mod:`steepest.autodiff.ops`
-(``linear``, ``cross_entropy``, ``bce_with_logits``, ``mse_loss``, ``gelu``) so that forward
-and backward are one NumPy computation each. Inputs may be Tensors or arrays; class targets may
+(``linear``, ``cross_entropy``, ``bce_with_logits``, ``mse_loss``, ``gelu``, ``softplus``,
+``elu``, ``hardtanh``, ``binary_cross_entropy``) so that forward and backward are one NumPy
+computation each, or composes ops where that form is stable and exact (``silu``,
+``logsigmoid``, ``kl_div``, ...). Inputs may be Tensors or arrays; class targets may
 be NumPy integer arrays, lists or Tensors.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,6 +27,9 @@ __all__ = [
     "linear", "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax", "erf",
     "dropout", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
     "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "layer_norm", "batch_norm",
+    "softplus", "elu", "selu", "celu", "silu", "mish", "softsign", "hardtanh", "relu6",
+    "logsigmoid", "hardsigmoid", "hardswish", "prelu",
+    "binary_cross_entropy", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -82,6 +90,195 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
     """
     check_choice("gelu", "approximate", approximate, GELU_APPROXIMATIONS)
     return ops.gelu(input, approximate=approximate)
+
+
+# ----------------------------------------------------------------------------- more activations
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    r"""Smooth ReLU, with PyTorch's linear region for numerical stability.
+
+    .. math:: \mathrm{Softplus}(x) = \begin{cases} \frac1\beta \log(1 + e^{\beta x})
+              & \beta x \le \text{threshold} \\ x & \beta x > \text{threshold} \end{cases}
+
+    Parameters
+    ----------
+    beta : float, default 1.0
+        Nonzero (PyTorch returns infinities for 0).
+    threshold : float, default 20.0
+        Above ``beta * x > threshold`` the result is ``x``.
+    """
+    beta = check_real("softplus", "beta", beta)
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero, got 0.0")
+    threshold = check_real("softplus", "threshold", threshold)
+    return ops.softplus(input, beta=beta, threshold=threshold)
+
+
+def elu(input: Any, alpha: float = 1.0) -> Tensor:
+    r"""Exponential linear unit (Clevert, Unterthiner and Hochreiter, ICLR 2016).
+
+    .. math:: \mathrm{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha\,(e^x - 1) & x \le 0
+              \end{cases}
+
+    computed with ``expm1`` so that small negative inputs keep their precision. The gradient
+    at 0 is :math:`\alpha` (the left piece), as in PyTorch.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+    """
+    alpha = check_real("elu", "alpha", alpha)
+    return ops.elu(input, alpha=alpha)
+
+
+def selu(input: Any) -> Tensor:
+    r"""Scaled ELU (Klambauer et al., "Self-normalizing neural networks", NeurIPS 2017).
+
+    .. math:: \mathrm{SELU}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha\,(e^x - 1) & x \le 0
+              \end{cases}
+
+    with :math:`\alpha \approx 1.6733` and :math:`\lambda \approx 1.0507` (PyTorch's constants).
+    """
+    return ops.elu(input, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+def celu(input: Any, alpha: float = 1.0) -> Tensor:
+    r"""Continuously differentiable ELU (Barron, 2017).
+
+    .. math:: \mathrm{CELU}(x) = \max(0, x) + \min\left(0, \alpha\,(e^{x/\alpha} - 1)\right)
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Nonzero.
+    """
+    alpha = check_real("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha must be nonzero (it divides x), got 0.0")
+    return ops.elu(input, alpha=alpha, input_scale=1.0 / alpha)
+
+
+def silu(input: Any) -> Tensor:
+    r"""Sigmoid linear unit, also called swish (Elfwing, Uchibe and Doya, 2018).
+
+    .. math:: \mathrm{SiLU}(x) = x\,\sigma(x) = \frac{x}{1 + e^{-x}}
+    """
+    return ops.mul(input, ops.sigmoid(input))
+
+
+def mish(input: Any) -> Tensor:
+    r"""Mish (Misra, 2019).
+
+    .. math:: \mathrm{Mish}(x) = x \tanh(\mathrm{Softplus}(x))
+    """
+    return ops.mul(input, ops.tanh(ops.softplus(input)))
+
+
+def softsign(input: Any) -> Tensor:
+    r""":math:`\mathrm{Softsign}(x) = x / (1 + |x|)` (the gradient at 0 is 1)."""
+    return ops.div(input, ops.add(ops.abs(input), 1))
+
+
+def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    r"""Clip to ``[min_val, max_val]``.
+
+    .. math:: \mathrm{HardTanh}(x) = \min(\max(x, \text{min\_val}), \text{max\_val})
+
+    The gradient is 1 strictly inside and 0 from the bounds on (0 *at* the bounds too, as in
+    PyTorch; :func:`steepest.clip` passes the gradient at its bounds).
+
+    Parameters
+    ----------
+    min_val, max_val : float, default -1.0 and 1.0
+        ``min_val <= max_val``.
+    """
+    low = check_real("hardtanh", "min_val", min_val)
+    high = check_real("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={low!r} "
+                         f"and max_val={high!r}")
+    return ops.hardtanh(input, min_val=low, max_val=high)
+
+
+def relu6(input: Any) -> Tensor:
+    r""":math:`\mathrm{ReLU6}(x) = \min(\max(0, x), 6)`; the gradient is 0 at 0 and at 6."""
+    return ops.hardtanh(input, min_val=0.0, max_val=6.0)
+
+
+def logsigmoid(input: Any) -> Tensor:
+    r""":math:`\log\sigma(x)`, computed as PyTorch does without overflow or loss of precision:
+
+    .. math:: \log\sigma(x) = \min(x, 0) - \log\left(1 + e^{-|x|}\right)
+    """
+    return ops.sub(ops.minimum(input, 0.0), ops.log1p(ops.exp(ops.neg(ops.abs(input)))))
+
+
+def hardsigmoid(input: Any) -> Tensor:
+    r"""Piecewise-linear sigmoid.
+
+    .. math:: \mathrm{Hardsigmoid}(x) = \min(\max(x + 3, 0), 6) / 6
+
+    The gradient is 1/6 strictly between -3 and 3, 0 elsewhere (at ±3 too, as in PyTorch).
+    """
+    return ops.div(ops.hardtanh(ops.add(input, 3.0), min_val=0.0, max_val=6.0), 6.0)
+
+
+def hardswish(input: Any) -> Tensor:
+    r"""Hard swish (Howard et al., "Searching for MobileNetV3", ICCV 2019).
+
+    .. math:: \mathrm{Hardswish}(x) = x\,\min(\max(x + 3, 0), 6) / 6
+
+    The gradient is :math:`x/3 + 1/2` strictly between -3 and 3, 0 from -3 down and 1 from 3
+    up, as in PyTorch.
+    """
+    return ops.div(ops.mul(input, ops.hardtanh(ops.add(input, 3.0), min_val=0.0, max_val=6.0)),
+                   6.0)
+
+
+def prelu(input: Any, weight: Any) -> Tensor:
+    r"""Parametric ReLU (He et al., ICCV 2015) with a learnable slope per channel.
+
+    .. math:: \mathrm{PReLU}(x) = \begin{cases} x & x > 0 \\ a_c\, x & x \le 0 \end{cases}
+
+    where :math:`c` is the channel (axis 1) of each element, as in PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor or array
+    weight : Tensor or array of 1 or ``C`` entries, 0-D or 1-D
+        One slope for every element, or one per channel of axis 1 (an input of fewer than two
+        axes has one channel).
+    """
+    _check_prelu_weight("prelu", input, weight)
+    return _prelu(input, weight)
+
+
+def _check_prelu_weight(owner: str, input: Any, weight: Any) -> None:
+    w_shape, in_shape = _shape(weight), _shape(input)
+    if len(w_shape) > 1:
+        raise ValueError(f"{owner}: weight must be a scalar or a 1-D array, got shape {w_shape}")
+    count = int(np.prod(w_shape))
+    if count != 1:
+        channels = in_shape[1] if len(in_shape) > 1 else 1
+        if channels != count:
+            raise ValueError(f"{owner}: weight has {count} parameters but the input of shape "
+                             f"{in_shape} has {channels} channel(s) (axis 1); give one slope or "
+                             f"one per channel")
+
+
+def _prelu(input: Any, weight: Any) -> Tensor:
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    count = int(np.prod(_shape(weight)))
+    slope = ops.reshape(weight, shape=() if count == 1 else (count, *(1,) * (data.ndim - 2)))
+    return ops.where(_positive(data), input, ops.mul(slope, input))
+
+
+@replayed  # a mask of the input's values: st.compile computes it again on every replay
+def _positive(data: np.ndarray) -> np.ndarray:
+    return data > 0
 
 
 def softmax(input: Any, dim: int = -1) -> Tensor:
@@ -572,6 +769,238 @@ def _weighted_probabilities(target: Any, label_smoothing: float, weight: np.ndar
         shape[1 if ndim > 1 else 0] = classes
         probabilities = probabilities * weight.reshape(shape)
     return probabilities
+
+
+# ----------------------------------------------------------------------------- probabilistic losses
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size. "
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition. "
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+
+
+def _bce_weight(owner: str, weight: Any) -> np.ndarray | None:
+    if weight is None:
+        return None
+    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        raise ValueError(f"{owner}: weight must be a number or an array of numbers, got "
+                         f"{weight!r}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{owner}: weight must be finite, got {weight!r}")
+    return array
+
+
+def _check_weight_fits(owner: str, weight: np.ndarray | None, input: Any) -> None:
+    if weight is None:
+        return
+    shape = _shape(input)
+    try:
+        fits = np.broadcast_shapes(weight.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{owner}: weight of shape {weight.shape} does not broadcast to the "
+                         f"input's shape {shape}")
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy of probabilities :math:`x \in [0, 1]` against targets
+    :math:`y \in [0, 1]`.
+
+    .. math:: \ell_i = -w_i\left[y_i \max(\log x_i, -100) + (1 - y_i)\max(\log(1 - x_i), -100)
+              \right]
+
+    The logarithms are floored at -100 as in PyTorch, so that 0 and 1 give finite losses; the
+    gradient :math:`w_i (x_i - y_i) / \max(x_i(1 - x_i), 10^{-12})` is floored likewise. On
+    logits, :func:`binary_cross_entropy_with_logits` is the stable form.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Probabilities; any value outside [0, 1] (or NaN) raises ``ValueError``.
+    target : Tensor or array of ``input``'s shape
+        Probabilities in [0, 1].
+    weight : array_like, optional
+        Weights :math:`w` that broadcast to ``input``'s shape (not differentiated).
+    reduction : {"mean", "sum", "none"}
+    """
+    owner = "binary_cross_entropy"
+    check_choice(owner, "reduction", reduction, REDUCTIONS)
+    _check_same_shape(owner, input, target)
+    weight = _bce_weight(owner, weight)
+    _check_weight_fits(owner, weight, input)
+    return ops.binary_cross_entropy(input, target, weight, reduction=reduction)
+
+
+def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    r"""Kullback-Leibler divergence of ``target`` from the distribution whose log-probabilities
+    are ``input``.
+
+    .. math:: \ell_i = y_i (\log y_i - x_i) \quad\text{(0 where } y_i = 0\text{)}, \qquad
+              \ell_i = e^{y_i} (y_i - x_i) \text{ with log\_target}
+
+    ``"batchmean"`` sums and divides by the batch size (``input.shape[0]``): the
+    mathematical KL divergence per sample. ``"mean"`` divides by the number of elements and, as
+    in PyTorch, warns (``UserWarning``) that this is not the KL divergence.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        Log-probabilities.
+    target : Tensor or array of ``input``'s shape
+        Probabilities (log-probabilities with ``log_target``).
+    reduction : {"mean", "batchmean", "sum", "none"}
+    log_target : bool, default False
+    """
+    check_choice("kl_div", "reduction", reduction, KL_REDUCTIONS)
+    check_bool("kl_div", "log_target", log_target)
+    _check_same_shape("kl_div", input, target)
+    if reduction == "mean":
+        warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
+    return _kl_div(input, target, reduction, log_target)
+
+
+def _kl_div(input: Any, target: Any, reduction: str, log_target: bool) -> Tensor:
+    if log_target:
+        losses = ops.mul(ops.exp(target), ops.sub(target, input))
+    else:
+        losses = ops.sub(ops.xlogy(target, target), ops.mul(target, input))
+    if reduction == "batchmean":
+        total = ops.sum(losses)
+        shape = _shape(input)
+        return ops.div(total, shape[0]) if shape else total
+    return _reduce(losses, reduction)
+
+
+def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of a Poisson distribution of rate :math:`\lambda` for the
+    counts ``target``.
+
+    .. math:: \ell_i = e^{x_i} - y_i x_i \ \ (\lambda = e^x,\ \text{log\_input}), \qquad
+              \ell_i = x_i - y_i \log(x_i + \epsilon) \ \ (\lambda = x)
+
+    With ``full`` Stirling's approximation of :math:`\log y!`,
+    :math:`y \log y - y + \frac12 \log(2\pi y)`, is added where :math:`y > 1`.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        The rate's logarithm (``log_input``) or the rate.
+    target : Tensor or array of ``input``'s shape
+    log_input : bool, default True
+    full : bool, default False
+    eps : float, default 1e-8
+        ``>= 0``; keeps :math:`\log` finite at a rate of 0 (without ``log_input``).
+    reduction : {"mean", "sum", "none"}
+    """
+    owner = "poisson_nll_loss"
+    check_bool(owner, "log_input", log_input)
+    check_bool(owner, "full", full)
+    eps = check_real(owner, "eps", eps, 0.0)
+    check_choice(owner, "reduction", reduction, REDUCTIONS)
+    _check_same_shape(owner, input, target)
+    return _poisson_nll(input, target, log_input, full, eps, reduction)
+
+
+def _poisson_nll(input: Any, target: Any, log_input: bool, full: bool, eps: float,
+                 reduction: str) -> Tensor:
+    if log_input:
+        losses = ops.sub(ops.exp(input), ops.mul(target, input))
+    else:
+        losses = ops.sub(input, ops.mul(target, ops.log(ops.add(input, eps))))
+    if full:
+        small = _at_most_one(target.data if isinstance(target, Tensor) else np.asarray(target))
+        safe = ops.where(small, 1.0, target)  # no log(0) where the term is dropped anyway
+        stirling = ops.add(ops.sub(ops.mul(safe, ops.log(safe)), safe),
+                           ops.mul(ops.log(ops.mul(safe, 2 * math.pi)), 0.5))
+        losses = ops.add(losses, ops.where(small, 0.0, stirling))
+    return _reduce(losses, reduction)
+
+
+@replayed  # a mask of the target's values: st.compile computes it again on every replay
+def _at_most_one(data: np.ndarray) -> np.ndarray:
+    return data <= 1
+
+
+def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of ``target`` under a Gaussian of mean ``input`` and
+    variance ``var``.
+
+    .. math:: \ell_i = \frac12\left(\log\max(\sigma^2_i, \epsilon)
+              + \frac{(x_i - y_i)^2}{\max(\sigma^2_i, \epsilon)}\right)
+              \ \left(+ \tfrac12 \log 2\pi \text{ with full}\right)
+
+    The clamp at :math:`\epsilon` is not differentiated (the gradient passes as if it were
+    not there), as in PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor or array
+        The expectations.
+    target : Tensor or array of ``input``'s shape
+    var : Tensor, array or float
+        Variances, all ``>= 0``: of ``input``'s shape (heteroscedastic), or of that shape
+        without its last axis, or with one axis of size 1 (broadcast), or one number.
+    full : bool, default False
+        Add the constant :math:`\frac12 \log 2\pi`.
+    eps : float, default 1e-6
+        ``>= 0``.
+    reduction : {"mean", "sum", "none"}
+    """
+    owner = "gaussian_nll_loss"
+    check_bool(owner, "full", full)
+    eps = check_real(owner, "eps", eps, 0.0)
+    check_choice(owner, "reduction", reduction, REDUCTIONS)
+    _check_same_shape(owner, input, target)
+    return _gaussian_nll(owner, input, target, var, full, eps, reduction)
+
+
+def _gaussian_nll(owner: str, input: Any, target: Any, var: Any, full: bool, eps: float,
+                  reduction: str) -> Tensor:
+    shape = tuple(_shape(input))
+    if isinstance(var, numbers.Real) and not isinstance(var, bool):
+        value = check_real(owner, "var", var)
+        if value < 0:
+            raise ValueError(f"{owner}: var has negative entry/entries, got {value!r}")
+        data = input.data if isinstance(input, Tensor) else np.asarray(input)
+        var = np.full(shape, value, data.dtype if data.dtype.kind == "f" else np.float64)
+    else:
+        if not isinstance(var, Tensor):
+            var = np.asarray(var)
+        _check_variances(owner, var.data if isinstance(var, Tensor) else var)
+        var_shape = tuple(_shape(var))
+        if var_shape != shape:
+            if shape[:-1] == var_shape:  # one variance per sample: broadcast over the last axis
+                var = ops.reshape(var, shape=(*var_shape, 1))
+            elif not (len(var_shape) == len(shape) and [v for s, v in zip(shape, var_shape,
+                                                                          strict=True)
+                                                         if s != v] == [1]):
+                raise ValueError(f"{owner}: var is of incorrect size: shape {var_shape} for an "
+                                 f"input of shape {shape} (give var the input's shape, that "
+                                 f"shape without its last axis, or with one axis of size 1)")
+    data = var.data if isinstance(var, Tensor) else var
+    clamped = ops.maximum(data, eps)
+    if isinstance(var, Tensor) and var.requires_grad:
+        var = ops.add(ops.sub(var, data), clamped)  # the clamp's value, the identity's gradient
+    else:
+        var = clamped
+    diff = ops.sub(input, target)
+    losses = ops.mul(ops.add(ops.log(var), ops.div(ops.pow(diff, 2), var)), 0.5)
+    if full:
+        losses = ops.add(losses, 0.5 * math.log(2 * math.pi))
+    return _reduce(losses, reduction)
+
+
+@replayed  # checks the variances' values again on every replay of st.compile
+def _check_variances(owner: str, data: np.ndarray) -> None:
+    if data.dtype.kind not in "iuf":
+        raise TypeError(f"{owner}: var must be numbers, got dtype {data.dtype}")
+    if (data < 0).any():
+        raise ValueError(f"{owner}: var has negative entry/entries (smallest {data.min()!r})")
 
 
 # ----------------------------------------------------------------------------- normalisation

@@ -1,4 +1,5 @@
-"""Layers: :class:`Linear`, the activations, :class:`Dropout`.
+"""Layers: :class:`Linear`, the activations (:class:`PReLU` with a learnable slope),
+:class:`Dropout`, the normalisations.
 
 Parameters are checked once, in the constructor; ``forward`` only runs the op, because a small
 network pays per call (see DESIGN.md, "Engine principles").
@@ -17,16 +18,28 @@ from ..autodiff.tensor import Tensor
 from . import init
 from .functional import (
     GELU_APPROXIMATIONS,
+    SELU_ALPHA,
+    SELU_SCALE,
     _batch_norm,
+    _check_prelu_weight,
     _check_trailing,
     _dropout,
     _layer_norm,
     _normalized_shape,
+    _prelu,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    mish,
+    silu,
+    softsign,
 )
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax",
-           "LogSoftmax", "Dropout", "Flatten", "LayerNorm", "BatchNorm1d"]
+           "LogSoftmax", "Dropout", "Flatten", "LayerNorm", "BatchNorm1d", "Softplus", "ELU",
+           "SELU", "CELU", "SiLU", "Mish", "Softsign", "Hardtanh", "ReLU6", "LogSigmoid",
+           "Hardsigmoid", "Hardswish", "PReLU"]
 
 _linear = ops.linear
 _relu = ops.relu
@@ -411,3 +424,196 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+# ----------------------------------------------------------------------------- more activations
+class Softplus(Module):
+    r""":math:`\frac1\beta\log(1 + e^{\beta x})`, and :math:`x` where :math:`\beta x >`
+    ``threshold`` (see :func:`steepest.nn.functional.softplus`).
+
+    Parameters
+    ----------
+    beta : float, default 1.0
+        Nonzero.
+    threshold : float, default 20.0
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = check_real("Softplus", "beta", beta)
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be nonzero, got 0.0")
+        self.threshold = check_real("Softplus", "threshold", threshold)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.softplus(x, beta=self.beta, threshold=self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class ELU(Module):
+    r""":math:`x` for :math:`x > 0`, :math:`\alpha(e^x - 1)` otherwise (see
+    :func:`steepest.nn.functional.elu`).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = check_real("ELU", "alpha", alpha)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.elu(x, alpha=self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    r"""Scaled ELU :math:`\lambda\,\mathrm{ELU}_\alpha(x)` with PyTorch's constants (see
+    :func:`steepest.nn.functional.selu`)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.elu(x, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+class CELU(Module):
+    r""":math:`\max(0, x) + \min(0, \alpha(e^{x/\alpha} - 1))` (see
+    :func:`steepest.nn.functional.celu`).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Nonzero.
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = check_real("CELU", "alpha", alpha)
+        if self.alpha == 0:
+            raise ValueError("CELU: alpha must be nonzero (it divides x), got 0.0")
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.elu(x, alpha=self.alpha, input_scale=1.0 / self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    r""":math:`x\,\sigma(x)` (swish)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return silu(x)
+
+
+class Mish(Module):
+    r""":math:`x \tanh(\mathrm{Softplus}(x))`."""
+
+    def forward(self, x: Any) -> Tensor:
+        return mish(x)
+
+
+class Softsign(Module):
+    r""":math:`x / (1 + |x|)`."""
+
+    def forward(self, x: Any) -> Tensor:
+        return softsign(x)
+
+
+class Hardtanh(Module):
+    r"""Clip to ``[min_val, max_val]``, gradient 0 at and beyond the bounds (see
+    :func:`steepest.nn.functional.hardtanh`).
+
+    Parameters
+    ----------
+    min_val, max_val : float, default -1.0 and 1.0
+        ``min_val < max_val`` (as ``torch.nn.Hardtanh`` asserts).
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        self.min_val = check_real(type(self).__name__, "min_val", min_val)
+        self.max_val = check_real(type(self).__name__, "max_val", max_val)
+        if not self.max_val > self.min_val:
+            raise ValueError(f"{type(self).__name__}: max_val ({self.max_val}) must be greater "
+                             f"than min_val ({self.min_val})")
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.hardtanh(x, min_val=self.min_val, max_val=self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    r""":math:`\min(\max(0, x), 6)`, gradient 0 at 0 and at 6 (as ``torch.nn.ReLU6``, a
+    :class:`Hardtanh` on [0, 6])."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class LogSigmoid(Module):
+    r""":math:`\log\sigma(x) = \min(x, 0) - \log(1 + e^{-|x|})`, stable for any :math:`x`."""
+
+    def forward(self, x: Any) -> Tensor:
+        return logsigmoid(x)
+
+
+class Hardsigmoid(Module):
+    r""":math:`\min(\max(x + 3, 0), 6) / 6`."""
+
+    def forward(self, x: Any) -> Tensor:
+        return hardsigmoid(x)
+
+
+class Hardswish(Module):
+    r""":math:`x\,\min(\max(x + 3, 0), 6) / 6`."""
+
+    def forward(self, x: Any) -> Tensor:
+        return hardswish(x)
+
+
+class PReLU(Module):
+    r"""Parametric ReLU with a learnable slope :math:`a` (He et al., "Delving deep into
+    rectifiers", ICCV 2015).
+
+    .. math:: \mathrm{PReLU}(x) = \begin{cases} x & x > 0 \\ a_c\,x & x \le 0 \end{cases}
+
+    with one slope for every element or one per channel (axis 1), as ``torch.nn.PReLU``;
+    the parameter ``weight`` has shape ``(num_parameters,)``.
+
+    Parameters
+    ----------
+    num_parameters : int, default 1
+        1, or the number of channels of the input.
+    init : float, default 0.25
+        The initial slope.
+    dtype : floating-point dtype, default numpy.float32
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.num_parameters = check_int("PReLU", "num_parameters", num_parameters, low=0)
+        self.init = check_real("PReLU", "init", init)
+        dtype = _float_dtype("PReLU", dtype)
+        self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=dtype))
+
+    def reset_parameters(self) -> None:
+        """Set every slope back to ``init``."""
+        self.weight.data.fill(self.init)
+
+    def forward(self, x: Any) -> Tensor:
+        _check_prelu_weight("PReLU", x, self.weight)
+        return _prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -1,27 +1,37 @@
 """Loss modules: :class:`MSELoss`, :class:`CrossEntropyLoss`, :class:`BCEWithLogitsLoss`,
-:class:`L1Loss`, :class:`SmoothL1Loss`, :class:`HuberLoss`, :class:`NLLLoss`.
+:class:`L1Loss`, :class:`SmoothL1Loss`, :class:`HuberLoss`, :class:`NLLLoss`, :class:`BCELoss`,
+:class:`KLDivLoss`, :class:`PoissonNLLLoss`, :class:`GaussianNLLLoss`.
 
-Each is called as ``loss(input, target)`` and runs one fused op (forward and backward in one
-NumPy computation each); the formulas are those of :mod:`steepest.nn.functional`.
+Each is called as ``loss(input, target)`` (:class:`GaussianNLLLoss` as ``loss(input, target,
+var)``) and runs the ops of its function in :mod:`steepest.nn.functional` (one fused op where
+there is one), whose formulas it follows.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_bool, check_choice, check_int, check_real
 from ..autodiff import ops
 from ..autodiff.tensor import Tensor
 from .functional import (
+    _KL_MEAN_WARNING,
+    KL_REDUCTIONS,
     REDUCTIONS,
+    _bce_weight,
     _bce_with_logits,
     _check_pos_weight_fits,
     _check_same_shape,
+    _check_weight_fits,
     _class_weight,
     _cross_entropy,
+    _gaussian_nll,
     _ignores,
+    _kl_div,
+    _poisson_nll,
     _pos_weight_array,
     _weighted_cross_entropy,
     huber_loss,
@@ -32,7 +42,7 @@ from .functional import (
 from .module import Module
 
 __all__ = ["MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss", "L1Loss", "SmoothL1Loss",
-           "HuberLoss", "NLLLoss"]
+           "HuberLoss", "NLLLoss", "BCELoss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 
 _cross_entropy_op = ops.cross_entropy
 
@@ -216,3 +226,106 @@ class NLLLoss(_Loss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class BCELoss(_Loss):
+    r"""Binary cross-entropy of probabilities,
+    :math:`\ell_i = -w_i[y_i\log x_i + (1 - y_i)\log(1 - x_i)]` with the logarithms floored at
+    -100 as in PyTorch (see :func:`steepest.nn.functional.binary_cross_entropy`; on logits
+    :class:`BCEWithLogitsLoss` is the stable form).
+
+    Parameters
+    ----------
+    weight : array_like, optional
+        Weights that broadcast to the input's shape.
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = _bce_weight("BCELoss", weight)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        _check_same_shape("BCELoss", input, target)
+        _check_weight_fits("BCELoss", self.weight, input)
+        return ops.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class KLDivLoss(Module):
+    r"""Kullback-Leibler divergence :math:`\ell_i = y_i(\log y_i - x_i)` of the target from
+    log-probabilities ``input`` (see :func:`steepest.nn.functional.kl_div`).
+
+    Parameters
+    ----------
+    reduction : {"mean", "batchmean", "sum", "none"}, default "mean"
+        ``"batchmean"`` is the KL divergence per sample; ``"mean"`` (PyTorch's default) divides
+        by the number of elements and warns, as in PyTorch.
+    log_target : bool, default False
+        The target holds log-probabilities.
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        self.reduction = check_choice("KLDivLoss", "reduction", reduction, KL_REDUCTIONS)
+        self.log_target = check_bool("KLDivLoss", "log_target", log_target)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        _check_same_shape("KLDivLoss", input, target)
+        if self.reduction == "mean":
+            warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=3)
+        return _kl_div(input, target, self.reduction, self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+class PoissonNLLLoss(_Loss):
+    r"""Poisson negative log-likelihood, :math:`e^{x} - y x` (``log_input``) or
+    :math:`x - y\log(x + \epsilon)` (see :func:`steepest.nn.functional.poisson_nll_loss`).
+
+    Parameters
+    ----------
+    log_input : bool, default True
+    full : bool, default False
+        Add Stirling's approximation of :math:`\log y!` where :math:`y > 1`.
+    eps : float, default 1e-8
+    reduction : {"mean", "sum", "none"}, default "mean"
+    """
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.log_input = check_bool("PoissonNLLLoss", "log_input", log_input)
+        self.full = check_bool("PoissonNLLLoss", "full", full)
+        self.eps = check_real("PoissonNLLLoss", "eps", eps, 0.0)
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        _check_same_shape("PoissonNLLLoss", input, target)
+        return _poisson_nll(input, target, self.log_input, self.full, self.eps, self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    r"""Gaussian negative log-likelihood
+    :math:`\frac12(\log\max(\sigma^2, \epsilon) + (x - y)^2 / \max(\sigma^2, \epsilon))`,
+    called as ``loss(input, target, var)`` (see
+    :func:`steepest.nn.functional.gaussian_nll_loss` for the shapes ``var`` may have).
+
+    Parameters
+    ----------
+    full : bool, default False
+        Add :math:`\frac12\log 2\pi`.
+    eps : float, default 1e-6
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    All keyword-only, as in PyTorch.
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.full = check_bool("GaussianNLLLoss", "full", full)
+        self.eps = check_real("GaussianNLLLoss", "eps", eps, 0.0)
+
+    def forward(self, input: Any, target: Any, var: Any) -> Tensor:
+        _check_same_shape("GaussianNLLLoss", input, target)
+        return _gaussian_nll("GaussianNLLLoss", input, target, var, self.full, self.eps,
+                             self.reduction)
