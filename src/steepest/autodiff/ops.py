@@ -1887,7 +1887,7 @@ def _unit_interval(what: str, values: np.ndarray) -> None:
     values = np.asarray(values)
     if values.size and not ((values >= 0) & (values <= 1)).all():  # NaN is outside too
         bad = values[~((values >= 0) & (values <= 1))].flat[0]
-        raise ValueError(f"all elements of {what} should be between 0 and 1, got {bad!r}")
+        raise ValueError(f"all elements of {what} should be between 0 and 1, got {float(bad)!r}")
 
 
 def _cast_weight(weight: Any, like: np.ndarray) -> Any:
