@@ -188,7 +188,7 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     .. math:: \mathrm{HardTanh}(x) = \min(\max(x, \text{min\_val}), \text{max\_val})
 
     The gradient is 1 strictly inside and 0 from the bounds on (0 *at* the bounds too, as in
-    PyTorch; :func:`steepest.clip` passes the gradient at its bounds).
+    PyTorch; ``st.clip`` passes the gradient at its bounds).
 
     Parameters
     ----------
@@ -814,7 +814,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
 
     The logarithms are floored at -100 as in PyTorch, so that 0 and 1 give finite losses; the
     gradient :math:`w_i (x_i - y_i) / \max(x_i(1 - x_i), 10^{-12})` is floored likewise. On
-    logits, :func:`binary_cross_entropy_with_logits` is the stable form.
+    logits, :func:`~steepest.nn.functional.binary_cross_entropy_with_logits` is the stable form.
 
     Parameters
     ----------

@@ -551,7 +551,7 @@ class Hardtanh(Module):
 
 class ReLU6(Hardtanh):
     r""":math:`\min(\max(0, x), 6)`, gradient 0 at 0 and at 6 (as ``torch.nn.ReLU6``, a
-    :class:`Hardtanh` on [0, 6])."""
+    :class:`~steepest.nn.Hardtanh` on [0, 6])."""
 
     def __init__(self) -> None:
         super().__init__(0.0, 6.0)

@@ -232,7 +232,7 @@ class BCELoss(_Loss):
     r"""Binary cross-entropy of probabilities,
     :math:`\ell_i = -w_i[y_i\log x_i + (1 - y_i)\log(1 - x_i)]` with the logarithms floored at
     -100 as in PyTorch (see :func:`steepest.nn.functional.binary_cross_entropy`; on logits
-    :class:`BCEWithLogitsLoss` is the stable form).
+    :class:`~steepest.nn.BCEWithLogitsLoss` is the stable form).
 
     Parameters
     ----------
