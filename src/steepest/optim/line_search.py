@@ -1,6 +1,7 @@
-"""Line searches along a descent direction: Armijo backtracking and strong Wolfe (with zoom).
+"""Line searches along a descent direction: Armijo backtracking, strong Wolfe (with zoom), and
+Moré and Thuente's search (the one L-BFGS-B runs).
 
-Both work on plain arrays through ``fun_and_grad(x) -> (f(x), grad f(x))`` and look for a step
+All work on plain arrays through ``fun_and_grad(x) -> (f(x), grad f(x))`` and look for a step
 :math:`\\alpha > 0` along a direction :math:`d` with :math:`\\nabla f(x)^T d < 0`. Writing
 :math:`\\phi(\\alpha) = f(x + \\alpha d)`, the conditions are
 
@@ -12,7 +13,10 @@ Both work on plain arrays through ``fun_and_grad(x) -> (f(x), grad f(x))`` and l
     \\text{strong curvature:}\\quad |\\phi'(\\alpha)| \\le c_2 |\\phi'(0)|,
 
 with :math:`0 < c_1 < c_2 < 1` (Nocedal and Wright, *Numerical Optimization*, 2nd ed., 2006,
-section 3.1; the strong Wolfe search is their Algorithms 3.5 and 3.6).
+section 3.1; the strong Wolfe search is their Algorithms 3.5 and 3.6). Moré and Thuente's
+search (:func:`more_thuente`, ACM TOMS 20(3), 1994) looks for the same two conditions with
+safeguarded interpolation and, as L-BFGS-B, also takes the point where it stops with a warning
+(rounding errors, ``xtol``, a bound on the step); its ``status`` says which.
 
 A search that finds no acceptable step says so: ``success=False``, ``step=0.0`` and ``fun``/
 ``grad`` those of the starting point, so that a caller who ignores the flag at least does not
@@ -31,7 +35,7 @@ import numpy as np
 from .._validation import check_int, check_real
 
 __all__ = ["LineSearchResult", "LineSearchError", "LineSearchWarning", "armijo", "strong_wolfe",
-           "Armijo", "StrongWolfe", "get"]
+           "more_thuente", "Armijo", "StrongWolfe", "MoreThuente", "get"]
 
 FunAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -52,9 +56,17 @@ class LineSearchResult:
         Function and gradient evaluations spent (each call of ``fun_and_grad`` counts once in
         both).
     success : bool
-        Whether the accepted step satisfies the search's conditions.
+        Whether the search accepted a step: for :func:`armijo` and :func:`strong_wolfe`, one
+        that satisfies their conditions; for :func:`more_thuente`, also a point it stops at
+        with a warning (as L-BFGS-B takes it), which ``status`` names.
     message : str
         What happened, in words.
+    status : str or None
+        The exit :func:`more_thuente` took: ``"convergence"`` (both conditions hold), the
+        warnings ``"rounding_errors"``, ``"xtol"``, ``"alpha_max"``, ``"alpha_min"`` (the step is
+        taken all the same), or the failures ``"max_evals"``, ``"not_descent"`` and
+        ``"non_finite"`` (and ``"zero_direction"``, a trivial success). ``None`` for the other
+        searches.
     """
 
     step: float
@@ -64,6 +76,7 @@ class LineSearchResult:
     njev: int
     success: bool
     message: str
+    status: str | None = None
 
 
 class LineSearchError(RuntimeError):
@@ -98,8 +111,8 @@ class _Phi:
         return f, g, float(np.vdot(g, self.direction))
 
     def result(self, alpha: float, f: float, g: np.ndarray, success: bool,
-               message: str) -> LineSearchResult:
-        return LineSearchResult(alpha, f, g, self.evals, self.evals, success, message)
+               message: str, status: str | None = None) -> LineSearchResult:
+        return LineSearchResult(alpha, f, g, self.evals, self.evals, success, message, status)
 
 
 def _check_point(owner: str, x: Any, direction: Any, f0: Any, g0: Any
@@ -333,6 +346,312 @@ def _check_wolfe_constants(owner: str, c1: Any, c2: Any) -> tuple[float, float]:
     return c1, c2
 
 
+# ----------------------------------------------------------------------------- Moré-Thuente
+#: How far an unbracketed trial step extrapolates: into
+#: ``[step + XTRAPL (step - best), step + XTRAPU (step - best)]`` (Moré and Thuente, section 4).
+_XTRAPL, _XTRAPU = 1.1, 4.0
+#: A bracket that did not shrink below this fraction of its width of two trials before is
+#: bisected (the paper's :math:`\\delta = 0.66`); case 3 also keeps its trial this far in.
+_SHRINK = 0.66
+
+Point = tuple[float, float, float]  # (step, value, slope) along the search direction
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN for a zero denominator (the caller then safeguards)."""
+    return numerator / denominator if denominator != 0 else math.nan
+
+
+def _cubic_terms(trial: Point, other: Point) -> tuple[float, float]:
+    """:math:`\\theta` and :math:`|\\gamma|` of the cubic that interpolates two points (values and
+    slopes), scaled by their largest magnitude against overflow:
+    :math:`\\theta = 3 (f_o - f_t) / (t - o) + f'_o + f'_t`,
+    :math:`\\gamma^2 = \\theta^2 - f'_o f'_t` (clipped at 0 where rounding makes it negative)."""
+    (t, ft, dt), (o, fo, do) = trial, other
+    theta = _ratio(3.0 * (fo - ft), t - o) + do + dt
+    if not math.isfinite(theta):
+        return theta, math.nan
+    scale = max(abs(theta), abs(do), abs(dt))
+    if scale == 0:  # a flat line: no curvature
+        return theta, 0.0
+    radicand = (theta / scale) ** 2 - (do / scale) * (dt / scale)
+    return theta, scale * math.sqrt(max(radicand, 0.0))
+
+
+def _safeguarded_step(best: Point, other: Point, trial: Point, bracketed: bool, low: float,
+                      high: float) -> tuple[Point, Point, float, bool]:
+    """One update of Moré and Thuente's interval of uncertainty and the next trial step.
+
+    ``best`` is the end with the lowest value so far, ``other`` the far end (meaningful once
+    ``bracketed``), ``trial`` the point just evaluated; ``[low, high]`` bounds the next step.
+    The four cases of the paper's section 4 (with :math:`c` the minimiser of the cubic through
+    ``best`` and ``trial``, :math:`q` of the quadratic through both values and ``best``'s slope,
+    :math:`s` the secant step, the zero of the linear interpolation of the slopes):
+
+    1. the value rises (:math:`f_t > f_x`): a minimiser lies between; take :math:`c` if it is
+       closer to ``best`` than :math:`q`, else their midpoint;
+    2. the slopes have opposite signs: take the one of :math:`c` and :math:`s` farther from
+       ``trial``;
+    3. the slope shrinks in magnitude: the cubic's minimiser if it lies beyond ``trial``
+       (else the bound); once bracketed the closer of it and :math:`s`, kept within 66% of the
+       way to ``other``, before that the farther, inside ``[low, high]``;
+    4. the slope does not shrink: the minimiser of the cubic through ``trial`` and ``other``
+       once bracketed, else the bound ``low`` or ``high``.
+
+    Returns ``(best, other, next_step, bracketed)`` after the interval update: ``trial``
+    replaces ``other`` when its value rose, else it becomes ``best`` (and the old ``best``
+    becomes ``other`` when the slopes had opposite signs).
+    """
+    (sx, fx, dx), (sy, _, dy), (st, ft, dt) = best, other, trial
+    opposite = (dt < 0 < dx) or (dx < 0 < dt)
+    if ft > fx:  # case 1
+        theta, gamma = _cubic_terms(trial, best)
+        if st < sx:
+            gamma = -gamma
+        cubic = sx + _ratio((gamma - dx) + theta, ((gamma - dx) + gamma) + dt) * (st - sx)
+        quadratic = sx + (_ratio(dx, _ratio(fx - ft, st - sx) + dx) / 2.0) * (st - sx)
+        if abs(cubic - sx) < abs(quadratic - sx):
+            step = cubic
+        else:
+            step = cubic + (quadratic - cubic) / 2.0
+        bracketed = True
+    elif opposite:  # case 2
+        theta, gamma = _cubic_terms(trial, best)
+        if st > sx:
+            gamma = -gamma
+        cubic = st + _ratio((gamma - dt) + theta, ((gamma - dt) + gamma) + dx) * (sx - st)
+        secant = st + _ratio(dt, dt - dx) * (sx - st)
+        step = cubic if abs(cubic - st) > abs(secant - st) else secant
+        bracketed = True
+    elif abs(dt) < abs(dx):  # case 3
+        theta, gamma = _cubic_terms(trial, best)
+        if st > sx:
+            gamma = -gamma
+        r = _ratio((gamma - dt) + theta, (gamma + (dx - dt)) + gamma)
+        if r < 0 and gamma != 0:  # the cubic has its minimiser beyond the trial
+            cubic = st + r * (sx - st)
+        else:  # it tends to -inf that way: go to the bound
+            cubic = high if st > sx else low
+        secant = st + _ratio(dt, dt - dx) * (sx - st)
+        if bracketed:
+            step = cubic if abs(cubic - st) < abs(secant - st) else secant
+            inner = st + _SHRINK * (sy - st)
+            step = min(inner, step) if st > sx else max(inner, step)
+        else:
+            step = cubic if abs(cubic - st) > abs(secant - st) else secant
+            step = max(low, min(high, step))
+    elif bracketed:  # case 4, within the bracket
+        theta, gamma = _cubic_terms(trial, other)
+        if st > sy:
+            gamma = -gamma
+        step = st + _ratio((gamma - dt) + theta, ((gamma - dt) + gamma) + dy) * (sy - st)
+    else:  # case 4, extrapolating
+        step = high if st > sx else low
+    if ft > fx:
+        other = trial
+    else:
+        if opposite:
+            other = best
+        best = trial
+    if not math.isfinite(step):  # a degenerate interpolation (a zero denominator): bisect
+        step = 0.5 * (best[0] + other[0]) if bracketed else (high if st > sx else low)
+    return best, other, step, bracketed
+
+
+class _MoreThuente:
+    """The state of Moré and Thuente's search between trial steps (:func:`more_thuente`).
+
+    Stage 1 works on :math:`\\psi(\\alpha) = \\phi(\\alpha) - \\phi(0) - c_1 \\alpha \\phi'(0)`
+    until a trial has :math:`\\psi \\le 0` and :math:`\\phi' \\ge 0`; stage 2 on :math:`\\phi`.
+    """
+
+    def __init__(self, f0: float, slope0: float, alpha0: float, c1: float, c2: float,
+                 xtol: float, alpha_min: float, alpha_max: float) -> None:
+        self.f0, self.slope0, self.c2, self.xtol = f0, slope0, c2, xtol
+        self.alpha_min, self.alpha_max = alpha_min, alpha_max
+        self.test = c1 * slope0  # the slope of the sufficient-decrease line
+        self.best: Point = (0.0, f0, slope0)
+        self.other: Point = (0.0, f0, slope0)
+        self.bracketed = False
+        self.stage_one = True
+        self.width = alpha_max - alpha_min
+        self.width_before = self.width / 0.5
+        self.low, self.high = 0.0, alpha0 + _XTRAPU * alpha0
+
+    def stop(self, alpha: float, f: float, slope: float) -> str | None:
+        """Why the search stops at ``alpha`` (convergence or a warning), or None."""
+        line = self.f0 + alpha * self.test
+        if self.stage_one and f <= line and slope >= 0:
+            self.stage_one = False
+        if f <= line and abs(slope) <= self.c2 * (-self.slope0):
+            return "convergence"
+        if alpha == self.alpha_min and (f > line or slope >= self.test):
+            return "alpha_min"
+        if alpha == self.alpha_max and f <= line and slope <= self.test:
+            return "alpha_max"
+        if self.bracketed and self.high - self.low <= self.xtol * self.high:
+            return "xtol"
+        if self.bracketed and (alpha <= self.low or alpha >= self.high):
+            return "rounding_errors"
+        return None
+
+    def next_step(self, alpha: float, f: float, slope: float) -> float:
+        """Update the interval with the trial ``(alpha, f, slope)``; the step to try next."""
+        test = self.test
+        if self.stage_one and f <= self.best[1] and f > self.f0 + alpha * test:
+            # psi rose above 0 but not above psi(best): interpolate psi, whose slopes are
+            # phi' - c1 phi'(0), and map the ends back to phi
+            def shifted(p: Point) -> Point:
+                return (p[0], p[1] - p[0] * test, p[2] - test)
+
+            best, other, step, self.bracketed = _safeguarded_step(
+                shifted(self.best), shifted(self.other), shifted((alpha, f, slope)),
+                self.bracketed, self.low, self.high)
+            self.best = (best[0], best[1] + best[0] * test, best[2] + test)
+            self.other = (other[0], other[1] + other[0] * test, other[2] + test)
+        else:
+            self.best, self.other, step, self.bracketed = _safeguarded_step(
+                self.best, self.other, (alpha, f, slope), self.bracketed, self.low, self.high)
+        sx, sy = self.best[0], self.other[0]
+        if self.bracketed:
+            if abs(sy - sx) >= _SHRINK * self.width_before:  # too slow: bisect
+                step = sx + 0.5 * (sy - sx)
+            self.width_before, self.width = self.width, abs(sy - sx)
+            self.low, self.high = min(sx, sy), max(sx, sy)
+        else:
+            self.low = step + _XTRAPL * (step - sx)
+            self.high = step + _XTRAPU * (step - sx)
+        step = min(max(step, self.alpha_min), self.alpha_max)
+        if self.bracketed and (step <= self.low or step >= self.high
+                               or self.high - self.low <= self.xtol * self.high):
+            step = sx  # no progress possible: end at the best point (stop() then says why)
+        return step
+
+
+_WARNINGS = {
+    "rounding_errors": "rounding errors prevent progress: the next trial step would leave the "
+                       "interval of uncertainty, so the search stops at its best point",
+    "xtol": "the interval of uncertainty is narrower than xtol relative to its upper end",
+    "alpha_max": "the step reached alpha_max with the function still decreasing",
+    "alpha_min": "the step reached alpha_min without sufficient decrease or with the slope "
+                 "still too negative",
+}
+
+
+def more_thuente(fun_and_grad: FunAndGrad, x: np.ndarray, direction: np.ndarray, f0: float,
+                 g0: np.ndarray, alpha0: float = 1.0, c1: float = 1e-3, c2: float = 0.9,
+                 xtol: float = 0.1, alpha_min: float = 0.0, alpha_max: float = 1e10,
+                 max_evals: int = 20) -> LineSearchResult:
+    """Moré and Thuente's line search, the one L-BFGS-B runs (MINPACK-2's ``dcsrch``).
+
+    With :math:`\\phi(\\alpha) = f(x + \\alpha d)`, it looks for a step satisfying
+
+    .. math::
+
+        \\phi(\\alpha) \\le \\phi(0) + c_1 \\alpha \\phi'(0), \\qquad
+        |\\phi'(\\alpha)| \\le c_2 |\\phi'(0)|,
+
+    by keeping an interval of uncertainty :math:`[\\alpha_l, \\alpha_u]` (ends in either order)
+    that contains such steps once a trial brackets them, and trying a safeguarded cubic,
+    quadratic or secant step each time (:func:`_safeguarded_step`: four cases, a bisection
+    whenever the interval did not shrink to 66% of its width two trials before, and
+    extrapolation to :math:`[\\alpha + 1.1 (\\alpha - \\alpha_l), \\alpha + 4 (\\alpha -
+    \\alpha_l)]` before a bracket exists). Until a trial has :math:`\\psi(\\alpha) \\le 0` and
+    :math:`\\phi'(\\alpha) \\ge 0` it works on the auxiliary function
+
+    .. math:: \\psi(\\alpha) = \\phi(\\alpha) - \\phi(0) - c_1 \\alpha \\phi'(0)
+
+    where :math:`\\psi(\\alpha) > 0` but :math:`\\psi(\\alpha) \\le \\psi(\\alpha_l)`, and on
+    :math:`\\phi` otherwise.
+
+    It stops, and the step is taken (``success=True``), when both conditions hold
+    (``status="convergence"``) or with one of L-BFGS-B's warnings, at the last step tried:
+    ``"rounding_errors"`` (the next trial would fall outside the open interval, so the best
+    point is evaluated again and returned), ``"xtol"`` (:math:`\\alpha_{\\max} - \\alpha_{\\min}
+    \\le` ``xtol`` :math:`\\alpha_{\\max}` over the interval's ends), ``"alpha_max"`` (reached
+    with sufficient decrease and :math:`\\phi'(\\alpha) \\le c_1 \\phi'(0)`) or ``"alpha_min"``
+    (reached without sufficient decrease or with :math:`\\phi'(\\alpha) \\ge c_1 \\phi'(0)`).
+    A non-finite :math:`\\phi` or :math:`\\phi'` means "too far": the trial steps back halfway
+    to the best step so far, and no later trial reaches that far again.
+
+    Reference: J. J. Moré and D. J. Thuente, "Line search algorithms with guaranteed sufficient
+    decrease", ACM Trans. Math. Software 20(3), 286-307 (1994); the rules and constants are
+    those of MINPACK-2's ``dcsrch``/``dcstep`` (Averick, Carter and Moré, 1993), which
+    L-BFGS-B (and SciPy) use, and ``tests/optim/test_more_thuente.py`` checks the trial steps
+    against SciPy's port.
+
+    Parameters
+    ----------
+    fun_and_grad : callable
+        ``x -> (f(x), grad f(x))``.
+    x, direction : numpy.ndarray
+        The start and the search direction (of one shape).
+    f0 : float
+        ``f(x)``.
+    g0 : numpy.ndarray
+        ``grad f(x)``; ``g0 . direction`` must be negative.
+    alpha0 : float, default 1.0
+        The first trial step, in ``[alpha_min, alpha_max]`` and ``> 0``.
+    c1, c2 : float, default 1e-3 and 0.9
+        ``0 < c1 < c2 < 1`` (L-BFGS-B's ``ftol`` and ``gtol``).
+    xtol : float, default 0.1
+        Relative width of the interval below which the search stops, in ``[0, 1)``.
+    alpha_min, alpha_max : float, default 0.0 and 1e10
+        Bounds on the step, ``0 <= alpha_min < alpha_max``.
+    max_evals : int, default 20
+        Evaluations allowed, ``>= 1`` (L-BFGS-B's 20): a search that would need another fails.
+
+    Returns
+    -------
+    LineSearchResult
+        With ``status`` naming the exit; ``success=False`` (``step=0.0``, ``f0`` and ``g0``)
+        when the direction does not descend (``"not_descent"``), the budget runs out
+        (``"max_evals"``), or :math:`\\phi` is not finite down to ``alpha_min``
+        (``"non_finite"``).
+    """
+    owner = "more_thuente"
+    x, direction, f0, g0 = _check_point(owner, x, direction, f0, g0)
+    c1, c2 = _check_wolfe_constants(owner, c1, c2)
+    xtol = check_real(owner, "xtol", xtol, 0.0, 1.0, high_open=True)
+    alpha_min = check_real(owner, "alpha_min", alpha_min, 0.0)
+    alpha_max = check_real(owner, "alpha_max", alpha_max, alpha_min, low_open=True)
+    alpha = check_real(owner, "alpha0", alpha0, alpha_min, alpha_max)
+    if not alpha > 0:
+        raise ValueError(f"{owner}: alpha0 must be > 0, got {alpha!r}")
+    max_evals = check_int(owner, "max_evals", max_evals, 1)
+    phi = _Phi(fun_and_grad, x, direction)
+    slope0 = float(np.vdot(g0, direction))
+    early = _not_descending(phi, f0, g0, slope0)
+    if early is not None:
+        status = "zero_direction" if early.success else "not_descent"
+        return phi.result(early.step, early.fun, early.grad, early.success, early.message, status)
+    search = _MoreThuente(f0, slope0, alpha, c1, c2, xtol, alpha_min, alpha_max)
+    too_far = math.inf  # the smallest step where phi or phi' was not finite
+    while phi.evals < max_evals:
+        f, g, slope = phi(alpha)
+        if not (math.isfinite(f) and math.isfinite(slope)):
+            too_far = min(too_far, alpha)
+            back = max(search.best[0] + 0.5 * (alpha - search.best[0]), alpha_min)
+            if not back < alpha:
+                return phi.result(0.0, f0, g0, False,
+                                  f"the function or its slope is not finite at alpha={alpha:.6g} "
+                                  f"and no smaller step is left (alpha_min={alpha_min:g})",
+                                  "non_finite")
+            alpha = back
+            continue
+        status = search.stop(alpha, f, slope)
+        if status == "convergence":
+            return phi.result(alpha, f, g, True, "sufficient decrease and the curvature condition "
+                              "hold", status)
+        if status is not None:
+            return phi.result(alpha, f, g, True, f"warning: {_WARNINGS[status]}", status)
+        alpha = search.next_step(alpha, f, slope)
+        if alpha >= too_far:
+            alpha = max(search.best[0] + 0.5 * (too_far - search.best[0]), alpha_min)
+    return phi.result(0.0, f0, g0, False, f"no acceptable step within max_evals={max_evals} "
+                      f"evaluations (interval [{search.low:.6g}, {search.high:.6g}])", "max_evals")
+
+
 class Armijo:
     """Armijo backtracking with fixed parameters; see :func:`armijo`.
 
@@ -403,34 +722,80 @@ class StrongWolfe:
                 f"alpha_max={self.alpha_max!r}, alpha0={self.alpha0!r})")
 
 
-_NAMES = {"armijo": Armijo, "wolfe": StrongWolfe, "strong_wolfe": StrongWolfe}
+class MoreThuente:
+    """Moré and Thuente's line search with fixed parameters; see :func:`more_thuente`.
+
+    Parameters
+    ----------
+    c1, c2 : float, default 1e-3 and 0.9
+        ``0 < c1 < c2 < 1`` (L-BFGS-B's values).
+    xtol : float, default 0.1
+        In ``[0, 1)``.
+    alpha_min, alpha_max : float, default 0.0 and 1e10
+        ``0 <= alpha_min < alpha_max``.
+    max_evals : int, default 20
+        ``>= 1``.
+    alpha0 : float, default 1.0
+        The first trial step, in ``[alpha_min, alpha_max]`` and ``> 0``. (On
+        :class:`~steepest.optim.SGD` it multiplies the learning rate.)
+    """
+
+    def __init__(self, c1: float = 1e-3, c2: float = 0.9, xtol: float = 0.1,
+                 alpha_min: float = 0.0, alpha_max: float = 1e10, max_evals: int = 20,
+                 alpha0: float = 1.0) -> None:
+        owner = "MoreThuente"
+        self.c1, self.c2 = _check_wolfe_constants(owner, c1, c2)
+        self.xtol = check_real(owner, "xtol", xtol, 0.0, 1.0, high_open=True)
+        self.alpha_min = check_real(owner, "alpha_min", alpha_min, 0.0)
+        self.alpha_max = check_real(owner, "alpha_max", alpha_max, self.alpha_min, low_open=True)
+        self.max_evals = check_int(owner, "max_evals", max_evals, 1)
+        self.alpha0 = check_real(owner, "alpha0", alpha0, self.alpha_min, self.alpha_max)
+        if not self.alpha0 > 0:
+            raise ValueError(f"{owner}: alpha0 must be > 0, got {self.alpha0!r}")
+
+    def search(self, fun_and_grad: FunAndGrad, x: np.ndarray, direction: np.ndarray, f0: float,
+               g0: np.ndarray) -> LineSearchResult:
+        """Run :func:`more_thuente` from ``x`` along ``direction`` with these parameters."""
+        return more_thuente(fun_and_grad, x, direction, f0, g0, alpha0=self.alpha0, c1=self.c1,
+                            c2=self.c2, xtol=self.xtol, alpha_min=self.alpha_min,
+                            alpha_max=self.alpha_max, max_evals=self.max_evals)
+
+    def __repr__(self) -> str:
+        return (f"MoreThuente(c1={self.c1!r}, c2={self.c2!r}, xtol={self.xtol!r}, "
+                f"alpha_min={self.alpha_min!r}, alpha_max={self.alpha_max!r}, "
+                f"max_evals={self.max_evals!r}, alpha0={self.alpha0!r})")
 
 
-def get(spec: str | Armijo | StrongWolfe | None, owner: str = "line_search"
-        ) -> Armijo | StrongWolfe | Any | None:
+_NAMES = {"armijo": Armijo, "wolfe": StrongWolfe, "strong_wolfe": StrongWolfe,
+          "more-thuente": MoreThuente, "more_thuente": MoreThuente}
+
+
+def get(spec: str | Armijo | StrongWolfe | MoreThuente | None, owner: str = "line_search"
+        ) -> Armijo | StrongWolfe | MoreThuente | Any | None:
     """Turn a ``line_search=`` argument into a search object.
 
     Parameters
     ----------
-    spec : {"armijo", "wolfe", "strong_wolfe"}, search object or None
-        A name gives the search with default parameters; an object with a ``search`` method
-        (:class:`Armijo`, :class:`StrongWolfe` or your own with the same signature) is returned
-        as it is; ``None`` means no line search.
+    spec : {"armijo", "wolfe", "strong_wolfe", "more-thuente", "more_thuente"}, search object or None
+        A name gives the search with default parameters (any case); an object with a ``search``
+        method (:class:`Armijo`, :class:`StrongWolfe`, :class:`MoreThuente` or your own with the
+        same signature) is returned as it is; ``None`` means no line search.
     owner : str
         Who asks, for the error message.
 
     Returns
     -------
-    Armijo, StrongWolfe, the given object, or None
+    Armijo, StrongWolfe, MoreThuente, the given object, or None
     """
     if spec is None:
         return None
     if isinstance(spec, str):
         if spec.lower() not in _NAMES:
             raise ValueError(f"{owner}: line_search must be one of 'armijo', 'wolfe', "
-                             f"'strong_wolfe', an Armijo/StrongWolfe object or None; got {spec!r}")
+                             f"'strong_wolfe', 'more-thuente', an Armijo/StrongWolfe/MoreThuente "
+                             f"object or None; got {spec!r}")
         return _NAMES[spec.lower()]()
     if callable(getattr(spec, "search", None)):
         return spec
-    raise TypeError(f"{owner}: line_search must be 'armijo', 'wolfe', an Armijo/StrongWolfe "
+    raise TypeError(f"{owner}: line_search must be 'armijo', 'wolfe', 'more-thuente', a search "
                     f"object or None; got {spec!r}")
