@@ -524,9 +524,9 @@ def test_compile_refuses_a_non_callable():
         st.compile(3)
 
 
-def test_an_lr_written_inside_the_step_is_caught_by_the_verification():
-    """A dict write inside the step is plain Python, not recorded: the verification sees the
-    optimizer state differ, and the step stays eager."""
+def test_an_lr_written_inside_the_step_is_caught_at_the_write():
+    """A dict write inside the step is plain Python, not recorded: the parameter group tells
+    the recording (optim.base.ParamGroup), and the step stays eager."""
     def body(model, opt, sched, x, y):
         model.zero_grad()
         loss = nn.MSELoss()(model(st.Tensor(x)), y)
@@ -540,7 +540,7 @@ def test_an_lr_written_inside_the_step_is_caught_by_the_verification():
         model = _mlp()
         return model, optim.SGD(model.parameters(), lr=0.1, momentum=0.5), None
 
-    with pytest.warns(CaptureWarning, match="verification replay differs from eager in SGD state"):
+    with pytest.warns(CaptureWarning, match=r"the step's own code writes param_groups\[\.\.\.\]\['lr'\]"):
         step = _train_pair(build, None, _batches(3, 2, np.float64), step_body=body,
                            expect_warning=True)
     assert not _replays(step)  # the lr write is plain Python inside the step: caught

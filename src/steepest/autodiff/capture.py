@@ -54,6 +54,84 @@ MAX_ENTRIES = 8
 #: past it the oldest is forgotten, with the tensors it held.
 MAX_SIGNATURES = 64
 
+def _plain_numbers(value: Any) -> Any:
+    """A step's result with each :class:`_StepNumber` in it (in tuples, lists and dicts) a
+    plain float, as a replay returns it."""
+    kind = type(value)
+    if kind is _StepNumber:
+        return float(value)
+    if kind is tuple or kind is list:
+        items = [_plain_numbers(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else kind(items)
+    if kind is dict:
+        items = {k: _plain_numbers(v) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    return value
+
+
+def _same_number(a: Any, b: float) -> bool:
+    """``a`` is the float ``b``, NaN included (a guard on a module's non-finite setting)."""
+    return type(a) is float and (a == b or (a != a and b != b))
+
+
+class _StepNumber(float):
+    """A Python number read from a step value while the step records (``loss.item()``, a
+    replayed call's float result), and every number computed from one.
+
+    A replay makes the recorded NumPy and replayed calls only, so Python control flow on such a
+    number (``if loss.item() < best:``, ``max(loss.item(), 1.0)``, ``int(...)``) would be frozen
+    at the recording's branch. Comparing, truth-testing or rounding one therefore makes the
+    recording fail (the step falls back to eager, with its warning); arithmetic gives another
+    one, so that ``loss.item() * 2 < 1`` is seen too. Outside its recording it is a float.
+    """
+
+    def __new__(cls, value: float, recorder: Any) -> _StepNumber:
+        number = super().__new__(cls, value)
+        number._recorder = recorder
+        return number
+
+    def _steers(self, how: str) -> None:
+        recorder = self._recorder
+        if recorder is not None and recorder is _hooks.recorder and recorder.here():
+            recorder.fail(f"a number read from a step value ({how}) steers Python: "
+                          "data-dependent control flow, which a replay would freeze")
+
+    __hash__ = float.__hash__
+
+
+def _steering(name: str, how: str) -> Callable[..., Any]:
+    method = getattr(float, name)
+
+    def steer(self: _StepNumber, *args: Any) -> Any:
+        self._steers(how)
+        return method(self, *args)
+    steer.__name__ = name
+    return steer
+
+
+def _derived(name: str) -> Callable[..., Any]:
+    method = getattr(float, name)
+
+    def derive(self: _StepNumber, *args: Any) -> Any:
+        value = method(self, *args)
+        return _StepNumber(value, self._recorder) if type(value) is float else value
+    derive.__name__ = name
+    return derive
+
+
+for _name_, _how_ in (("__lt__", "compared"), ("__le__", "compared"), ("__gt__", "compared"),
+                      ("__ge__", "compared"), ("__eq__", "compared"), ("__ne__", "compared"),
+                      ("__bool__", "truth-tested"), ("__int__", "made an int"),
+                      ("__trunc__", "made an int"), ("__floor__", "rounded"),
+                      ("__ceil__", "rounded"), ("__round__", "rounded"),
+                      ("is_integer", "tested")):
+    setattr(_StepNumber, _name_, _steering(_name_, _how_))
+for _name_ in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+               "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
+               "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__", "__abs__"):
+    setattr(_StepNumber, _name_, _derived(_name_))
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MISS = object()  # what a replay returns when its guards do not hold: record anew
 _SCALARS = (float, int, bool, str, type(None))
@@ -153,7 +231,7 @@ class _Recorder:
         self.guards: list[str] = []       # conditions under which the replay applies
         self.value_guards: list[str] = []  # the same, on the inputs' values (after the prologue)
         self.namespace: dict[str, Any] = {"_MISS": _MISS, "_T": _const_tensor,
-                                          "_asarray": _as_ndarray}
+                                          "_asarray": _as_ndarray, "_same_number": _same_number}
         self.values: dict[str, Any] = {}  # name -> its value in this (eager) call
         self.var_of: dict[int, str] = {}  # id(array) -> the local holding it in a replay
         self.keep: list[Any] = []         # keeps every mapped object alive (ids stay unique)
@@ -209,6 +287,12 @@ class _Recorder:
             self.failed = reason
             self.where = _user_frame()
         _hooks.recorder = None
+
+    def written(self, what: str) -> None:
+        """The step's own code writes ``what`` (an optimizer's ``param_groups`` entry): a
+        replay makes only the recorded calls, so it would not write it again."""
+        self.fail(f"the step's own code writes {what}, which a replay would not do again; set "
+                  "it outside the step, or with a scheduler")
 
     def unsupported(self, what: str) -> None:
         """A hook for what has no capture rule: the step falls back to eager."""
@@ -275,10 +359,13 @@ class _Recorder:
         if isinstance(a, Tensor):
             return self._tensor(a)
         kind = type(a)
-        if kind is float or kind is int:
+        if kind is _StepNumber:
             name = self.numbers.get(id(a))
-            if name is not None:
-                return name
+            if name is None:  # computed in Python from a read number: not in the replay
+                raise _Unsupported(f"{what} uses a Python number computed from a step value "
+                                   "(loss.item() * 2): do that arithmetic with ops")
+            return name
+        if kind is float or kind is int:
             return repr(a) if kind is int or math.isfinite(a) else self.const(a)
         if a is None or kind is bool or kind is str:
             return repr(a)
@@ -295,8 +382,8 @@ class _Recorder:
         try:
             ins = []
             for a in args:
-                if type(a) not in (float, int, bool, np.ndarray) and a is not None \
-                        and not isinstance(a, Tensor):
+                if type(a) not in (float, int, bool, np.ndarray, _StepNumber) \
+                        and a is not None and not isinstance(a, Tensor):
                     a = _operand(a)  # as apply converts it (a NumPy scalar to a 0-d array)
                 ins.append(self._operand(a, f"op '{op.name}'"))
             kw = {}
@@ -349,7 +436,7 @@ class _Recorder:
                 return  # shares the array, so the same local
         else:
             source = self.var_of.get(id(data)) if type(data) is np.ndarray else None
-            if type(data) in (float, int) and id(data) in self.numbers:
+            if type(data) is _StepNumber:
                 self.fail("a Python number read from a step value makes a tensor")
                 return
         if source is not None and id(t.data) not in self.var_of:
@@ -359,15 +446,34 @@ class _Recorder:
             self.bind(name, t.data)
 
     def module(self, module: Any, structure: Callable[[], Any]) -> None:
-        """A module runs: its ``training`` flag and the module tree's structure are guards."""
+        """A module runs: its ``training`` flag, its plain settings (numbers, strings, None:
+        ``Dropout.p``, ``MSELoss.reduction``, which its forward passes on as constants) and the
+        module tree's structure are guards."""
         if id(module) not in self.module_ids:
             self.module_ids.add(id(module))
             self.modules.append(module)
             self.keep.append(module)
-            self.guards.append(f"{self.const(module)}.training is {module.training!r}")
+            ref = self.const(module)
+            self.guards.append(f"{ref}.training is {module.training!r}")
+            for key, value in vars(module).items():
+                if key == "training" or key.startswith("_") or not key.isidentifier():
+                    continue
+                if type(value) in _BY_VALUE:
+                    self.guards.append(self._setting_guard(f"{ref}.{key}", value))
+                elif type(value) is np.ndarray:  # a loss's class weights: rebound, not edited
+                    self.guards.append(f"{ref}.{key} is {self.const(value)}")
         if self.structure is None:
             self.structure = structure
             self.guards.append(f"{self.const(structure)}() == {structure()!r}")
+
+    def _setting_guard(self, expression: str, value: Any) -> str:
+        """``expression`` still holds ``value``, of the same type (``0.5`` vs ``1`` or ``True``)."""
+        kind = type(value)
+        if value is None or kind is bool:
+            return f"{expression} is {value!r}"
+        if kind is float and not math.isfinite(value):
+            return f"_same_number({expression}, {self.const(value)})"
+        return f"type({expression}) is {kind.__name__} and {expression} == {value!r}"
 
     def read(self, t: Tensor, kind: str) -> Any:
         if kind == "bool":
@@ -377,6 +483,7 @@ class _Recorder:
         if type(value) is not float:  # an int or bool steers Python (range, indexing, if)
             self.fail(f"item() of a {t.data.dtype} tensor (a value that may steer Python)")
             return value
+        value = _StepNumber(value, self)
         try:
             source = self._tensor(t)
         except _Unsupported as error:
@@ -440,6 +547,7 @@ class _Recorder:
             for name, r in zip(names, result, strict=True):
                 self.bind(name, r)
         elif type(result) is float:
+            result = _StepNumber(result, self)
             name = self._new("n")
             self.lines.append(f"{name} = {call}")
             self.values[name] = result
@@ -725,12 +833,15 @@ class _Recorder:
                 if value is t.data:
                     return f"{ref}.data"
             raise _Unsupported("the step returns an array computed outside ops")
-        if kind is float:
+        if kind is _StepNumber:
             name = self.numbers.get(id(value))
             if name is None:
-                raise _Unsupported("the step returns a Python float computed outside ops "
-                                   "(use loss.item())")
+                raise _Unsupported("the step returns a Python number computed from a step value "
+                                   "(loss.item() * 2): compute it with ops, or outside the step")
             return name
+        if kind is float:
+            raise _Unsupported("the step returns a Python float computed outside ops "
+                               "(use loss.item())")
         if kind is tuple:
             return "(" + "".join(self.result(v) + ", " for v in value) + ")"
         if kind is list:
@@ -920,9 +1031,10 @@ class _Entry:
         self.environment: list[Any] = []  # what the step reached by name (see _environment)
 
 
-#: Values whose identity says nothing about what a step computes (a global counter, a module).
-_NOT_STATE = (int, float, bool, str, bytes, type(None), types.ModuleType, type,
-              types.FunctionType, types.BuiltinFunctionType)
+#: Values whose identity says nothing about what a step computes (a module, a function).
+_NOT_STATE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)
+#: Values a step may bake into its recording (a loss weight, a coefficient): keyed by value.
+_BY_VALUE = frozenset((int, float, bool, str, bytes, complex, type(None)))
 
 
 def _environment(fn: Callable[..., Any]) -> Callable[[tuple], list[Any]]:
@@ -934,7 +1046,9 @@ def _environment(fn: Callable[..., Any]) -> Callable[[tuple], list[Any]]:
     A recording holds the tensors and modules it saw; a step that later reaches *other* ones
     through the same names (``model = Net()`` again, ``self.optimizer = ...``) must record
     anew, so these objects are part of the recording's key (and kept alive by it, so that
-    their ids stay theirs).
+    their ids stay theirs). Numbers and strings reached so (``loss * weight`` with a global or
+    closure ``weight``) are written into the replay as constants, so they are keyed by value:
+    ``weight = 100.0`` records anew.
     """
     func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
     if not isinstance(func, types.FunctionType):
@@ -995,7 +1109,8 @@ class CompiledStep:
         environment = self._environment(args)
         key = (_tensor_module._grad_enabled,
                tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _signature(a) for a in args]),
-               _signature(kwargs) if kwargs else None, tuple([id(v) for v in environment]))
+               _signature(kwargs) if kwargs else None,
+               tuple([(type(v), v) if type(v) in _BY_VALUE else id(v) for v in environment]))
         entries = self._table.get(key)
         if entries is not None:
             for entry in entries:
@@ -1012,6 +1127,9 @@ class CompiledStep:
         else:
             if len(self._table) >= MAX_SIGNATURES:  # a recording holds its tensors: bound them
                 del self._table[next(iter(self._table))]  # the oldest signature
+                self._warn(f"more than {MAX_SIGNATURES} signatures: the arguments' shapes, or a "
+                           "number the step reads by name (a counter), keep changing, and each "
+                           "new one records anew at eager speed", _user_frame())
             entries = self._table[key] = []
         if len(entries) >= MAX_ENTRIES:
             self._warn(f"re-recorded {MAX_ENTRIES} times for one input signature (the step's "
@@ -1049,7 +1167,7 @@ class CompiledStep:
         recorder.release()
         if recorder.failed is not None:
             self._fall_back(entry, recorder.failed, recorder.where)
-        return result, recorder, entry
+        return _plain_numbers(result), recorder, entry
 
     def _verify(self, entry: _Entry, args: tuple, kwargs: dict) -> Any:
         """The second call of a recording: replay it, then run the step eagerly from the same
@@ -1137,10 +1255,12 @@ def compile(fn: Callable[..., Any]) -> CompiledStep:
     -----
     **Guards.** A recording is used only for arguments of the same signature (arrays and
     Tensors by shape, dtype and ``requires_grad``; Python scalars by value; other objects by
-    identity), with grad mode, each module's ``training`` flag, each parameter's
-    ``requires_grad``, shape and dtype, the module tree's structure and the optimizers' groups as
-    they were. Anything else re-records (at most 8 recordings per signature). Learning rates and
-    other hyperparameters are read live by the replayed optimizer step.
+    identity), with the objects the step reaches by name as they were (numbers and strings by
+    value), grad mode, each module's ``training`` flag and plain settings (``Dropout.p``,
+    ``MSELoss.reduction``), each parameter's ``requires_grad``, shape and dtype, the module
+    tree's structure and the optimizers' groups as they were. Anything else re-records (at
+    most 8 recordings per signature). Learning rates and other hyperparameters are read live
+    by the replayed optimizer step.
 
     **Verification.** The second call of a recording replays it, then restores every state the
     step touches (parameters, gradients, optimizer and scheduler state, module buffers, the
@@ -1149,8 +1269,10 @@ def compile(fn: Callable[..., Any]) -> CompiledStep:
 
     **Fallbacks.** A step the replay cannot reproduce runs eagerly from then on (for that
     signature), after one :class:`CaptureWarning` naming the reason and the line: ``bool()`` of a
-    tensor (``if loss > 1:``), ``autodiff.grad``, ``optimizer.step(closure)``, a Python number
-    from ``item()`` used in an op, a result it cannot rebuild, a verification that differs (an
+    tensor (``if loss > 1:``) or a comparison of a number read from one (``if loss.item() <
+    best:``), a write to a parameter group by the step's own code, ``autodiff.grad``,
+    ``optimizer.step(closure)``, a Python number computed from ``item()`` used in an op, a
+    result it cannot rebuild, a verification that differs (an
     array computed with NumPy from step values, say ``Tensor(x / 2)`` of the input ``x``).
     NumPy code the step runs on arrays outside ops and outside replayed functions is not
     recorded: the verification replay is what catches it. Results are never silently those of a

@@ -70,6 +70,55 @@ _BOOKKEEPING = ("num_updates", "last_lr", "lr_schedule")
 _PARAM_DESCRIPTION = ("params", "param_shapes", "param_dtypes", "lr_from_scheduler")
 
 
+class ParamGroup(dict):
+    """A parameter group: a plain ``dict`` (``group["lr"] = 0.01`` as in PyTorch) that tells a
+    step being recorded by ``st.compile`` when the step's own code writes it. A replay makes
+    the recorded calls only, so such a write would not happen again on later steps; the step
+    falls back to eager instead (see :mod:`steepest.autodiff.capture`). Outside a recording a
+    write costs one attribute test more than a dict's."""
+
+    __slots__ = ()
+
+    def _written(self, key: Any) -> None:
+        if _hooks.recorder is not None and _hooks.recorder.here():
+            _hooks.recorder.written(f"param_groups[...][{key!r}]")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if _hooks.recorder is not None:
+            self._written(key)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._written(key)
+        dict.__delitem__(self, key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._written("update(...)")
+        dict.update(self, *args, **kwargs)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self._written(key)
+        return dict.setdefault(self, key, default)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._written(key)
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        self._written("popitem()")
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self._written("clear()")
+        dict.clear(self)
+
+    def __ior__(self, other: Any) -> ParamGroup:
+        self._written("|=")
+        dict.update(self, other)
+        return self
+
+
 class Optimizer:
     """Base class of every optimizer: parameter groups, state, ``step`` and state dicts.
 
@@ -218,6 +267,7 @@ class Optimizer:
         group = self._check_group(owner, group)
         group.setdefault("num_updates", 0)
         group.setdefault("last_lr", None)
+        group = ParamGroup(group)
         self.param_groups.append(group)
         self._remember_lr(group)
 
@@ -611,7 +661,7 @@ class Optimizer:
         if negative is not None:
             group["lr"] = negative
         group["params"] = params
-        return group
+        return ParamGroup(group)
 
     def _loaded_state(self, owner: str, saved_state: Any,
                       groups: list[dict[str, Any]]) -> defaultdict[Tensor, dict[str, Any]]:
