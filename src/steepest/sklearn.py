@@ -29,7 +29,8 @@ Sparse ``X`` is never densified as a whole: each minibatch (and each chunk of at
 its own; ``solver="lbfgs"`` without dropout multiplies the sparse matrix as it is.
 
 ``solver="lbfgs"`` follows L-BFGS-B's rules as scikit-learn runs it through SciPy (its
-stopping tests, warnings and line search, Moré and Thuente's through SciPy's port); its loss
+stopping tests, warnings and line search, Moré and Thuente's, steepest's own
+:func:`~steepest.optim.line_search.more_thuente`); its loss
 and gradient are written out for the network (``_FlatMLP``) on one float64 vector, checked
 against steepest's autodiff.
 
@@ -907,14 +908,17 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
     problem, which is what scikit-learn's ``lbfgs`` solver runs (through SciPy).
 
     Each iteration steps along :math:`d = -H g` (:class:`_Memory`), first trying :math:`t = 1`
-    (:math:`t = 1 / \|g\|_2` along :math:`-g` with an empty memory), with the strong Wolfe line
-    search of :func:`steepest.optim.lbfgs.strong_wolfe` and L-BFGS-B's constants
-    (:math:`c_1 = 10^{-3}`, :math:`c_2 = 0.9`, at most 20 evaluations). As L-BFGS-B it stops,
-    converged, when :math:`\|g\|_\infty \le` ``gtol`` or when
+    (:math:`t = 1 / \|d\|_2` before the first iteration), with L-BFGS-B's line search:
+    Moré and Thuente's, :func:`steepest.optim.line_search.more_thuente`, with L-BFGS-B's
+    constants (:math:`c_1 = 10^{-3}`, :math:`c_2 = 0.9`, ``xtol`` :math:`= 0.1`, steps in
+    :math:`[0, 10^{10}]`, at most 20 evaluations), whose point is taken when it converges or
+    stops with a warning, as L-BFGS-B takes it. As L-BFGS-B it stops, converged, when
+    :math:`\|g\|_\infty \le` ``gtol`` or when
     :math:`(f_k - f_{k+1}) / \max(|f_k|, |f_{k+1}|, 1) \le` ``ftol`` (SciPy's default
     :math:`10^7 \epsilon`); and, not converged, after ``max_iter`` iterations, once ``max_fun``
-    evaluations are spent, or when a line search finds no lower loss from the steepest-descent
-    direction (a failure along an L-BFGS direction first empties the memory and retries).
+    evaluations are spent, or when a line search finds no acceptable step from the
+    steepest-descent direction (a failure along an L-BFGS direction first empties the memory and
+    retries).
 
     Returns
     -------
@@ -922,7 +926,7 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
         ``status`` is ``"gtol"`` or ``"ftol"`` (converged), ``"max_iter"``, ``"max_fun"`` or
         ``"stalled"``.
     """
-    from .optim.lbfgs import strong_wolfe
+    from .optim.line_search import more_thuente
 
     f, g = fun(x)
     evaluations, iterations = 1, 0
@@ -931,24 +935,6 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
     if np.abs(g).max() <= gtol:
         return x, f, g, 0, evaluations, "gtol"
     history = _Memory(x.size, memory)
-
-    def along(start: np.ndarray, t: float, d: np.ndarray) -> tuple[float, np.ndarray]:
-        return fun(start + t * d)
-
-    c1, c2 = 1e-3, 0.9
-    try:  # SciPy's port of MINPACK-2's dcsrch, the search L-BFGS-B runs (private: may move)
-        from scipy.optimize._dcsrch import DCSRCH
-
-        search: Any = DCSRCH
-        DCSRCH(None, None, c1, c2, 0.1, 0.0, 1e10)._iterate  # noqa: B018 (its entry point)
-    except (ImportError, AttributeError, TypeError):
-        # Not silent: the strong Wolfe search below is sound but is not L-BFGS-B's, so the
-        # iterations (and where a fit stops) may differ from scikit-learn's.
-        warnings.warn("MLP lbfgs: SciPy's scipy.optimize._dcsrch (L-BFGS-B's More-Thuente line "
-                      "search) is not available in this SciPy; using steepest's strong Wolfe "
-                      "search, whose iterations may differ from scikit-learn's", RuntimeWarning,
-                      stacklevel=2)
-        search = None
     while True:
         d = history.direction(g)
         gtd = float(g @ d)
@@ -963,27 +949,21 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
         budget = min(20, max_fun - evaluations)
         if budget < 1:
             return x, f, g, iterations, evaluations, "max_fun"
-        if search is not None:  # L-BFGS-B's own search: accepted on CONV or WARN
-            f_new, g_new, t, used, accepted = _more_thuente(fun, search, x, d, f, gtd, t, budget)
-        else:  # a step is taken only where the strong Wolfe conditions hold
-            f_new, g_new, t, used = strong_wolfe(along, x, t, d, f, g, gtd, c1=c1, c2=c2,
-                                                 max_ls=budget - 1)  # 1 + max_ls evaluations
-            accepted = (math.isfinite(f_new) and t > 0 and f_new <= f + c1 * t * gtd
-                        and abs(float(g_new @ d)) <= -c2 * gtd)
-        evaluations += used
+        # L-BFGS-B's own search: its point is taken on convergence and on a warning
+        search = more_thuente(fun, x, d, f, g, alpha0=t, c1=1e-3, c2=0.9, xtol=0.1,
+                              alpha_min=0.0, alpha_max=1e10, max_evals=budget)
+        evaluations += search.nfev
         # as L-BFGS-B, a search that failed (no acceptable step in 20 evaluations) is discarded:
         # the memory is emptied and the iteration restarted from -g; a failure from -g ends it
-        if not accepted or not math.isfinite(f_new):
-            if len(history) and math.isfinite(f_new):
+        if not search.success:
+            if len(history):
                 history.reset()
                 continue
-            if not math.isfinite(f_new):
-                f = f_new
             return x, f, g, iterations, evaluations, "stalled"
-        x_new = x + t * d
+        x_new = x + search.step * d
         iterations += 1
-        history.add(x_new - x, g_new - g)
-        f_old, x, f, g = f, x_new, f_new, g_new
+        history.add(x_new - x, search.grad - g)
+        f_old, x, f, g = f, x_new, search.fun, search.grad
         if np.abs(g).max() <= gtol:
             return x, f, g, iterations, evaluations, "gtol"
         if f_old - f <= _LBFGS_FTOL * max(abs(f_old), abs(f), 1.0):
@@ -992,33 +972,6 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
             return x, f, g, iterations, evaluations, "max_iter"
         if evaluations >= max_fun:
             return x, f, g, iterations, evaluations, "max_fun"
-
-
-def _more_thuente(fun: Any, search: Any, x: np.ndarray, d: np.ndarray, f: float, gtd: float,
-                  t: float, budget: int) -> tuple[float, np.ndarray, float, int, bool]:
-    """L-BFGS-B's line search along ``d`` from ``x``: Moré and Thuente's (MINPACK-2 ``dcsrch``,
-    SciPy's port) with its constants (``ftol=1e-3``, ``gtol=0.9``, ``xtol=0.1``, steps in
-    ``[0, 1e10]``), driven as L-BFGS-B's ``lnsrlb`` drives it: the point it stops at is taken
-    when it reports convergence or a warning (a bracket below ``xtol``, rounding errors), and
-    the search has failed when it asks for more than ``budget`` (20) evaluations.
-
-    Returns ``(f, g, t, evaluations, accepted)`` at the last point evaluated."""
-    state = search(None, None, 1e-3, 0.9, 0.1, 0.0, 1e10)
-    task, stp, value, slope = b"START", t, f, gtd
-    f_new, g_new, t_new, evaluations = f, None, 0.0, 0
-    while True:
-        stp, value, slope, task = state._iterate(stp, value, slope, task)
-        if task[:2] != b"FG":
-            accepted = task[:4] in (b"CONV", b"WARN") and evaluations > 0
-            return f_new, g_new, t_new, evaluations, accepted
-        if evaluations >= budget:
-            return f_new, g_new, t_new, evaluations, False
-        t_new = float(stp)
-        f_new, g_new = fun(x + t_new * d)
-        evaluations += 1
-        if not math.isfinite(f_new):
-            return f_new, g_new, t_new, evaluations, False
-        value, slope = f_new, float(g_new @ d)
 
 
 class _FlatMLP:
