@@ -553,7 +553,7 @@ def more_thuente(fun_and_grad: FunAndGrad, x: np.ndarray, direction: np.ndarray,
 
     by keeping an interval of uncertainty :math:`[\\alpha_l, \\alpha_u]` (ends in either order)
     that contains such steps once a trial brackets them, and trying a safeguarded cubic,
-    quadratic or secant step each time (:func:`_safeguarded_step`: four cases, a bisection
+    quadratic or secant step each time (``_safeguarded_step``: four cases, a bisection
     whenever the interval did not shrink to 66% of its width two trials before, and
     extrapolation to :math:`[\\alpha + 1.1 (\\alpha - \\alpha_l), \\alpha + 4 (\\alpha -
     \\alpha_l)]` before a bracket exists). Until a trial has :math:`\\psi(\\alpha) \\le 0` and
