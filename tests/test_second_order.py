@@ -207,6 +207,17 @@ def test_early_steps_above_two_over_l_warn_even_when_the_run_recovers():
     assert "unstable_steps" not in calm
 
 
+def test_a_constant_step_above_two_over_l_is_called_diverging_not_recovered():
+    # max_iter ends the run before the divergence check fires; f is still growing
+    q = problems.quadratic(dim=2, kappa=10.0)
+    with pytest.warns(diagnostics.UnstableStepWarning) as caught:
+        result = st.minimize(q.f, q.x0, lr=0.21, max_iter=30)
+    message = str(caught[0].message)
+    assert "recovered" not in message
+    assert "lr = 0.21 stays above 2/L = 0.2" in message and "diverging" in message
+    assert "use lr <= 0.1" in message and result.fvals[-1] > result.fvals[0]
+
+
 # --------------------------------------------------------------------------- diagnostics
 def test_exact_hvp_gives_the_spectrum_and_curvature():
     q = problems.quadratic(dim=6, kappa=40.0)

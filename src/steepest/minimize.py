@@ -1178,8 +1178,13 @@ class _Run:
                       _diagnostics.DivergenceWarning, stacklevel=4)
 
     def _check_early_steps(self, result: OptimizeResult) -> None:
-        """Warn when f grew tenfold or more under steps above the stable limit, even though the
-        run went on to recover (a schedule such as 1/t falling below 2/L hides a blow-up)."""
+        """Warn when f grew tenfold or more under steps above the stable limit: a schedule such
+        as 1/t that falls below 2/L hides the blow-up, and a step that stays above it has not
+        diverged yet only because max_iter came first.
+
+        "Recovered" is said only when the step in force at the end is below the limit and f
+        ended below f(x0); a step still above the limit with f still growing is "diverging".
+        """
         finite = [f for f in self.fvals if math.isfinite(f)]
         f0 = self.fvals[0]
         if len(finite) < 2 or not max(finite) - f0 > 10.0 * max(abs(f0), 1e-12):
@@ -1194,11 +1199,38 @@ class _Run:
             return
         grew = max(finite) / abs(f0) if f0 != 0 else math.inf
         steps = f"t = {over[0]}" if len(over) == 1 else f"t = {over[0]}..{over[-1]}"
-        message = (f"unstable early steps: lr_t exceeded {formula} = {limit:.3g} (L ~ {L:.3g} at "
-                   f"x0) for {steps} (lr_1 = {self.lrs[0]:.3g}), and f grew {grew:.3g}x to "
-                   f"{max(finite):.6g} by iteration {peak} before the steps fell below the "
-                   f"limit; the run recovered, but start with lr_1 <= {limit / 2:.3g} (or a "
-                   "warm-up) so that the early steps are stable")
+        lrs = self.lrs
+        constant = all(lr == lrs[0] for lr in lrs)
+        shown = f"lr = {lrs[0]:.4g}" if constant else f"lr_1 = {lrs[0]:.3g}"
+        f_last = self.fvals[-1]
+        stable_now = lrs[-1] <= limit
+        safe = (f"lr <= {limit / 2:.3g} (every constant lr < {limit:.3g} is stable on a "
+                "quadratic whose largest curvature is L)")
+        head = f"unstable early steps: lr_t exceeded {formula} = {limit:.3g} (L ~ {L:.3g} at x0)"
+        if stable_now and f_last < f0:
+            message = (f"{head} for {steps} ({shown}), and f grew {grew:.3g}x to "
+                       f"{max(finite):.6g} by iteration {peak} before the steps fell below the "
+                       f"limit; the run recovered, but start with lr_1 <= {limit / 2:.3g} (or a "
+                       "warm-up) so that the early steps are stable")
+        elif not stable_now and peak == len(self.fvals) - 1:
+            rate = (shown if constant else
+                    f"lr_t (lr_1 = {lrs[0]:.3g}, lr_{len(lrs)} = {lrs[-1]:.3g})")
+            every = ("at every step" if len(over) == len(lrs) else
+                     f"for {steps} and still at the last step")
+            advice = safe if constant else f"lr_1 <= {limit / 2:.3g} (or a warm-up)"
+            message = (f"unstable steps: {rate} stays above {formula} = {limit:.3g} (L ~ "
+                       f"{L:.3g} at x0) {every}, and f grew {grew:.3g}x from {f0:.6g} to "
+                       f"{f_last:.6g} by the last iteration and is still growing: the run is "
+                       f"diverging; use {advice}")
+        else:
+            where = ("the step is still above the limit at the last iteration"
+                     if not stable_now else "the steps fell below the limit")
+            end = (f"f = {f_last:.6g} at the end is still above f(x0) = {f0:.6g}"
+                   if f_last >= f0 else f"f = {f_last:.6g} at the end")
+            message = (f"{head} for {steps} ({shown}), and f grew {grew:.3g}x to "
+                       f"{max(finite):.6g} by iteration {peak}; {where}, and {end}; use "
+                       f"{'lr_1' if not constant else 'lr'} <= {limit / 2:.3g}"
+                       f"{' (or a warm-up)' if not constant else ''}")
         result.unstable_steps = over
         result.diagnostics.append(message)
         warnings.warn(f"minimize ({self.method}) {message}", _diagnostics.UnstableStepWarning,
