@@ -19,6 +19,16 @@ ACTIVATIONS = {
 LOSSES = {
     "mse": lambda: nn.MSELoss(), "mse_sum": lambda: nn.MSELoss(reduction="sum"),
     "ce": lambda: nn.CrossEntropyLoss(), "ce_smooth": lambda: nn.CrossEntropyLoss(label_smoothing=0.2),
+    # class weights and ignore_index: the trace used to leave both out (its loss and every
+    # gradient differed from the engine's and torch's)
+    "ce_weight": lambda: nn.CrossEntropyLoss(weight=np.array([0.3, 2.5])),
+    "ce_ignore": lambda: nn.CrossEntropyLoss(ignore_index=1),
+    "ce_all": lambda: nn.CrossEntropyLoss(weight=np.array([1.5, 0.2]), ignore_index=0,
+                                          label_smoothing=0.3),
+    "ce_weight_sum": lambda: nn.CrossEntropyLoss(weight=np.array([0.3, 2.5]), reduction="sum",
+                                                 label_smoothing=0.1),
+    "ceprob_weight": lambda: nn.CrossEntropyLoss(weight=np.array([0.3, 2.5]),
+                                                 label_smoothing=0.2),
     "bce": lambda: nn.BCEWithLogitsLoss(),
     "bce_pos": lambda: nn.BCEWithLogitsLoss(pos_weight=np.array([2.0, 0.5])),
 }
@@ -35,6 +45,8 @@ def build(widths, activation, final_activation, seed):
 
 
 def targets(loss_name, rng, n, n_out):
+    if loss_name.startswith("ceprob"):
+        return rng.dirichlet(np.ones(n_out), n)
     if loss_name.startswith("ce"):
         return rng.integers(0, n_out, n)
     if loss_name.startswith("bce"):
@@ -70,7 +82,10 @@ def test_trace_equals_the_engine(seed, activation, loss_name, hidden, n, final):
     loss = LOSSES[loss_name]()
     trace = nn.backprop_trace(model, loss, X, y)
     value, outs = engine(model, loss, X, y)
-    assert trace.loss == pytest.approx(value, rel=1e-12, abs=1e-12)
+    if np.isnan(value):  # every target ignored: NaN, as PyTorch's mean, and zero gradients
+        assert np.isnan(trace.loss)
+    else:
+        assert trace.loss == pytest.approx(value, rel=1e-12, abs=1e-12)
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert len(trace.layers) == len(linears)
     for layer, module, out in zip(trace.layers, linears, outs, strict=True):
@@ -173,3 +188,29 @@ def test_bad_loss_and_targets():
         nn.backprop_trace(model, nn.CrossEntropyLoss(), np.ones((2, 2)), np.array([0, 2]))
     with pytest.raises(ValueError, match="lr must be"):
         nn.backprop_trace(model, nn.MSELoss(), np.ones((2, 2)), np.ones((2, 2))).step(-1.0)
+
+
+@pytest.mark.parametrize("loss_name", ["ce_weight", "ce_ignore", "ce_all", "ce_weight_sum",
+                                       "ceprob_weight"])
+def test_weighted_and_ignoring_cross_entropy_is_traced_as_the_engine_computes_it(loss_name):
+    st.manual_seed(1)
+    model = nn.mlp(3, [4], 2, "tanh", dtype=np.float64)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((6, 3))
+    y = np.array([0, 1, 1, 0, 1, 0]) if not loss_name.startswith("ceprob") else \
+        rng.dirichlet(np.ones(2), 6)
+    loss = LOSSES[loss_name]()
+    trace = nn.backprop_trace(model, loss, X, y)
+    value, outs = engine(model, loss, X, y)
+    assert trace.loss == pytest.approx(value, rel=1e-12)
+    for layer, out in zip(trace.layers, outs, strict=True):
+        np.testing.assert_allclose(layer.delta, out.grad, rtol=1e-10, atol=1e-14)
+
+
+def test_a_batch_whose_targets_are_all_ignored_traces_nan_and_no_gradient():
+    st.manual_seed(1)
+    model = nn.mlp(3, [4], 2, "relu", dtype=np.float64)
+    trace = nn.backprop_trace(model, nn.CrossEntropyLoss(ignore_index=1),
+                              np.ones((3, 3)), np.array([1, 1, 1]))
+    assert np.isnan(trace.loss)
+    assert all(not np.any(layer.dW) for layer in trace.layers)

@@ -284,27 +284,17 @@ def _loss_value_and_grad(loss: Any, out: np.ndarray, y: np.ndarray) -> tuple[flo
         scale = 1.0 / diff.size if reduction == "mean" else 1.0
         return float(np.sum(diff * diff) * scale), 2.0 * diff * scale
     if isinstance(loss, CrossEntropyLoss):
-        n, classes = out.shape
-        if y.ndim == 1 and y.dtype.kind in "iu":
-            if y.size and (y.min() < 0 or y.max() >= classes):
-                raise ValueError(f"backprop_trace: class targets must lie in [0, {classes}), got "
-                                 f"values from {y.min()} to {y.max()}")
-            target = np.eye(classes)[y]
-        elif y.shape == out.shape and y.dtype.kind == "f":
-            target = y.astype(np.float64)
-        else:
-            raise ValueError(f"backprop_trace: CrossEntropyLoss needs integer classes of shape "
-                             f"({n},) or probabilities of shape {out.shape}; y has shape "
-                             f"{y.shape} and dtype {y.dtype}")
-        eps = loss.label_smoothing
-        if eps:
-            target = (1.0 - eps) * target + eps / classes
+        target, denominator = _cross_entropy_target(loss, out, y)
         shifted = out - out.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        scale = 1.0 / n if reduction == "mean" else 1.0
-        value = -np.sum(target * log_p) * scale
-        grad = (np.exp(log_p) * target.sum(axis=1, keepdims=True) - target) * scale
-        return float(value), grad
+        # loss_i = -sum_c Q_ic log p_ic, so dloss_i/dz_ij = p_ij sum_c Q_ic - Q_ij
+        terms = np.where(target != 0, target * log_p, 0.0)  # a -inf log-probability weighted 0
+        grad = np.exp(log_p) * target.sum(axis=1, keepdims=True) - target
+        if reduction != "mean":
+            return float(-np.sum(terms)), grad
+        if denominator == 0:  # every target ignored: PyTorch's NaN mean, and no gradient
+            return float("nan"), np.zeros_like(grad)
+        return float(-np.sum(terms) / denominator), grad / denominator
     if isinstance(loss, BCEWithLogitsLoss):
         if y.shape != out.shape:
             raise ValueError(f"backprop_trace: y has shape {y.shape} but the output has shape "
@@ -317,6 +307,44 @@ def _loss_value_and_grad(loss: Any, out: np.ndarray, y: np.ndarray) -> tuple[flo
         sig = 0.5 * (1.0 + np.tanh(0.5 * out))
         return float(np.sum(terms) * scale), (sig * (p * y + 1.0 - y) - p * y) * scale
     raise TypeError(f"backprop_trace: unsupported loss {type(loss).__name__}")
+
+
+def _cross_entropy_target(loss: Any, out: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""``CrossEntropyLoss``'s weighted target :math:`Q` (the loss of example i is
+    :math:`-\sum_c Q_{ic} \log p_{ic}`) and the denominator of its ``"mean"``, as PyTorch
+    defines them. Class targets: :math:`Q_{ic} = (1 - \varepsilon) w_{y_i} [c = y_i] +
+    \varepsilon w_c / C` for the examples whose target is not ``ignore_index`` (zero rows for
+    the others), averaged over :math:`\sum_i w_{y_i}` of those. Probability targets:
+    :math:`Q_{ic} = w_c ((1 - \varepsilon) t_{ic} + \varepsilon / C)`, averaged over n."""
+    n, classes = out.shape
+    eps = loss.label_smoothing
+    weight = None if loss.weight is None else np.asarray(loss.weight, dtype=np.float64)
+    if weight is not None and weight.shape != (classes,):
+        raise ValueError(f"backprop_trace: CrossEntropyLoss has {weight.size} class weights but "
+                         f"the output has {classes} classes")
+    per_class = np.ones(classes) if weight is None else weight
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        kept = y != loss.ignore_index
+        labels = y[kept]
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            raise ValueError(f"backprop_trace: class targets must lie in [0, {classes}) (or be "
+                             f"ignore_index={loss.ignore_index}), got values from "
+                             f"{labels.min()} to {labels.max()}")
+        rows = np.zeros((n, classes))
+        rows[np.flatnonzero(kept), labels] = 1.0
+        example_weight = np.where(kept, per_class[np.where(kept, y, 0)], 0.0)
+        target = (1.0 - eps) * example_weight[:, None] * rows
+        if eps:
+            target += kept[:, None] * (eps / classes) * per_class
+        return target, float(np.sum(example_weight))
+    if y.shape == out.shape and y.dtype.kind == "f":
+        target = y.astype(np.float64)
+        if eps:
+            target = (1.0 - eps) * target + eps / classes
+        return target * per_class, float(n)
+    raise ValueError(f"backprop_trace: CrossEntropyLoss needs integer classes of shape "
+                     f"({n},) or probabilities of shape {out.shape}; y has shape "
+                     f"{y.shape} and dtype {y.dtype}")
 
 
 def _run(specs: list, loss: Any, X: np.ndarray, y: np.ndarray) -> BackpropTrace:
