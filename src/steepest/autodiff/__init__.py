@@ -18,6 +18,7 @@ from .factories import (
 )
 from .functional import GradcheckError, gradcheck, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .functions import (
+    MaxMin,
     abs,
     clip,
     concatenate,
@@ -56,7 +57,7 @@ __all__ = [
     "gradcheck", "GradcheckError", "ops", "jacobian", "hessian", "hvp", "jvp", "vjp",
     "abs", "clip", "concatenate", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
-    "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where",
+    "softmax", "sqrt", "stack", "sum", "tanh", "transpose", "where", "MaxMin",
     "from_numpy", "inference_mode", "zeros", "ones", "full", "empty", "eye", "arange", "linspace",
     "rand", "randn", "zeros_like", "ones_like", "randn_like",
     "to_dot", "retain_grads", "capture", "compile", "CaptureWarning",

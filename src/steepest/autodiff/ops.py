@@ -2023,14 +2023,6 @@ def _install_methods() -> None:
         "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
         **{op.name: _unary_method(op)
            for op in (exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos)},
-        "sum": lambda self, axis=None, keepdims=False: sum(self, axis=axis, keepdims=keepdims),
-        "mean": lambda self, axis=None, keepdims=False: mean(self, axis=axis, keepdims=keepdims),
-        "max": lambda self, axis=None, keepdims=False: max(self, axis=axis, keepdims=keepdims),
-        "min": lambda self, axis=None, keepdims=False: min(self, axis=axis, keepdims=keepdims),
-        "logsumexp": lambda self, axis=None, keepdims=False: logsumexp(
-            self, axis=axis, keepdims=keepdims),
-        "softmax": lambda self, axis=-1: softmax(self, axis=axis),
-        "log_softmax": lambda self, axis=-1: log_softmax(self, axis=axis),
         "clip": lambda self, min=None, max=None: clip(self, min=min, max=max),
         "reshape": lambda self, *shape: reshape(self, shape=_shape_args(shape)),
         "transpose": _transpose_method,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import functions, ops
 from .tensor import Tensor
 
 __all__ = ["install"]
@@ -227,7 +227,10 @@ def install() -> None:
                "flatten": flatten, "permute": permute, "expand": expand, "pow": pow, "norm": norm,
                "var": var, "std": std, "cumsum": cumsum, "prod": prod, "argmax": argmax,
                "argmin": argmin, "to": to, "float": float_, "double": double, "cpu": cpu,
-               "dim": lambda self: self.ndim, "numel": lambda self: self.size}
+               "dim": lambda self: self.ndim, "numel": lambda self: self.size,
+               # the reductions take NumPy's axis/keepdims and PyTorch's dim/keepdim alike
+               **{name: getattr(functions, name) for name in (
+                   "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax")}}
     for name, method in methods.items():
         setattr(Tensor, name, method)
 
