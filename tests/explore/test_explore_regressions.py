@@ -149,3 +149,40 @@ def test_the_largest_request_the_page_can_make_is_served(client) -> None:
     small = client.post("/api/net/session", json={"batch_size": 1}).json()  # the slider's end
     assert client.post(f"/api/net/{small['id']}/train",
                        json={"batches": network.MAX_BATCHES}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------ QA 2
+@pytest.mark.parametrize("hidden, words", [
+    ("abc", 'comma-separated positive integers such as "8,8" (empty for none), got "abc"'),
+    ([None], "comma-separated positive integers"),   # the page's old [NaN]: "got None (NoneType)"
+    ([8.0], "comma-separated positive integers"),
+    ("8,,8", 'got "8,,8"'),
+    ("-3", 'got "-3"'),
+    ("8;8", 'got "8;8"'),
+    (8, "comma-separated positive integers"),
+    ("0", 'each hidden width must be from 1 to 32, got 0 in "0"'),
+    ("8, 100", 'from 1 to 32, got 100 in "8, 100"'),
+    ("8,8,8,8,8,8,8", 'at most 6 layers, got 7 in "8,8,8,8,8,8,8"'),
+])
+def test_hidden_widths_are_refused_in_the_fields_terms(client, hidden, words) -> None:
+    response = client.post("/api/net/session", json={"hidden": hidden})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == "hidden"
+    assert words in body["error"]
+    assert "None" not in body["error"].replace("[None]", "")  # no Python type names
+
+
+@pytest.mark.parametrize("hidden, sizes", [("8, 4", [2, 8, 4, 1]), ("", [2, 1]), ("  ", [2, 1]),
+                                           (" 16 ", [2, 16, 1]), ([3], [2, 3, 1])])
+def test_hidden_widths_as_typed_start_a_session(client, hidden, sizes) -> None:
+    response = client.post("/api/net/session", json={"hidden": hidden})
+    assert response.status_code == 200, response.text
+    assert response.json()["sizes"] == sizes
+    assert response.json()["settings"]["hidden"] == sizes[1:-1]
+
+
+def test_a_long_hidden_text_is_quoted_short() -> None:
+    client = TestClient(create_app(), base_url=LOCAL)
+    message = client.post("/api/net/session", json={"hidden": "x" * 5000}).json()["error"]
+    assert len(message) < 200 and 'got "xxxx' in message and message.endswith('xxxx…')

@@ -104,19 +104,51 @@ class Point:
 
 @dataclass(frozen=True)
 class Widths:
-    """Hidden-layer widths: at most ``max_layers`` integers in ``[1, max_width]``."""
+    """Hidden-layer widths: at most ``max_layers`` integers in ``[1, max_width]``, as a list or
+    as the text the page's field holds (``"8,8"``; empty for none). The messages speak of the
+    field, since that is what the user typed."""
 
     max_layers: int
     max_width: int
     default: tuple[int, ...]
 
     def check(self, name: str, value: Any) -> list[int]:
-        if isinstance(value, str):
-            value = [_from_text(name, part, int) for part in value.split(",") if part.strip()]
-        if not isinstance(value, Sequence) or len(value) > self.max_layers:
-            raise ParamError(name, f"{OWNER}: {name} must be a list of at most {self.max_layers} "
-                                   f"widths, got {value!r}")
-        return [check_int(OWNER, f"{name}[{i}]", v, 1, self.max_width) for i, v in enumerate(value)]
+        shown = _shown(value)
+        widths = _width_list(value)
+        if widths is None:
+            raise ParamError(name, f"{OWNER}: hidden widths must be comma-separated positive "
+                                   f"integers such as \"8,8\" (empty for none), got {shown}")
+        if len(widths) > self.max_layers:
+            raise ParamError(name, f"{OWNER}: hidden widths may name at most {self.max_layers} "
+                                   f"layers, got {len(widths)} in {shown}")
+        wide = [w for w in widths if not 1 <= w <= self.max_width]
+        if wide:
+            raise ParamError(name, f"{OWNER}: each hidden width must be from 1 to "
+                                   f"{self.max_width}, got {wide[0]} in {shown}")
+        return widths
+
+
+_WIDTHS_TEXT = re.compile(r"\s*([0-9]+(\s*,\s*[0-9]+)*)?\s*")
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """``value`` as the message quotes it: text in double quotes, cut to ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _width_list(value: Any) -> list[int] | None:
+    """The widths as integers, or None where ``value`` is neither "8, 8"-like text nor a list of
+    integers (booleans and 8.0 are not integers here)."""
+    if isinstance(value, str):
+        if len(value) > 200 or not _WIDTHS_TEXT.fullmatch(value):
+            return None  # the length bound keeps int() off huge digit strings
+        return [int(part) for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return None
+    return list(value)
 
 
 Field = Real | Integer | Choice | Point | Widths
