@@ -186,3 +186,12 @@ def test_a_long_hidden_text_is_quoted_short() -> None:
     client = TestClient(create_app(), base_url=LOCAL)
     message = client.post("/api/net/session", json={"hidden": "x" * 5000}).json()["error"]
     assert len(message) < 200 and 'got "xxxx' in message and message.endswith('xxxx…')
+
+
+def test_the_rate_of_a_31_d_problem_summarises_its_minimiser(client) -> None:
+    r = client.post("/api/run", json={"problem": "logistic_regression", "lr": 0.5}).json()
+    basis = r["rate"]["theory_basis"]
+    assert basis.startswith("local, Hessian at x* (31-D, ‖x*‖ = ")
+    assert basis.count(",") == 2 and len(basis) < 60  # 31 coordinates were listed
+    two = client.post("/api/run", json={"problem": "rosenbrock", "lr": 0.001}).json()
+    assert two["rate"]["theory_basis"] == "local, Hessian at x* = (1, 1)"

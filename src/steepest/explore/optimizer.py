@@ -198,8 +198,15 @@ def _eigenvalues(p: problems.Problem, x: np.ndarray) -> tuple[np.ndarray, str] |
         x = p.x0
     nearest = min(p.minimizers, key=lambda m: float(np.linalg.norm(x - m)))
     eig = diagnostics.hessian_eigenvalues(p.grad, nearest)
-    where = ", ".join(f"{v:.3g}" for v in nearest)
-    return np.asarray(eig, dtype=np.float64), f"local, Hessian at x* = ({where})"
+    return np.asarray(eig, dtype=np.float64), f"local, Hessian at {_point(nearest)}"
+
+
+def _point(x: np.ndarray) -> str:
+    """A minimiser as the rate table names it: its coordinates up to 3-D, else a summary (the
+    31 coordinates of logistic_regression filled the table cell)."""
+    if x.size <= 3:
+        return "x* = (" + ", ".join(f"{v:.3g}" for v in x) + ")"
+    return f"x* ({x.size}-D, ‖x*‖ = {float(np.linalg.norm(x)):.3g})"
 
 
 def _rates(p: problems.Problem, values: dict[str, Any], kwargs: dict[str, Any],
