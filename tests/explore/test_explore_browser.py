@@ -187,3 +187,28 @@ def test_two_tabs_train_their_own_networks(watched) -> None:
     other.wait_for_selector("#trace table")
     assert watched.page.evaluate("window.netExplorer.last.updates") == 0
     assert other.evaluate("window.netExplorer.last.updates") == 1
+
+
+# ------------------------------------------------------------------------------------ QA 2
+def _legend_fits(page, selector: str) -> list[str]:
+    """The legend's labels, after checking every entry lies above the plot and on the canvas."""
+    entries = json.loads(page.get_attribute(selector, "data-legend"))
+    top = float(page.get_attribute(selector, "data-plot-top"))
+    width = page.eval_on_selector(selector, "c => c.width")
+    for label, left, y, w in entries:
+        assert 0 <= left and left + w <= width, (label, left, w, width)
+        assert y + 15 <= top, (label, y, top)
+    return [entry[0] for entry in entries]
+
+
+def test_chart_legends_fit_above_the_plot(watched) -> None:
+    _open(watched, "/#problem=logistic_regression&method=gd&lr=0.5")
+    _settle(watched)
+    page = watched.page
+    assert _legend_fits(page, "#loss") == ["this run", "theory: e₀ρᵏ"]
+    assert "31-D" in page.inner_text("#rate") and "-0.401" not in page.inner_text("#rate")
+    _open(watched, "/network#hidden=4,4,4,4,4,4")  # 7 layers, 7 entries
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    labels = _legend_fits(page, "#grad-norms")
+    assert labels == [f"layer {k} ‖∂L/∂W‖" for k in range(1, 8)]

@@ -79,6 +79,9 @@ const common = (() => {
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
+    ctx.font = "11px system-ui, sans-serif";
+    const legend = legendRows(ctx, series.filter((s) => s.label), W - pad.l - pad.r);
+    pad.t += LEGEND_ROW * legend.length;  // the legend's rows sit above the plot
     const tr = (v) => (o.logY ? Math.log10(Math.max(v, o.floor)) : v);
     let xmax = 1, ymin = Infinity, ymax = -Infinity;
     for (const s of series) {
@@ -140,21 +143,43 @@ const common = (() => {
     }
     ctx.restore();
     ctx.setLineDash([]);
-    // legend
-    const labelled = series.filter((s) => s.label);
-    ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.font = "11px system-ui, sans-serif";
-    const wide = labelled.reduce((m, s) => Math.max(m, ctx.measureText(s.label).width), 0) + 34;
-    if (labelled.length) {
-      ctx.fillStyle = "rgba(255,255,255,0.85)";
-      ctx.fillRect(W - pad.r - wide - 6, pad.t + 2, wide + 2, 15 * labelled.length + 4);
+    drawLegend(ctx, legend, pad.l, LEGEND_TOP);
+    // what was drawn, for tests: each entry's label, left, top and width
+    canvas.dataset.legend = JSON.stringify(legend.flat().map((e) => [e.label, pad.l + e.x, LEGEND_TOP + LEGEND_ROW * e.row, e.width]));
+    canvas.dataset.plotTop = String(pad.t);
+    return { xmax, ymin, ymax };
+  }
+
+  // The legend in rows above the plot, as many entries to a row as its width takes, a label
+  // too long for a row cut with "…". In the plot's corner it covered the curves and, with
+  // long labels or many series, ran off the plot.
+  const LEGEND_TOP = 4, LEGEND_ROW = 15, SWATCH = 24, GAP = 14;
+  function legendRows(ctx, labelled, width) {
+    const rows = [];
+    let used = width;
+    for (const s of labelled) {
+      const label = fitText(ctx, s.label, width - SWATCH);
+      const w = SWATCH + ctx.measureText(label).width;
+      if (used + GAP + w > width) { rows.push([]); used = -GAP; }
+      rows[rows.length - 1].push({ series: s, label, x: used + GAP, width: w, row: rows.length - 1 });
+      used += GAP + w;
     }
-    labelled.forEach((s, k) => {
-      const y = pad.t + 10 + 15 * k, x = W - pad.r - wide;
+    return rows;
+  }
+  function fitText(ctx, text, width) {
+    if (ctx.measureText(text).width <= width) return text;
+    let cut = text;
+    while (cut.length > 1 && ctx.measureText(cut + "…").width > width) cut = cut.slice(0, -1);
+    return cut + "…";
+  }
+  function drawLegend(ctx, rows, left, top) {
+    ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.font = "11px system-ui, sans-serif";
+    for (const entry of rows.flat()) {
+      const x = left + entry.x, y = top + LEGEND_ROW * entry.row + LEGEND_ROW / 2, s = entry.series;
       ctx.strokeStyle = s.color; ctx.lineWidth = 2; ctx.setLineDash(s.dash || []);
       ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 18, y); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillStyle = "#1d2330"; ctx.fillText(s.label, x + 24, y);
-    });
-    return { xmax, ymin, ymax };
+      ctx.fillStyle = "#1d2330"; ctx.fillText(entry.label, x + SWATCH, y);
+    }
   }
 
   // Resolvers waiting for the next finished redraw (tests and the benchmark await them).
