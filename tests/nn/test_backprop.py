@@ -214,3 +214,29 @@ def test_a_batch_whose_targets_are_all_ignored_traces_nan_and_no_gradient():
                               np.ones((3, 3)), np.array([1, 1, 1]))
     assert np.isnan(trace.loss)
     assert all(not np.any(layer.dW) for layer in trace.layers)
+
+
+def test_text_of_a_layer_without_bias_has_no_bias_term():
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3, bias=False), nn.ReLU(), nn.Linear(3, 1))
+    text = nn.backprop_trace(model, nn.MSELoss(), np.ones((2, 2)), np.zeros((2, 1))).text()
+    assert "z1 = a0 @ W1.T   W1: 3x2" in text and "b1" not in text and "db1" not in text
+    assert "z2 = a1 @ W2.T + b2" in text and "db2 = delta2.sum(axis=0)" in text
+
+
+def test_text_of_stacked_activations_names_each_factors_argument():
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Tanh(), nn.Linear(3, 1),
+                          nn.ReLU(), nn.Sigmoid(), nn.Tanh())
+    trace = nn.backprop_trace(model, nn.MSELoss(), np.ones((2, 2)), np.zeros((2, 1)))
+    text = trace.text()
+    assert "a1 = tanh(u1), u1 = relu(z1)" in text
+    assert ("f'(z) = tanh'(u) · relu'(z), u = relu(z); relu'(z) = 1 if z > 0 else 0; "
+            "tanh'(u) = 1 − tanh(u)²") in text  # tanh's factor is at relu's output, not z
+    assert "a2 = tanh(u2_2), u2_1 = relu(z2), u2_2 = sigmoid(u2_1)" in text
+    assert "sigmoid'(u1) = σ(u1) (1 − σ(u1)); tanh'(u2) = 1 − tanh(u2)²" in text
+    # the numbers are the chain the text describes
+    layer = trace.layers[0]
+    u = np.maximum(layer.z, 0)
+    upstream = trace.layers[1].delta @ trace.layers[1].W
+    np.testing.assert_allclose(layer.delta, upstream * (1 - np.tanh(u) ** 2) * (layer.z > 0))

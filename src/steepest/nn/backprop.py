@@ -21,6 +21,7 @@ transposed Jacobian instead of :math:`\odot f'(z)`.)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,9 @@ def _gelu_tanh() -> _Activation:
     def backward(g: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         t = np.tanh(c * (z + 0.044715 * z ** 3))
         return g * (0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z))
-    return _Activation("gelu(tanh)", forward, backward, "½(1 + t) + ½ z (1 − t²) u'(z)")
+    return _Activation("gelu(tanh)", forward, backward,
+                       "½(1 + t) + ½ z (1 − t²) u'(z), t = tanh(u(z)), "
+                       "u(z) = √(2/π) (z + 0.044715 z³)")
 
 
 def _activation(module: Any) -> _Activation | None:
@@ -208,9 +211,10 @@ class BackpropTrace:
         lines = [f"forward pass ({len(self.layers[0].a_in)} examples, a0 = X)"]
         for k, layer in enumerate(self.layers, start=1):
             out, inp = layer.W.shape
-            lines += [f"  layer {k} ({layer.name}): z{k} = a{k - 1} @ W{k}.T + b{k}   "
+            bias = f" + b{k}" if layer.b is not None else ""  # a Linear(bias=False) adds none
+            lines += [f"  layer {k} ({layer.name}): z{k} = a{k - 1} @ W{k}.T{bias}   "
                       f"W{k}: {out}x{inp}", show(layer.z),
-                      f"  a{k} = {layer.activation}(z{k})", show(layer.a)]
+                      f"  a{k} = {self._forward_text(layer, k)}", show(layer.a)]
         lines += [f"loss L = {self.loss_name}(a{n}, y) = {self.loss:.{precision + 2}g}", "",
                   "backward pass",
                   f"  dL/da{n} (the loss's gradient at the output)", show(self.grad_output)]
@@ -221,9 +225,22 @@ class BackpropTrace:
             else:
                 lines.append(f"  delta{k} = (delta{k + 1} @ W{k + 1}) * f'(z{k}),  "
                              f"f'(z) = {layer.derivative}")
-            lines += [show(layer.delta), f"  dW{k} = delta{k}.T @ a{k - 1}", show(layer.dW),
-                      f"  db{k} = delta{k}.sum(axis=0)", show(layer.db)]
+            lines += [show(layer.delta), f"  dW{k} = delta{k}.T @ a{k - 1}", show(layer.dW)]
+            if layer.b is not None:
+                lines += [f"  db{k} = delta{k}.sum(axis=0)", show(layer.db)]
         return "\n".join(lines)
+
+    @staticmethod
+    def _forward_text(layer: LayerTrace, k: int) -> str:
+        """``a_k`` from ``z_k``: ``relu(z1)``, or ``tanh(u1), u1 = relu(z1)`` for stacked
+        activations (each applied to the previous one's output)."""
+        acts = layer._activations
+        if len(acts) <= 1:
+            return f"{layer.activation}(z{k})"
+        arguments = [f"z{k}"] + _intermediates(f"u{k}" if len(acts) == 2 else f"u{k}_", len(acts))
+        inner = ", ".join(f"{arguments[j]} = {acts[j - 1].name}({arguments[j - 1]})"
+                          for j in range(1, len(acts)))
+        return f"{acts[-1].name}({arguments[-1]}), {inner}"
 
     def figure(self, **kwargs: Any) -> Any:
         """The network drawn by :func:`steepest.plot.backprop`: nodes coloured by activation,
@@ -347,6 +364,39 @@ def _cross_entropy_target(loss: Any, out: np.ndarray, y: np.ndarray) -> tuple[np
                      f"{y.shape} and dtype {y.dtype}")
 
 
+def _in_terms_of(formula: str, argument: str) -> str:
+    """An activation's derivative formula, written in ``z``, with ``z`` renamed ``argument``."""
+    return re.sub(r"(?<![A-Za-z_])z(?![A-Za-z_])", argument, formula)
+
+
+def _intermediates(stem: str, count: int) -> list[str]:
+    """Names of the values between ``count`` stacked activations: ``u`` for two, else
+    ``u1, u2, ...``."""
+    return [stem] if count == 2 else [f"{stem}{j}" for j in range(1, count)]
+
+
+def _chain_derivative(acts: tuple) -> str:
+    """f'(z) of the activations ``acts`` applied in turn, each factor at its own argument.
+
+    One activation is its formula in ``z``. For ``relu`` then ``tanh`` it is
+    ``tanh'(u) · relu'(z), u = relu(z); relu'(z) = ...; tanh'(u) = ...``: the second factor's
+    argument is the first one's output, not ``z`` (listing both formulas in ``z`` had said
+    otherwise).
+    """
+    if not acts:
+        return "1"
+    if len(acts) == 1:
+        return acts[0].derivative
+    arguments = ["z"] + _intermediates("u", len(acts))
+    product = " · ".join(f"{act.name}'({arg})"
+                         for act, arg in zip(reversed(acts), reversed(arguments), strict=True))
+    names = ", ".join(f"{arguments[j]} = {acts[j - 1].name}({arguments[j - 1]})"
+                      for j in range(1, len(acts)))
+    factors = "; ".join(f"{act.name}'({arg}) = {_in_terms_of(act.derivative, arg)}"
+                        for act, arg in zip(acts, arguments, strict=True))
+    return f"{product}, {names}; {factors}"
+
+
 def _run(specs: list, loss: Any, X: np.ndarray, y: np.ndarray) -> BackpropTrace:
     layers = []
     a = X
@@ -356,8 +406,7 @@ def _run(specs: list, loss: Any, X: np.ndarray, y: np.ndarray) -> BackpropTrace:
         for act in acts:
             outs.append(act.forward(outs[-1]))
         layer = LayerTrace(name, W, b, "∘".join(act.name for act in reversed(acts)) or "identity",
-                           a, z, outs[-1],
-                           derivative=" then ".join(act.derivative for act in acts) or "1")
+                           a, z, outs[-1], derivative=_chain_derivative(acts))
         layer._activations = acts
         layer._outs = outs  # type: ignore[attr-defined]
         layers.append(layer)
