@@ -190,6 +190,115 @@ def test_two_tabs_train_their_own_networks(watched) -> None:
 
 
 # ------------------------------------------------------------------------------------ QA 2
+def _type_hidden(page, text: str) -> None:
+    page.fill("#hidden", text)
+    page.press("#hidden", "Enter")  # the change event: a new session is asked for
+
+
+def _dark_pixels(page, selector: str) -> int:
+    """Pixels of a canvas darker than any point or colour of the plot (the decision line)."""
+    return page.eval_on_selector(selector, """c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let k = 0; k < d.length; k += 4) if (Math.max(d[k], d[k + 1], d[k + 2]) < 120) n++;
+        return n; }""")
+
+
+def test_bad_hidden_widths_are_explained_and_the_network_stays_usable(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8")
+    page = watched.page
+    before = page.evaluate("window.netExplorer.session.id")
+    _type_hidden(page, "abc")
+    page.wait_for_selector("#error:not([hidden])")
+    text = page.inner_text("#error")
+    assert 'hidden widths must be comma-separated positive integers' in text and '"abc"' in text
+    assert "None" not in text
+    assert "still the previous 2-8-8-1" in text
+    assert page.get_attribute("#hidden", "aria-invalid") == "true"
+    assert '"abc"' in page.inner_text("#hidden-error")
+    # Step goes on with the network on screen (it said "no training session")
+    assert page.is_enabled("#step") and page.is_hidden("#session-hint")
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    assert page.evaluate("window.netExplorer.last.updates") == 1
+    assert page.evaluate("window.netExplorer.session.id") == before
+    _type_hidden(page, "4")
+    page.wait_for_function("() => window.netExplorer.session.sizes.join('-') === '2-4-1'")
+    assert page.is_hidden("#error") and page.is_hidden("#hidden-error")
+    assert page.get_attribute("#hidden", "aria-invalid") is None
+    assert watched.foreign == []
+
+
+def test_without_a_network_train_and_step_are_off_with_a_hint(watched) -> None:
+    watched.page.goto(watched.base + "/network#hidden=100")  # a link with a width too large
+    page = watched.page
+    page.wait_for_selector("#error:not([hidden])")
+    assert "from 1 to 32, got 100" in page.inner_text("#error")
+    assert page.is_disabled("#step") and page.is_disabled("#train")
+    assert "press Reset" in page.inner_text("#session-hint")
+    _type_hidden(page, "8")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.is_enabled("#step") and page.is_enabled("#train")
+    assert page.is_hidden("#session-hint") and page.is_hidden("#error")
+
+
+def test_a_new_session_clears_the_previous_trace(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8")
+    page = watched.page
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    _type_hidden(page, "3")
+    page.wait_for_function("() => window.netExplorer.session.sizes.join('-') === '2-3-1'")
+    assert page.inner_text("#trace").startswith("Press Step")  # not "example 81: x = ..."
+    assert page.locator("#trace table").count() == 0
+    blank = page.eval_on_selector("#trace-net", """c => c.getContext('2d')
+        .getImageData(0, 0, c.width, c.height).data.every(v => v === 0)""")
+    assert blank  # the 2-8-8-1 diagram is gone
+    assert page.get_attribute("#trace-net", "data-trace-of") is None
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    assert page.locator("#trace table tr").count() == 1 + 2  # the new 2-3-1 network's layers
+    assert page.get_attribute("#trace-net", "data-trace-of") == page.evaluate(
+        "window.netExplorer.session.id")
+    assert watched.errors == []
+
+
+def test_the_decision_boundary_is_a_thin_line(watched) -> None:
+    # seed 0's untrained 2-4-1 tanh network: P is near 0.5 over much of the window, where a
+    # band of |P - 0.5| < 0.012 drew a black region a quarter of the plot wide
+    _open(watched, "/network#dataset=moons&hidden=4&seed=0")
+    page = watched.page
+    dark = _dark_pixels(page, "#boundary")
+    assert 0 < dark < 0.02 * 440 * 440
+    length = int(page.get_attribute("#boundary", "data-line-length"))
+    assert dark <= 3 * length + 20  # about as many as a line 1.5 pixels wide covers
+    segments = "(p, level) => window.netExplorer.levelSegments(p, 50, level).length"
+    flat = page.evaluate(segments.replace("(p, level)", "() => ((p, level)") +
+                         ")(Array(2500).fill(2048), 2047.5)")
+    assert flat == 0  # a field that does not cross 0.5: no line at all
+    ramp = page.evaluate("""() => window.netExplorer.levelSegments(
+        Array.from({length: 2500}, (_, k) => (k % 50) * 80), 50, 2047.5)""")
+    assert len(ramp) == 49  # a straight line, one segment per row of cells
+    assert all(a[0] == b[0] == pytest.approx(2047.5 / 80) for a, b in ramp)
+    assert watched.errors == []
+
+
+def test_the_output_row_is_labelled_the_logit(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8&activation=tanh")
+    page = watched.page
+    page.click("#step")
+    page.wait_for_selector("#trace table")
+    header = page.locator("#trace table tr").first.inner_text()
+    assert "a = f(z), f = tanh" in header and "σ(z)" not in header
+    cells = page.locator("#trace table tr").last.locator("td")
+    assert cells.nth(0).inner_text() == "3 (output)"
+    assert "the logit" in cells.nth(3).inner_text()
+    trace = page.evaluate("window.netExplorer.last.trace")
+    assert trace["layers"][-1]["z"] == [trace["logit"]]
+    caption = page.inner_text("#trace p.note")
+    assert f"P(class 1) = σ(z) = {trace['probability']:.3g}" in caption
+
+
 def _legend_fits(page, selector: str) -> list[str]:
     """The legend's labels, after checking every entry lies above the plot and on the canvas."""
     entries = json.loads(page.get_attribute(selector, "data-legend"))

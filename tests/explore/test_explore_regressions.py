@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
@@ -186,6 +187,23 @@ def test_a_long_hidden_text_is_quoted_short() -> None:
     client = TestClient(create_app(), base_url=LOCAL)
     message = client.post("/api/net/session", json={"hidden": "x" * 5000}).json()["error"]
     assert len(message) < 200 and 'got "xxxx' in message and message.endswith('xxxx…')
+
+
+def test_the_trace_names_the_output_logit_and_its_probability(client) -> None:
+    s = client.post("/api/net/session", json={"hidden": [5]}).json()
+    trace = client.post(f"/api/net/{s['id']}/step", json={}).json()["trace"]
+    output = trace["layers"][-1]
+    assert output["a"] == output["z"] == [trace["logit"]]  # no activation on the output layer
+    assert trace["probability"] == pytest.approx(1 / (1 + np.exp(-trace["logit"])), rel=1e-12)
+
+
+def test_the_boundary_has_12_bits_so_the_decision_line_is_smooth(client) -> None:
+    s = client.post("/api/net/session", json={"hidden": [4]}).json()
+    frame = s["frame"]
+    assert frame["levels"] == network.BOUNDARY_LEVELS == 4095
+    values = np.array(frame["boundary"])
+    assert values.min() >= 0 and values.max() <= 4095
+    assert len(np.unique(values)) > 256  # more distinct levels than 8 bits had
 
 
 def test_the_rate_of_a_31_d_problem_summarises_its_minimiser(client) -> None:

@@ -31,6 +31,9 @@ __all__ = ["DATASETS", "make_dataset", "SESSION_SPEC", "TRAIN_SPEC", "TrainingSe
 DATASETS = ("moons", "circles", "spiral", "xor", "blobs")
 WINDOW = 2.0  # the data fill [-1.6, 1.6]^2; the boundary is drawn on [-2, 2]^2
 BOUNDARY_GRID = 50
+# P(class 1) is sent as 0..BOUNDARY_LEVELS: 12 bits, as the contour shades are. At 8 bits the
+# P = 0.5 line the page traces through the grid was a staircase where the field is shallow.
+BOUNDARY_LEVELS = 4095
 MAX_BATCHES = 200  # minibatch updates per request
 # The work of one train request, in batches x batch size x parameters (one unit: one example
 # through one weight, forward and backward): 6e7 is about a second on one core, and above what
@@ -237,13 +240,14 @@ class TrainingSession:
         return float(loss), accuracy
 
     def boundary(self) -> list[int]:
-        """P(class 1) on a grid over the window, as 0..255, row by row from the bottom."""
+        """P(class 1) on a grid over the window, as 0..BOUNDARY_LEVELS, row by row from the
+        bottom."""
         axis = np.linspace(-WINDOW, WINDOW, BOUNDARY_GRID)
         gx, gy = np.meshgrid(axis, axis)
         with no_grad():
             logits = self.model(Tensor(np.stack([gx.ravel(), gy.ravel()], axis=1))).data
         p = 0.5 * (1.0 + np.tanh(0.5 * logits.reshape(-1)))  # the sigmoid without overflow
-        return np.round(255 * p).astype(np.uint8).tolist()
+        return np.round(BOUNDARY_LEVELS * p).astype(np.int64).tolist()
 
     def inactive_units(self) -> list[list[int]]:
         """For each hidden layer, the units whose activation's derivative is below
@@ -279,6 +283,7 @@ class TrainingSession:
                         "val_loss": val_loss, "train_accuracy": train_acc,
                         "val_accuracy": val_acc, "grad_norms": grad_norms, "layers": names,
                         "boundary": self.boundary(), "grid": BOUNDARY_GRID,
+                        "levels": BOUNDARY_LEVELS,
                         "inactive": self.inactive_units(), "widths": self.settings["hidden"]})
 
     def data(self) -> dict[str, Any]:
@@ -295,8 +300,11 @@ class TrainingSession:
                                                         x, y)
         else:
             layers, loss, source = self._engine_trace(x, y)
+        # The output layer has no activation: its a is the logit z; the page shows P as well.
+        logit = float(np.asarray(layers[-1]["z"]).reshape(-1)[0])
         return to_json({"index": index, "x": x[0], "y": int(y[0]), "loss": loss,
-                        "layers": layers, "source": source})
+                        "layers": layers, "source": source, "logit": logit,
+                        "probability": 0.5 * (1.0 + np.tanh(0.5 * logit))})
 
     def _engine_trace(self, x: np.ndarray, y: np.ndarray) -> tuple[list[dict[str, Any]], float, str]:
         """The same quantities from the engine: keep each layer's output, backpropagate the

@@ -12,6 +12,7 @@
   let meta = null, session = null, running = false, busy = false, starting = null;
   let history = { updates: [], train: [], val: [], norms: [] };
   let frames = 0, lastFrame = null;
+  const TRACE_HINT = $("trace").innerHTML;  // what the trace box says before a Step
   const framed = common.drawSignal();
 
   function sliderValue(id) {
@@ -32,8 +33,8 @@
         const el = $(k), lo = parseFloat(el.min), hi = parseFloat(el.max);
         const pos = SLIDERS[k] === "log" ? Math.log10(v) : v;
         state[k] = Number.isFinite(pos) && pos >= lo && pos <= hi ? v : d;
-      } else if (k === "hidden") {
-        state.hidden = /^\s*\d*(\s*,\s*\d+)*\s*$/.test(h.hidden || "x") ? h.hidden : d;
+      } else if (k === "hidden") {  // "none": the empty field, which writeHash would drop
+        state.hidden = h.hidden === "none" ? "" : /^\s*\d+(\s*,\s*\d+)*\s*$/.test(h.hidden || "") ? h.hidden : d;
       } else {
         state[k] = h[k] || d;
       }
@@ -46,50 +47,89 @@
     for (const k of Object.keys(SLIDERS)) setSlider(k, state[k]);
     $("hidden").value = state.hidden;
     $("row-momentum").classList.toggle("hidden", state.optimizer !== "sgd");
-    common.writeHash(state);
+    toHash();
   }
-  function widths() {
-    return state.hidden.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  }
+  function toHash() { common.writeHash({ ...state, hidden: state.hidden.trim() === "" ? "none" : state.hidden }); }
+  // The widths go as typed: the server checks them and says what is wrong in the field's terms
+  // (parsed here, "abc" became [NaN], sent as [null]: "got None (NoneType)").
   function sessionBody() {
-    return { dataset: state.dataset, noise: state.noise, points: state.points, hidden: widths(),
+    return { dataset: state.dataset, noise: state.noise, points: state.points, hidden: state.hidden,
              activation: state.activation, optimizer: state.optimizer, lr: state.lr,
              momentum: state.momentum, batch_size: Math.min(state.batch_size, state.points), seed: state.seed };
   }
 
-  function showError(error) {
+  function showError(error, after) {
     const box = $("error");
     box.hidden = !error;
     box.textContent = error ? (error.status ? `The server refused the request (HTTP ${error.status}): ` : "") + error.message : "";
+    if (error && after) box.appendChild(note(after));
   }
 
+  // The control a refused setting came from: outlined, with the server's words beside it.
+  function markInvalid(error) {
+    for (const el of document.querySelectorAll("[aria-invalid='true']")) el.removeAttribute("aria-invalid");
+    for (const el of document.querySelectorAll(".field-error")) { el.hidden = true; el.textContent = ""; }
+    const field = error && error.parameter && document.getElementById(error.parameter);
+    if (!field) return;
+    field.setAttribute("aria-invalid", "true");
+    const words = $(error.parameter + "-error");
+    if (words) { words.textContent = error.message.replace(/^explore: /, ""); words.hidden = false; }
+  }
+
+  // Train and Step need a session; without one they are off, and the hint says what to do.
+  function showButtons() {
+    $("train").disabled = $("step").disabled = !session;
+    $("session-hint").hidden = Boolean(session);
+  }
+  function sizes(s) { return s.sizes.join("-"); }
+
   // ------------------------------------------------------------------ the session
+  // A refused setting keeps the session on screen (its plots stay true, Train and Step go on
+  // with it); it was dropped before the request, which left the page with none.
   async function newSession() {
-    const old = session;
-    session = null;
-    if (old) common.api(`/api/net/${old.id}`, undefined, "DELETE").catch(() => {});
-    history = { updates: [], train: [], val: [], norms: [] };
-    $("trace").querySelector("table")?.remove();
+    let fresh;
     try {
-      session = await common.api("/api/net/session", sessionBody());
-      showError(null);
-      record(session.frame);
-      draw(session.frame);
+      fresh = await common.api("/api/net/session", sessionBody());
     } catch (error) {
-      setRunning(false);
-      showError(error);
+      refused(error);
+      return;
     }
+    const old = session;
+    if (old) common.api(`/api/net/${old.id}`, undefined, "DELETE").catch(() => {});
+    session = fresh;
+    history = { updates: [], train: [], val: [], norms: [] };
+    showError(null);
+    markInvalid(null);
+    showButtons();
+    clearTrace();
+    record(session.frame);
+    draw(session.frame);
   }
   function restart() { starting = newSession(); return starting; }
 
+  function refused(error) {
+    setRunning(false);
+    const kept = session ? `The network on screen is still the previous ${sizes(session)} one: Train and Step go on with it.`
+      : "There is no network to train until the settings are fixed.";
+    showError(error, kept);
+    markInvalid(error);
+    showButtons();
+  }
+
+  // A frame of this tab's session, or null when a new session replaced it meanwhile (a frame
+  // of the old network must not be drawn over the new one).
   async function call(kind, body) {
     await starting;
-    if (!session) throw new Error("no training session: fix the settings above");
+    const mine = session;
+    if (!mine) throw new Error("no network: fix the settings marked above, then press Reset");
     try {
-      return await common.api(`/api/net/${session.id}/${kind}`, body);
+      const frame = await common.api(`/api/net/${mine.id}/${kind}`, body);
+      return session === mine ? frame : null;
     } catch (error) {
-      if (error.status === 404) { await restart(); throw new Error("the training session had expired; started a new one"); }
-      throw error;
+      if (error.status !== 404) throw error;
+      if (session === mine) session = null;  // it expired on the server
+      await restart();
+      throw new Error("the training session had expired; started a new one");
     }
   }
 
@@ -107,9 +147,11 @@
     const started = performance.now();
     try {
       const frame = await call("train", { batches: state.batches, lr: state.lr });
-      record(frame);
-      draw(frame);
-      framed.fire({ ms: performance.now() - started, loss: frame.train_loss });
+      if (frame) {
+        record(frame);
+        draw(frame);
+        framed.fire({ ms: performance.now() - started, loss: frame.train_loss });
+      }
     } catch (error) {
       showError(error);
       setRunning(false);
@@ -132,10 +174,12 @@
     busy = true;
     try {
       const frame = await call("step", { lr: state.lr });
-      record(frame);
-      draw(frame);
-      drawTrace(frame.trace);
-      framed.fire({ loss: frame.train_loss });
+      if (frame) {
+        record(frame);
+        draw(frame);
+        drawTrace(frame.trace);
+        framed.fire({ loss: frame.train_loss });
+      }
     } catch (error) { showError(error); }
     finally { busy = false; }
   }
@@ -149,19 +193,20 @@
 
   function drawBoundary(frame) {
     const canvas = $("boundary"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
-    const n = frame.grid, p = frame.boundary, image = new ImageData(W, H);
+    const n = frame.grid, p = frame.boundary, top = frame.levels, image = new ImageData(W, H);
     for (let py = 0; py < H; py++) {
       const gy = (1 - (py + 0.5) / H) * (n - 1), j = Math.min(Math.floor(gy), n - 2), fy = gy - j;
       for (let px = 0; px < W; px++) {
         const gx = ((px + 0.5) / W) * (n - 1), i = Math.min(Math.floor(gx), n - 2), fx = gx - i;
         const v = ((p[j * n + i] * (1 - fx) + p[j * n + i + 1] * fx) * (1 - fy)
-                 + (p[(j + 1) * n + i] * (1 - fx) + p[(j + 1) * n + i + 1] * fx) * fy) / 255;
-        const rgb = Math.abs(v - 0.5) < 0.012 ? [40, 40, 40] : probColour(v);
+                 + (p[(j + 1) * n + i] * (1 - fx) + p[(j + 1) * n + i + 1] * fx) * fy) / top;
+        const rgb = probColour(v);
         const k = 4 * (py * W + px);
         image.data[k] = rgb[0]; image.data[k + 1] = rgb[1]; image.data[k + 2] = rgb[2]; image.data[k + 3] = 255;
       }
     }
     ctx.putImageData(image, 0, 0);
+    drawDecisionLine(canvas, levelSegments(p, n, top / 2), n);  // P = 0.5
     const w = session.window;
     const toPx = (x, y) => [((x + w) / (2 * w)) * W, H - ((y + w) / (2 * w)) * H];
     const dots = (set, filled) => {
@@ -175,6 +220,45 @@
     };
     dots(session.validation, false);
     dots(session.train, true);
+  }
+
+  // The level curve p = level of an n x n grid (row 0 at the bottom) as segments in grid units,
+  // by marching squares: linear along each cell edge, a saddle cell split by its centre. A
+  // field that never crosses the level has none (a band |p - 0.5| < 0.012 of pixels had filled
+  // the flat fields of a new network, and thickened where the field was shallow).
+  function levelSegments(p, n, level) {
+    const segments = [];
+    for (let j = 0; j < n - 1; j++) {
+      for (let i = 0; i < n - 1; i++) {
+        const corners = [[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]];
+        const v = corners.map(([a, b]) => p[b * n + a]);
+        const cut = [];
+        for (let e = 0; e < 4; e++) {
+          const a = v[e], b = v[(e + 1) % 4], [x0, y0] = corners[e], [x1, y1] = corners[(e + 1) % 4];
+          if ((a > level) !== (b > level)) { const t = (level - a) / (b - a); cut.push([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]); }
+        }
+        if (cut.length === 2) segments.push(cut);
+        else if (cut.length === 4) {
+          const joined = (v[0] + v[1] + v[2] + v[3]) / 4 > level === v[0] > level;
+          segments.push(...(joined ? [[cut[0], cut[1]], [cut[2], cut[3]]] : [[cut[3], cut[0]], [cut[1], cut[2]]]));
+        }
+      }
+    }
+    return segments;
+  }
+
+  function drawDecisionLine(canvas, segments, n) {
+    const ctx = canvas.getContext("2d"), sx = canvas.width / (n - 1), sy = canvas.height / (n - 1);
+    let length = 0;
+    ctx.strokeStyle = "#1d2330"; ctx.lineWidth = 1.5; ctx.lineCap = "round";
+    ctx.beginPath();
+    for (const [[x0, y0], [x1, y1]] of segments) {
+      ctx.moveTo(x0 * sx, canvas.height - y0 * sy); ctx.lineTo(x1 * sx, canvas.height - y1 * sy);
+      length += Math.hypot((x1 - x0) * sx, (y1 - y0) * sy);
+    }
+    ctx.stroke();
+    canvas.dataset.lineSegments = String(segments.length);  // what was drawn, for tests
+    canvas.dataset.lineLength = String(Math.round(length));
   }
 
   function drawCharts() {
@@ -212,26 +296,38 @@
   function vector(v) { return "[" + v.map((x) => common.fmt(x, 2)).join(", ") + "]"; }
   function norm(m) { let s = 0; for (const r of m) for (const x of (Array.isArray(r) ? r : [r])) s += x * x; return Math.sqrt(s); }
 
+  // A new session's network is not the traced one: back to the hint, the diagram blank.
+  function clearTrace() {
+    $("trace").innerHTML = TRACE_HINT;
+    const canvas = $("trace-net");
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    delete canvas.dataset.traceOf;
+  }
+
+  function note(text) { const p = document.createElement("p"); p.className = "note"; p.textContent = text; return p; }
+
+  // The output layer has no activation (the loss applies σ to the logit itself), so its row
+  // says a = z, the logit, rather than a = σ(z); P(class 1) = σ(z) is in the caption.
   function drawTrace(trace) {
-    const box = $("trace");
+    const box = $("trace"), f = session.settings.activation, last = trace.layers.length - 1;
     box.innerHTML = "";
-    const p = document.createElement("p");
-    p.className = "note";
-    p.textContent = `example ${trace.index}: x = ${vector(trace.x)}, label ${trace.y}, loss ${common.fmt(trace.loss, 4)} (from ${trace.source})`;
-    box.appendChild(p);
+    box.appendChild(note(`example ${trace.index}: x = ${vector(trace.x)}, label ${trace.y}; output logit z = ${common.fmt(trace.logit, 3)}, `
+      + `P(class 1) = σ(z) = ${common.fmt(trace.probability, 3)}; loss ${common.fmt(trace.loss, 4)} (from ${trace.source})`));
     const table = document.createElement("table");
     const head = table.insertRow();
-    for (const t of ["layer", "a_in (input)", "z = W a_in + b", "a = σ(z)", "δ = ∂loss/∂z", "‖∂loss/∂W‖", "‖∂loss/∂b‖"]) {
+    for (const t of ["layer", "a_in (input)", "z = W a_in + b", `a = f(z), f = ${f}`, "δ = ∂loss/∂z", "‖∂loss/∂W‖", "‖∂loss/∂b‖"]) {
       const th = document.createElement("th"); th.textContent = t; head.appendChild(th);
     }
     trace.layers.forEach((l, k) => {
       const row = table.insertRow();
-      for (const v of [String(k + 1), vector(l.a_in), vector(l.z), vector(l.a), vector(l.delta), common.fmt(norm(l.dW), 3), common.fmt(norm(l.db), 3)]) {
+      const a = k === last ? `${vector(l.a)} = z, the logit (no f)` : vector(l.a);
+      for (const v of [k === last ? `${k + 1} (output)` : `${k + 1} (hidden)`, vector(l.a_in), vector(l.z), a, vector(l.delta), common.fmt(norm(l.dW), 3), common.fmt(norm(l.db), 3)]) {
         const td = row.insertCell(); td.textContent = v; td.className = "mono";
       }
     });
     box.appendChild(table);
     drawTraceNet(trace);
+    $("trace-net").dataset.traceOf = session.id;
   }
 
   // The network as columns of units: fill = activation, the bar under each unit = δ, edges
@@ -271,7 +367,7 @@
       }
     }));
     ctx.fillStyle = "#5d6678"; ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center";
-    columns.forEach((_, c) => ctx.fillText(c === 0 ? "input" : c === columns.length - 1 ? "output" : `hidden ${c}`, pos[c][0][0], H - 4));
+    columns.forEach((_, c) => ctx.fillText(c === 0 ? "input" : c === columns.length - 1 ? "output: logit z" : `hidden ${c}`, pos[c][0][0], H - 4));
   }
 
   // ------------------------------------------------------------------ events
@@ -281,7 +377,7 @@
       $(k).addEventListener("input", () => {
         state[k] = sliderValue(k);
         $(k + "-out").textContent = common.fmt(state[k], 3);
-        common.writeHash(state);
+        toHash();
       });
       $(k).addEventListener("change", () => { if (restartKeys.has(k)) restart(); });
     }
@@ -313,6 +409,7 @@
   window.netExplorer = {
     state, nextFrame: () => framed.wait(), get frames() { return frames; }, get history() { return history; },
     get session() { return session; }, get last() { return lastFrame; }, setRunning, step,
+    levelSegments,  // for tests of the decision line on made-up fields
   };
   start();
 })();
