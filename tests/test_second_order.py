@@ -245,6 +245,22 @@ def test_convergence_order_classifies(errors, kind):
     assert diagnostics.convergence_order(errors).kind == kind
 
 
+def test_convergence_order_reads_a_two_step_pattern():
+    # CG on Rosenbrock: a big step, then one that barely moves, in turn; the one-step ratios
+    # (1, 0.06, 1, 0.004, ...) had been fitted as 'linear', the two-step ones are quadratic
+    errors = np.repeat(0.5 ** (2.0 ** np.arange(5)), 2) * np.tile([1.0, 0.999], 5)
+    order = diagnostics.convergence_order(errors)
+    assert order.kind == "quadratic" and order.order == pytest.approx(2.0, abs=0.05)
+    assert "every 2 steps" in order.message
+
+
+def test_convergence_order_says_irregular_ratios_fit_no_order():
+    errors = np.cumprod([1.0, 0.9, 1e-3, 0.5, 0.95, 2e-3, 0.9, 0.02, 0.8, 0.9])
+    order = diagnostics.convergence_order(errors)
+    assert order.kind == "undetermined" and np.isnan(order.order)
+    assert "irregular (from 0.02 to 0.9)" in order.message  # not 'linear, rate 0.24'
+
+
 # --------------------------------------------------------------------------- MGH against scipy
 def test_mgh_subset_solves_what_scipy_solves():
     pytest.importorskip("scipy")
@@ -285,6 +301,8 @@ def test_the_second_order_figure_and_its_orders():
     kinds = {(row[0].split(",")[0], row[1]): row[4] for row in rows}
     assert kinds[("Rosenbrock", "newton")].startswith("quadratic")
     assert kinds[("Rosenbrock", "bfgs")].startswith(("superlinear", "quadratic"))
+    assert kinds[("Rosenbrock", "cg")].startswith("quadratic")  # n-step quadratic, n = 2
+    assert kinds[("quadratic", "newton")] == "exact in one step"
     gd = next(row for row in rows if row[0].startswith("quadratic") and row[1] == "gd")
     assert gd[4].startswith("linear") and float(gd[5]) == pytest.approx(float(gd[6]), rel=1e-3)
     fig = plot.convergence_by_cost(runs)

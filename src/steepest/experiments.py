@@ -1011,7 +1011,20 @@ def second_order_rows(runs: Mapping[str, tuple[Any, Mapping[str, Any]]]
             theory = "—"
             if method == "gd" and problem.L is not None and problem.mu is not None:
                 theory = f"{diagnostics.gd_rate(problem.L / problem.mu):.4g}"
-            rows.append([title, method, str(result.nit), str(int(result.evals[-1])), order.kind
-                         + ("" if np.isnan(order.order) else f" (q = {order.order:.2f})"),
-                         f"{order.rate:.4g}", theory])
+            rows.append([title, method, str(result.nit), str(int(result.evals[-1])),
+                         _order_cell(order, result), _rate_cell(order), theory])
     return headers, rows
+
+
+def _order_cell(order: Any, result: Any) -> str:
+    if order.kind == "undetermined":
+        if result.nit <= 1 and result.success:
+            return "exact in one step"  # Newton on a quadratic
+        return "undetermined (irregular)" if "irregular" in order.message else "undetermined"
+    period = " over every 2 steps" if "every 2 steps" in order.message else ""
+    fitted = "" if np.isnan(order.order) else f" (q = {order.order:.2f}{period})"
+    return order.kind + (fitted or period)
+
+
+def _rate_cell(order: Any) -> str:
+    return "—" if np.isnan(order.rate) else f"{order.rate:.4g}"
