@@ -66,7 +66,8 @@ def test_duplicate_grid_values_run_once():
 
 
 def test_random_table_samples_log_uniform_lr_reproducibly():
-    spec = {"sweep": {"kind": "minimize", "problem": "quadratic", "method": ["gd", "adam"],
+    spec = {"sweep": {"kind": "minimize", "problem": "quadratic",
+                      "method": ["momentum", "nesterov"],  # the methods that take a momentum
                       "random": {"n": 200, "seed": 3, "lr": [1e-4, 1e-1],
                                  "momentum": [0.0, 0.9], "max_iter": [10, 20]}}}
     configs = sweep.expand(sweep.load_spec(spec))

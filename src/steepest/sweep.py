@@ -173,12 +173,14 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, A
     -------
     dict
         The ``[sweep]`` table, checked: every key known for its kind, every value of the right
-        type, no empty list.
+        type, no empty list, and no run whose method (or optimizer) refuses its options.
 
     Raises
     ------
     SpecError
-        Naming the key, the value and what is allowed.
+        Naming the key, the value and what is allowed; for a method crossed with an option it
+        does not take (``gd`` with ``momentum``), naming the method, the option, the methods that
+        take it and the ``[[sweep.group]]`` tables that give it to those only.
     FileNotFoundError
         When the file does not exist.
     """
@@ -225,6 +227,7 @@ def load_spec(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, A
         if csv and "target" not in table:
             raise SpecError(f"sweep: dataset {csv[0]!r} is a CSV file: add target = 'COLUMN', "
                             "the column to predict")
+    _check_combinations(spec, expand(spec))  # now, not as failed runs once the cluster is up
     return spec
 
 
@@ -351,6 +354,182 @@ def _config_json(config: Mapping[str, Any]) -> str:
     return json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
 
 
+# ------------------------------------------------------------------------------------ combinations
+#: The optimizer of a train run whose config names none (``train_network``'s default).
+_DEFAULT_OPTIMIZER = "adam"
+#: Per kind: the config key that names the algorithm, and the keys that reach it as options.
+_OPTION_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "minimize": ("method", ("lr", "line_search", "momentum", "betas")),
+    "train": ("optimizer", ("lr", "momentum", "nesterov", "weight_decay")),
+}
+
+
+def _algorithm(config: Mapping[str, Any]) -> str:
+    name_key = _OPTION_KEYS[config["kind"]][0]
+    return config.get(name_key, _DEFAULT_OPTIMIZER)
+
+
+def _refusal(config: Mapping[str, Any]) -> str | None:
+    """What a run's algorithm says, before its first step, when handed the config's options:
+    its error message, or None when it takes them.
+
+    A minimize config runs for no iteration from the problem's ``x0`` (``run_method`` checks
+    every option, the line search and the lr against the method before stepping); a train config
+    builds its optimizer over one dummy parameter with the hyperparameters ``train_network``
+    passes (``optim.create`` checks them). Asking the library itself, rather than a table of
+    which method takes what, keeps the check from ever disagreeing with the run. Each call takes
+    well under a millisecond.
+    """
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if config["kind"] == "minimize":
+                from .experiments import run_method
+                problem, arguments = _minimize_arguments(config)
+                run_method(problem, max_iter=0, **arguments)
+            else:
+                from . import optim, schedules, tensor
+                lr = config.get("lr")
+                if isinstance(lr, str):  # as train_network does, for the run's number of steps
+                    lr = schedules.parse_rate(lr, total_steps=100)
+                given = {"lr": lr, **{k: config.get(k)
+                                      for k in ("momentum", "nesterov", "weight_decay")}}
+                optim.create(_algorithm(config), [tensor(np.zeros(1), requires_grad=True)],
+                             **{k: v for k, v in given.items() if v is not None})
+    except (TypeError, ValueError) as error:
+        return " ".join(str(error).split())  # one line: the command prints it as such
+    return None
+
+
+def _shown(values: Sequence[Any], most: int = 4) -> str:
+    """Values for a message: the first few, and how many there are (random search has many)."""
+    text = ", ".join(repr(v) for v in values[:most])
+    return text + (f", ... ({len(values)} values)" if len(values) > most else "")
+
+
+def _check_combinations(spec: Mapping[str, Any], configs: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse, before anything runs, a spec with runs whose algorithm refuses their options.
+
+    Crossing axes makes it easy to hand an option to a method that has none (``momentum`` with
+    ``gd``); every such run would fail, one by one, after the cluster started. Each failing run
+    is put down to the options its method refuses on their own (naming the methods of the spec,
+    and of the library, that take them), or else to its options together.
+
+    Parameters
+    ----------
+    spec : mapping
+        The checked spec (for where an option comes from: the grid, or ``[sweep.random]``).
+    configs : sequence of mapping
+        Its runs, from :func:`expand`.
+
+    Raises
+    ------
+    SpecError
+        One line: how many runs could never work, the method, the option and its values, the
+        library's reason, which methods take the option, and the ``[[sweep.group]]`` tables that
+        give it to those methods only.
+    """
+    if not configs:
+        return
+    kind = configs[0]["kind"]
+    name_key, option_keys = _OPTION_KEYS[kind]
+    cache: dict[str, str | None] = {}
+
+    def refusal(config: Mapping[str, Any]) -> str | None:
+        shape = {k: v for k, v in config.items()
+                 if k in ("kind", "problem", name_key, *option_keys)}
+        key = _config_json(shape)
+        if key not in cache:
+            cache[key] = _refusal(shape)
+        return cache[key]
+
+    failing = [c for c in configs if refusal(c) is not None]
+    if not failing:
+        return
+    spec_names = list(dict.fromkeys(_algorithm(c) for c in configs))
+    if kind == "minimize":
+        from .minimize import METHODS as every_name
+    else:
+        from .optim import OPTIMIZERS as every_name
+    alone: dict[tuple[str, str], dict[str, Any]] = {}
+    together: dict[tuple[str, str], dict[str, Any]] = {}
+    for config in failing:
+        name = _algorithm(config)
+        base = {k: config[k] for k in ("kind", "problem") if k in config} | {name_key: name}
+        culprits = [k for k in option_keys if k in config
+                    and refusal({**base, k: config[k]}) is not None]
+        for k in culprits:
+            entry = alone.setdefault((name, k), {"base": base, "values": [],
+                                                 "default": name_key not in config,
+                                                 "reason": refusal({**base, k: config[k]})})
+            if config[k] not in entry["values"]:
+                entry["values"].append(config[k])
+        if not culprits:
+            options = {k: config[k] for k in option_keys if k in config}
+            together.setdefault((name, _config_json(options)), {
+                "options": options, "default": name_key not in config, "reason": refusal(config)})
+
+    def takers(key: str, entries: Sequence[Mapping[str, Any]], names: Sequence[str]
+               ) -> list[str]:
+        """The names that take the values of ``key`` the refusing entries were given (the first
+        few: a random search gives hundreds, all in the range the spec rules allow)."""
+        return [n for n in names if all(refusal({**e["base"], name_key: n, key: v}) is None
+                                        for e in entries for v in e["values"][:4])]
+
+    def who(name: str, default: bool) -> str:
+        note = f" (the default: the spec names no {name_key})" if default else ""
+        return f"{name_key} {name!r}{note}"
+
+    parts, hint = [], ""
+    for key in option_keys:  # one clause per option, however many methods refuse it
+        refusers = {name: entry for (name, k), entry in alone.items() if k == key}
+        if not refusers:
+            continue
+        entries = list(refusers.values())
+        in_spec = [n for n in takers(key, entries, spec_names) if n not in refusers]
+        anywhere = takers(key, entries, list(every_name))
+        clauses = [f"{who(name, e['default'])} cannot take {key} = {_shown(e['values'])} "
+                   f"({e['reason']})" for name, e in refusers.items()]
+        if not anywhere:
+            which = f"no {name_key} takes it as given"
+        elif in_spec:
+            verb = "takes" if len(in_spec) == 1 else "take"
+            which = (f"of this spec's {name_key}s, only {', '.join(map(repr, in_spec))} {verb} "
+                     f"it (of all {name_key}s: {', '.join(anywhere)})")
+        else:
+            which = (f"no {name_key} of this spec takes it (of all {name_key}s: "
+                     f"{', '.join(anywhere)})")
+        parts.append("; ".join([*clauses, which]))
+        if hint:
+            continue
+        values = list(dict.fromkeys(json.dumps(v) for e in entries for v in e["values"]))
+        if key in spec.get("random", {}):  # sampled points are crossed with every group
+            hint = (f"{key} is sampled by [sweep.random], which every run shares: sweep the "
+                    f"{name_key}s that take it in a spec of their own")
+        elif in_spec:
+            listed = f"[{', '.join(values)}]" if len(values) <= 6 else "its values"
+            others = [n for n in spec_names if n not in in_spec]
+            hint = (f"To give {key} to some {name_key}s only, write one [[sweep.group]] with "
+                    f"{name_key} = {json.dumps(in_spec)} and {key} = {listed}, and another with "
+                    f"{name_key} = {json.dumps(others)} and no {key} (see 'Groups' in "
+                    f"docs/sweeps.md)")
+        elif anywhere:
+            hint = (f"Remove {key}, or write it in a [[sweep.group]] whose {name_key} takes it "
+                    f"(see 'Groups' in docs/sweeps.md)")
+        else:
+            hint = f"Change {key} as the message says, or remove it"
+    for (name, _), entry in together.items():
+        options = " and ".join(f"{k} = {v!r}" for k, v in entry["options"].items())
+        parts.append(f"{who(name, entry['default'])} cannot take {options} together "
+                     f"({entry['reason']})")
+        hint = hint or ("Write the settings that conflict in separate [[sweep.group]] tables "
+                        "(see 'Groups' in docs/sweeps.md)")
+    shown = "; ".join(parts[:3]) + (f"; and {len(parts) - 3} more" if len(parts) > 3 else "")
+    raise SpecError(f"sweep: {len(failing)} of the {len(configs)} runs could never work: "
+                    f"{shown}. {hint}")
+
+
 # ------------------------------------------------------------------------------------ one run
 def run_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Run one config of a sweep, as a worker does; deterministic given the config.
@@ -380,25 +559,32 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _minimize_arguments(config: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The problem and the keyword arguments of ``run_method`` (but ``x0`` and ``max_iter``)
+    for a config: one place, so that a run and the up-front check of a spec
+    (:func:`_refusal`) hand the method exactly the same options."""
+    from . import problems
+    line_search = config.get("line_search")
+    options = {k: (tuple(v) if k == "betas" else v) for k, v in config.items()
+               if k in ("momentum", "betas")}
+    return problems.get(config["problem"]), {
+        "method": config["method"], "lr": config.get("lr"),
+        "line_search": None if line_search in (None, "none") else line_search, **options}
+
+
 def _run_minimize(config: Mapping[str, Any]) -> dict[str, Any]:
     """``steepest.experiments.run_method`` on the problem; ``seed`` s > 0 starts from
     ``x0 + 0.1 * N(0, I)`` drawn from ``numpy.random.default_rng(s)``, seed 0 (or none) at x0."""
     import warnings
 
-    from . import problems
     from .experiments import run_method, to_json
-    problem = problems.get(config["problem"])
+    problem, arguments = _minimize_arguments(config)
     x0 = np.array(problem.x0, dtype=np.float64)
     if config.get("seed"):
         x0 = x0 + 0.1 * np.random.default_rng(config["seed"]).standard_normal(x0.shape)
-    options = {k: (tuple(v) if k == "betas" else v) for k, v in config.items()
-               if k in ("momentum", "betas")}
-    line_search = config.get("line_search")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # divergence is recorded in the row, not printed
-        result = run_method(problem, config["method"], lr=config.get("lr"),
-                            line_search=None if line_search in (None, "none") else line_search,
-                            x0=x0, max_iter=config.get("max_iter", 1000), **options)
+        result = run_method(problem, x0=x0, max_iter=config.get("max_iter", 1000), **arguments)
     fvals = np.asarray(result.fvals, dtype=np.float64)
     metrics = {"nit": int(result.nit), "success": bool(result.success),
                "message": str(result.message), "f_min": to_json(float(problem.f_min)),
@@ -428,7 +614,8 @@ def _run_train(config: Mapping[str, Any]) -> dict[str, Any]:
     hidden = config.get("hidden", 128)
     summary = train_network(
         _load_dataset(config), hidden=[hidden] if _is_int(hidden) else list(hidden),
-        activation=config.get("activation", "relu"), optimizer=config.get("optimizer", "adam"),
+        activation=config.get("activation", "relu"),
+        optimizer=config.get("optimizer", _DEFAULT_OPTIMIZER),
         lr=config.get("lr"), momentum=config.get("momentum"), nesterov=config.get("nesterov"),
         weight_decay=config.get("weight_decay"), epochs=config.get("epochs", 30),
         batch_size=config.get("batch_size", 64), patience=config.get("patience"),
