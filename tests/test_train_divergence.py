@@ -167,3 +167,44 @@ def test_a_run_that_returns_is_finite_and_not_blown_up(log_lr):
     assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
     assert all(math.isfinite(v) for v in history["loss"])
     assert max(history["loss"]) < 1e6 * max(history["loss"][0], 1.0) * 10
+
+
+def test_momentum_sgd_is_told_its_own_stable_limit():
+    X, y = _regression()
+    model = _linear64(3)
+    L = _true_curvature(X)
+    with pytest.raises(train.DivergenceError) as info:
+        train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=20.0 / L, momentum=0.9),
+                  (X, y), epochs=200, batch_size=32, shuffle=False, progress=False)
+    error = info.value
+    limit = 2.0 * 1.9 / error.curvature  # heavy ball: lr L < 2 (1 + m)
+    assert "SGD with momentum m=0.9 is stable only for lr < 2(1+m)/L" in str(error)
+    assert f"{limit:.4g}" in str(error) and "2/L" not in str(error)
+    assert error.suggested_lr == pytest.approx(min(limit / 2, error.lr / 10))
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.RMSprop(p, lr=100.0),
+                                  lambda p: optim.Adagrad(p, lr=1e4)])
+def test_an_adaptive_optimizer_is_not_given_gradient_descents_bound(make):
+    # each parameter moves by about lr whatever the curvature: 2/L says nothing about them
+    X, y = _regression()
+    model = _linear64(3)
+    optimizer = make(model.parameters())
+    with pytest.raises(train.DivergenceError) as info:
+        train.fit(model, nn.MSELoss(), optimizer, (X, y), epochs=200, batch_size=8,
+                  shuffle=False, progress=False)
+    error = info.value
+    assert "2/L" not in str(error) and "stable only for" not in str(error)
+    assert f"{type(optimizer).__name__} scales each parameter's step itself" in str(error)
+    assert error.suggested_lr == pytest.approx(error.lr / 10)
+
+
+def test_stable_limit_per_optimizer():
+    from steepest.train.divergence import stable_limit
+    w = [st.Tensor(np.zeros(2), requires_grad=True)]
+    assert stable_limit(optim.SGD(w, lr=0.1), 4.0) == (0.5, "2/L", "plain gradient descent")
+    nesterov = stable_limit(optim.SGD(w, lr=0.1, momentum=0.5, nesterov=True), 4.0)
+    assert nesterov[0] == pytest.approx(2 * 1.5 / (2.0 * 4.0))
+    assert stable_limit(optim.SGD(w, lr=0.1, momentum=0.5, dampening=0.5), 4.0)[0] == \
+        pytest.approx(2 * 1.5 / (0.5 * 4.0))
+    assert stable_limit(optim.Adam(w), 4.0) is None and stable_limit(optim.SGD(w, lr=1), None) is None

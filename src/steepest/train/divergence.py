@@ -148,12 +148,57 @@ def _gradient_at(model: Any, loss_fn: Callable[..., Tensor], params: Sequence[Te
     return grads if all(np.all(np.isfinite(g)) for g in grads) else None
 
 
-def suggest_lr(lr: float | None, curvature: float | None) -> float | None:
-    """``min(1 / L, lr / 10)``: inside plain gradient descent's stable range ``lr < 2 / L``, and
-    at least ten times below the rate that diverged."""
+def stable_limit(optimizer: Any, curvature: float | None) -> tuple[float, str, str] | None:
+    r"""The largest constant lr that is stable on a quadratic of curvature ``L`` for this
+    optimizer, with its formula and the method it holds for (``"plain gradient descent"``,
+    ``"SGD with momentum m=0.9"``); None where the curvature does not bound the step.
+
+    On an eigen-direction of curvature :math:`\lambda`, with :math:`a = \text{lr}\,\lambda`,
+    the iteration is stable iff :math:`a < 2` (gradient descent), :math:`a (1 - \tau) <
+    2 (1 + \mu)` (heavy ball with momentum :math:`\mu`, dampening :math:`\tau`) or
+    :math:`a < 2 (1 + \mu) / (1 + 2 \mu)` (PyTorch's Nesterov form), by the Jury conditions
+    on the 2x2 iteration matrix. Adam, RMSprop, Adagrad and the other adaptive methods divide
+    the step by a running size of the gradient, and Lion and Rprop use its sign: each
+    parameter moves by about lr whatever the curvature, so no such bound exists for them (the
+    2/L of gradient descent had been quoted for Adam). L-BFGS scales its own steps.
+    """
+    from ..optim import ASGD, SGD
+    if curvature is None or not (curvature > 0.0 and math.isfinite(curvature)):
+        return None
+    plain = 2.0 / curvature, "2/L", "plain gradient descent"
+    if isinstance(optimizer, ASGD):
+        return plain
+    if not isinstance(optimizer, SGD):  # (both momentum forms: the same iterates at one lr)
+        return None
+    group = optimizer.param_groups[0]
+    mu, tau = float(group.get("momentum", 0.0)), float(group.get("dampening", 0.0))
+    if mu == 0.0:
+        return plain
+    if group.get("nesterov", False):
+        return (2.0 * (1 + mu) / ((1 + 2 * mu) * curvature), "2(1+m)/((1+2m)L)",
+                f"SGD with Nesterov momentum m={mu:g}")
+    if tau >= 1.0:
+        return None
+    if tau == 0.0:
+        return 2.0 * (1 + mu) / curvature, "2(1+m)/L", f"SGD with momentum m={mu:g}"
+    return (2.0 * (1 + mu) / ((1 - tau) * curvature), "2(1+m)/((1-d)L)",
+            f"SGD with momentum m={mu:g} and dampening d={tau:g}")
+
+
+def suggest_lr(lr: float | None, curvature: float | None,
+               optimizer: Any = None) -> float | None:
+    """``min(limit / 2, lr / 10)``: inside the optimizer's stable range (``lr < 2 / L`` for
+    plain gradient descent, see :func:`stable_limit`; without an optimizer, that one), and at
+    least ten times below the rate that diverged. For an adaptive optimizer, whose step the
+    curvature does not bound, ``lr / 10``."""
     candidates = []
-    if curvature is not None and curvature > 0.0 and math.isfinite(curvature):
-        candidates.append(1.0 / curvature)
+    if optimizer is None:
+        bound = None if curvature is None or not (curvature > 0.0 and math.isfinite(curvature)) \
+            else (2.0 / curvature,)
+    else:
+        bound = stable_limit(optimizer, curvature)
+    if bound is not None:
+        candidates.append(bound[0] / 2.0)
     if lr is not None and lr > 0.0 and math.isfinite(lr):
         candidates.append(lr / 10.0)
     return min(candidates) if candidates else None

@@ -22,11 +22,14 @@ class DivergenceError(FloatingPointError):
     lr : float or None
         The learning rate of the first parameter group in force at that update.
     suggested_lr : float or None
-        A learning rate to try instead: ``min(1 / L, lr / 10)`` where ``L`` estimates the
-        largest curvature (Hessian eigenvalue) of the loss on the offending batch, by power
-        iteration on finite-difference Hessian-vector products starting along the gradient.
-        Plain gradient descent is stable on a quadratic of curvature ``L`` only for
-        ``lr < 2 / L``. ``None`` when no estimate could be made.
+        A learning rate to try instead: ``min(limit / 2, lr / 10)``, where ``limit`` is the
+        optimizer's stable limit on a quadratic of curvature ``L`` (``2 / L`` for plain
+        gradient descent, ``2 (1 + m) / L`` with heavy-ball momentum ``m``; see
+        ``steepest.train.divergence.stable_limit``) and ``L`` estimates the largest
+        curvature (Hessian eigenvalue) of the loss on the offending batch, by power iteration
+        on finite-difference Hessian-vector products starting along the gradient. For Adam,
+        RMSprop and the other adaptive optimizers, whose step no curvature bounds, ``lr / 10``.
+        ``None`` when no estimate could be made.
     curvature : float or None
         The estimate ``L`` itself.
     loss, start_loss : float or None

@@ -23,7 +23,7 @@ from .checkpoint import (
     _save_checkpoint,
     data_digest,
 )
-from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, suggest_lr
+from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, stable_limit, suggest_lr
 from .errors import DivergenceError, NonFiniteError
 from .evaluation import _evaluate
 from .gradients import _global_norm, clip_grad_norm_, clip_grad_value_
@@ -422,7 +422,7 @@ class _Loop:
                 p.data[...] = now
         known = [e for e in estimates if e is not None]
         curvature = max(known) if known else None
-        return lr, curvature, suggest_lr(lr, curvature)
+        return lr, curvature, suggest_lr(lr, curvature, self.state.optimizer)
 
     def _diverged(self, reason: str, batch: int, value: float, xb: np.ndarray, yb: Any,
                   tensor: str | None = None) -> None:
@@ -433,7 +433,8 @@ class _Loop:
                 "rising": f"the epoch loss rose for {RISING_EPOCHS} epochs in a row, with the "
                           f"gradient norm, to {value:.4g}",
                 "nonfinite": f"{tensor} is not finite after the update"}[reason]
-        message = f"fit: training diverged at {where}: {what}. {_advice(lr, curvature, suggested)}"
+        advice = _advice(state.optimizer, lr, curvature, suggested)
+        message = f"fit: training diverged at {where}: {what}. {advice}"
         if tensor is not None:
             raise NonFiniteError(message, state.epoch, batch, tensor, lr, suggested, curvature,
                                  value, start)
@@ -461,7 +462,7 @@ class _Loop:
                        f"gradients (clip_grad_norm=...), check the data, or pass "
                        f"nonfinite='skip' to skip such updates")
         if culprit != "input batch":
-            message += f". {_advice(lr, curvature, suggested)}"
+            message += f". {_advice(state.optimizer, lr, curvature, suggested)}"
         raise NonFiniteError(message, state.epoch, batch, culprit, lr, suggested, curvature,
                              value, self.watch.start)
 
@@ -498,11 +499,19 @@ def _compiled_batch(model: Any, loss_fn: Callable[..., Tensor], optimizer: Any,
     return compile_step(batch_step)
 
 
-def _advice(lr: float | None, curvature: float | None, suggested: float | None) -> str:
+def _advice(optimizer: Any, lr: float | None, curvature: float | None,
+            suggested: float | None) -> str:
     text = f"The learning rate in force was {lr:.4g}" if lr is not None else "No learning rate"
-    if curvature is not None:
+    bound = stable_limit(optimizer, curvature)
+    name = type(optimizer).__name__
+    if bound is not None:
+        limit, formula, method = bound
         text += (f"; the loss's largest curvature on this batch is about L = {curvature:.4g}, so "
-                 f"plain gradient descent is stable only for lr < 2/L = {2.0 / curvature:.4g}")
+                 f"{method} is stable only for lr < {formula} = {limit:.4g}")
+    elif curvature is not None:
+        text += (f"; {name} scales each parameter's step itself (about lr per step whatever the "
+                 f"curvature, here about L = {curvature:.4g}), so no curvature bound on lr "
+                 f"applies: lower lr")
     if suggested is not None:
         text += f". Try lr={suggested:.3g}"
     return text + (" (or clip gradients with clip_grad_norm=...)" if suggested is not None else "")
