@@ -3,6 +3,8 @@
 Run ``steepest --help`` or ``steepest COMMAND --help``. Bad arguments end with exit status 2 and
 one line on standard error that says what was wrong and what is allowed; progress and summaries
 go to standard error and standard output, and ``--json`` puts nothing but JSON on standard output.
+A warning is one line, ``steepest COMMAND: warning: ...``, on standard error; NumPy's
+floating-point warnings are not passed on (a diverged run says so in its own words).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 import warnings
@@ -141,10 +144,24 @@ def parse_lr(text: str, total_steps: int | None = None) -> float | Any:
     return value
 
 
-def _describe_lr(lr: Any) -> str:
-    if lr is None:
-        return "default"
-    return f"{lr:g}" if isinstance(lr, float | int) else repr(lr)
+def _describe_lr(lr: Any, result: Any = None, line_search: str | None = None
+                 ) -> tuple[str | None, str]:
+    """The learning rate of a ``minimize`` run as its JSON shows it, and where it came from.
+
+    Returns
+    -------
+    (text, source)
+        ``text`` is the given rate (a number to 6 digits or a schedule's ``repr``); without one,
+        the method's default as the run recorded it, or None where a line search chose every
+        step. ``source`` is ``"given"``, ``"default"`` or ``"line search"``.
+    """
+    if lr is not None:
+        return (f"{lr:g}" if isinstance(lr, float | int) else repr(lr)), "given"
+    if line_search is not None:
+        return None, "line search"
+    lrs = np.asarray([] if result is None else result.get("lrs", []), dtype=np.float64)
+    # a run stopped at x0 (f not finite there) took no step, so recorded no rate
+    return (f"{lrs[0]:g}" if lrs.size and np.isfinite(lrs[0]) else None), "default"
 
 
 def _choice(kind: str, value: str, names: Sequence[str]) -> str:
@@ -191,7 +208,7 @@ command.
 _MAIN_EPILOG = """\
 examples:
   steepest demo --out steepest-demo          # then open steepest-demo/index.html
-  steepest minimize rosenbrock --method adam --lr 0.05 --plot rosenbrock.png
+  steepest minimize rosenbrock --method adam --lr 0.02 --max-iter 5000 --plot rosenbrock.png
   steepest compare quadratic --kappa 50 --methods gd,momentum,nesterov,adam
   steepest train digits --hidden 128 --epochs 30 --out runs/digits
   steepest backprop --hidden 3,2 --activation tanh   # one backward pass, every number
@@ -271,7 +288,7 @@ def _add_minimize(commands: Any) -> None:
         "steepest minimize rosenbrock --method momentum --lr 1e-3 --max-iter 5000\n"
         "steepest minimize quadratic --kappa 100 --method gd --line-search armijo\n"
         "steepest minimize quadratic --kappa 3 --method gd --lr 0.5/n --max-iter 50\n"
-        "steepest minimize beale --method gd --lr 1/t --x0=1,1 --plot beale.png\n"
+        "steepest minimize beale --method gd --lr 0.01 --x0=1,1 --max-iter 5000 --plot beale.png\n"
         "steepest minimize himmelblau --method adam --lr cosine:0.1 --json > run.json")
     _add_problem_arguments(p)
     p.add_argument("--method", default="gd", help="gd, momentum, nesterov, adagrad, rmsprop, "
@@ -411,6 +428,7 @@ def _start(args: argparse.Namespace, problem: Any) -> np.ndarray:
 def _cmd_minimize(args: argparse.Namespace) -> int:
     from . import experiments
     from .minimize import METHODS
+    from .second_order import METHODS as SECOND_ORDER
     method = _choice("method", args.method, METHODS)
     plot_path = _writable(args.plot, figure=True) if args.plot else None
     problem = _problem(args)
@@ -424,11 +442,15 @@ def _cmd_minimize(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         result = experiments.run_method(problem, method, lr=lr, line_search=line_search,
                                         x0=x0, max_iter=args.max_iter, gtol=args.gtol, **options)
-    summary = experiments.summarize_result(problem, result, lr=lr, line_search=line_search)
+    # newton, bfgs, lbfgs and cg search along each direction unless told otherwise (strong
+    # Wolfe): say so, rather than call the first accepted step "the method's default" lr
+    used_search = line_search or ("wolfe" if method in SECOND_ORDER else None)
+    summary = experiments.summarize_result(problem, result, lr=lr, line_search=used_search)
     if args.json:
         _stderr(summary)
-        payload = {"problem": problem.name, "dim": problem.dim, "lr": _describe_lr(lr),
-                   "line_search": line_search, **to_json(dict(result))}
+        lr_text, lr_source = _describe_lr(lr, result, used_search)
+        payload = {"problem": problem.name, "dim": problem.dim, "lr": lr_text,
+                   "lr_source": lr_source, "line_search": used_search, **to_json(dict(result))}
         _stdout(json.dumps(to_json(payload), allow_nan=False))
     else:
         _stdout(summary)
@@ -765,6 +787,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     prog = f"{PROG} {args.command}"
+    with warnings.catch_warnings():  # restores Python's own warning display afterwards
+        floating = _show_warnings_as(prog)
+        status = _run(args, prog)
+    if status == 0 and floating:
+        kinds = " and ".join([", ".join(floating[:-1]), floating[-1]] if floating[:-1]
+                             else floating)
+        _stderr(f"{prog}: warning: the computation hit floating-point {kinds}; numbers shown "
+                "as inf or nan come from it")
+    return status
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    """Run the chosen command; every failure becomes one line on standard error."""
     try:
         return _COMMANDS[args.command](args)
     except _USAGE_ERRORS as error:
@@ -787,6 +822,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stderr(f"{prog}: error: {type(error).__name__}: {_one_line(error)} (set "
                 f"STEEPEST_TRACEBACK=1 to see where)")
         return 2
+
+
+# NumPy's floating-point warnings ("overflow encountered in multiply", ...) name a line inside
+# steepest, not anything the user did; a run that diverged says so in the command's own words.
+_FLOATING_POINT = re.compile(r"(overflow|invalid value|divide by zero|underflow) encountered in ")
+_FLOATING_KINDS = {"overflow": "overflow", "invalid value": "invalid values (nan)",
+                   "divide by zero": "division by zero", "underflow": "underflow"}
+
+
+def _show_warnings_as(prog: str) -> list[str]:
+    """Show warnings as one line each, ``steepest COMMAND: warning: ...`` on standard error
+    (steepest's own, such as an UnstableStepWarning, or a resumed checkpoint's), instead of
+    Python's two lines with a file name and a source line; collect NumPy's floating-point ones.
+
+    Call inside ``warnings.catch_warnings()``, which puts Python's display back afterwards.
+
+    Returns
+    -------
+    list of str
+        Filled as the command runs: the kinds of floating-point trouble NumPy reported
+        ("overflow", ...), each once, for one summary line if the command then succeeds (a
+        failed command's error already says what went wrong).
+    """
+    floating: list[str] = []
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        text = str(message)
+        match = _FLOATING_POINT.match(text) if category is RuntimeWarning else None
+        if match:
+            kind = _FLOATING_KINDS[match.group(1)]
+            if kind not in floating:
+                floating.append(kind)
+            return
+        print(f"{prog}: warning: {' '.join(text.split())}", file=file or sys.stderr, flush=True)
+
+    warnings.showwarning = show
+    return floating
 
 
 def _glue_negative_values(argv: list[str]) -> list[str]:
