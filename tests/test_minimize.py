@@ -276,6 +276,22 @@ def test_overflow_to_inf_counts_as_divergence():
     assert result.status == 3 and result.diverged
 
 
+def test_a_run_falling_without_bound_at_max_iter_is_not_told_to_raise_max_iter():
+    # f fell to -1e73 on the saddle (gd) or linearly (adam); 'raise max_iter or tune lr'
+    # sent the user after a minimum that does not exist
+    p = problems.saddle()
+    for method, lr, why in (("gd", 0.1, "its f_min is -inf"), ("adam", 0.1, "its f_min is -inf")):
+        result = st.minimize(p, [1.0, 1e-3], method=method, lr=lr, max_iter=500)
+        note = result.diagnostics[-1]
+        assert result.status == 2 and "unbounded below" in note and why in note
+        assert "no minimum to converge to" in note and "raise max_iter or tune lr" not in note
+    result = st.minimize(lambda x: x[0] ** 2 - x[1] ** 2, [1.0, 1e-3], method="gd", lr=0.1,
+                         max_iter=500)
+    assert "the function appears to be unbounded below" in result.diagnostics[-1]
+    bounded = st.minimize(problems.rosenbrock(), [-1.2, 1.0], method="gd", lr=1e-4, max_iter=50)
+    assert bounded.diagnostics[-1].endswith("raise max_iter or tune lr")
+
+
 def test_unbounded_below_is_named():
     result = st.minimize(lambda x: -(x * x * x * x).sum(), [1.0], lr=0.1, max_iter=1000)
     assert result.status == 3 and not result.diverged

@@ -204,6 +204,8 @@ class _Objective:
         #: ``fun`` as Tensor code (x: Tensor -> scalar Tensor), for exact second derivatives;
         #: None for a NumPy function given with jac=.
         self.expression: Callable[[Tensor], Tensor] | None = None
+        #: The problem's known infimum, where fun is a Problem (-inf: unbounded below).
+        self.f_min: float | None = fun.f_min if isinstance(fun, Problem) else None
         if isinstance(fun, Problem):
             if jac is not None:
                 raise ValueError("minimize: fun is a Problem, which brings its own gradient; "
@@ -1098,7 +1100,14 @@ class _Run:
                 f"{self.method} is judged at its average x, not at the gradient points y of the "
                 f"path: f(x_average) = {self.average[1]:.6g} (result.x_average), f(y) = "
                 f"{f:.6g} (result.x)")
-        if self.status == 2:
+        unbounded = self._unbounded_below()
+        if self.status == 2 and unbounded:
+            result.diagnostics.append(
+                f"not converged: {self.detail}; f fell from {self.fvals[0]:.6g} to "
+                f"{self.fvals[-1]:.6g} and was still falling at the last iteration: {unbounded}, "
+                "so there is no minimum to converge to (raising max_iter or tuning lr will "
+                "not change that)")
+        elif self.status == 2:
             advice = "raise max_iter" + ("" if self.method in SECOND_ORDER else " or tune lr")
             result.diagnostics.append(f"not converged: {self.detail}; {advice}")
         if self.status == 3 and self._fell():
@@ -1121,6 +1130,16 @@ class _Run:
         f_last = self.fvals[-1]
         return (f_last == math.inf or (len(finite) > 1 and finite[-1] > finite[0]
                 and finite[-1] - finite[0] > 1e3 * max(abs(finite[0]), 1.0)))
+
+    def _unbounded_below(self) -> str:
+        """Why f looks unbounded below ('' where it does not): a Problem whose f_min is -inf
+        (as ``saddle``), or f far below f(x0) and still falling at the end (more iterations only
+        go further down)."""
+        if len(self.fvals) < 2 or not self.fvals[-1] < min(self.fvals[:-1]):
+            return ""
+        if self.objective.f_min == -math.inf:
+            return "the problem is unbounded below (its f_min is -inf)"
+        return "the function appears to be unbounded below" if self._fell() else ""
 
     def _fell(self) -> bool:
         f0, lowest = self.fvals[0], min(self.fvals)
