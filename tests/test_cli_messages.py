@@ -136,8 +136,6 @@ def test_a_second_order_method_is_said_to_use_its_line_search_not_a_default_lr(c
     assert payload["lr"] is None and payload["lr_source"] == "line search"
 
 
-@pytest.mark.xfail(strict=True, reason="the text comes from experiments.train_network, which "
-                   "records lr 'default' when none is given; the fix belongs there")
 def test_train_without_lr_prints_the_learning_rate_it_used(capsys):
     code, out, err = run(capsys, "train", "iris", "--hidden", "8", "--epochs", "1", "--quiet")
     assert code == 0, err

@@ -818,7 +818,8 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         "n_val": len(split.y_val), "n_test": len(split.y_test),
         "architecture": "-".join(str(w) for w in [dataset.n_features, *hidden, n_out]),
         "activation": activation, "optimizer": optimizer,
-        "lr": format_lr(lr) if lr is not None else "default", "epochs": len(history),
+        "lr": format_lr(lr) if lr is not None else _default_rate(opt, optimizer),
+        "epochs": len(history),
         "best_epoch": history.best_epoch, "seconds": round(seconds, 3),
     }
     for name, xy in (("train", train_xy), ("val", val_xy), ("test", test_xy)):
@@ -967,6 +968,13 @@ def _second_order_settings(problem: Any) -> dict[str, dict[str, Any]]:
                 "momentum": {"lr": alpha, "momentum": beta}}
     # Rosenbrock: L ~ 1000 near the minimiser, so 2/L ~ 2e-3; these steps are stable from x0
     return {"gd": {"lr": 1e-3}, "momentum": {"lr": 2e-4, "momentum": 0.9}}
+
+
+def _default_rate(optimizer: Any, name: str) -> str:
+    """The lr an optimizer built without one uses, as the summary prints it ("0.001 (the
+    default for adam)"), rather than the word "default"."""
+    rate = optimizer.param_groups[0].get("lr")
+    return f"{rate:.4g} (the default for {name})" if isinstance(rate, int | float) else "default"
 
 
 def second_order_runs(max_iter: int = 5000, kappa: float = 100.0, dim: int = 10,
