@@ -143,6 +143,17 @@ def test_train_without_lr_prints_the_learning_rate_it_used(capsys):
     assert "learning rate 0.001 (the default for adam)" in heading, heading
 
 
+def test_compare_without_tuning_shows_the_default_rates_it_used(capsys):
+    code, out, err = run(capsys, "compare", "quadratic", "--kappa", "50", "--methods",
+                         "gd,adam,bfgs", "--no-tune", "--max-iter", "50")
+    assert code == 0, err
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.split() and line.split()[0] in ("gd", "adam", "bfgs")}
+    assert rows["gd"][1:3] == ["0.001", "default"]  # it read '—  default'
+    assert rows["adam"][1:3] == ["0.001", "default"]
+    assert rows["bfgs"][1:4] == ["—", "line", "search"]  # a line search picks every step
+
+
 # ------------------------------------------------------------------------ examples (C6)
 def _readme_commands() -> list[str]:
     """Every ``steepest ...`` line of README.md's code blocks, comments and ``&&`` chains cut."""

@@ -565,7 +565,9 @@ def comparison_rows(problem: Any, runs: Sequence[MethodRun], tol: float
         hit = iterations_to_tolerance(result, f_min, tol)
         norms = np.asarray(_field(result, "grad_norms", [np.nan]), dtype=np.float64)
         rows.append([
-            run.label, format_lr(run.lr), run.lr_source,
+            run.label, format_lr(_first_rate(result) if run.lr is None and
+                                 run.lr_source == "default" else run.lr),
+            run.lr_source,
             str(_field(result, "nit", len(fvals) - 1)), "—" if hit is None else str(hit),
             format_number(float(final)), format_number(float(norms[-1])),
             format_number(observed_rate(result, f_min, run.k_power), 4),
@@ -663,6 +665,14 @@ def summarize_result(problem: Any, result: Any, lr: Any = None,
         lines.append("  warnings:")
         lines += [f"    - {w}" for w in warnings]
     return "\n".join(lines)
+
+
+def _first_rate(result: Any) -> float | None:
+    """The first step size a run recorded (a method's default lr when none was given), or
+    None where it took no finite step."""
+    lrs = _field(result, "lrs")
+    lrs = np.asarray([] if lrs is None else lrs, dtype=np.float64)
+    return float(lrs[0]) if lrs.size and np.isfinite(lrs[0]) else None
 
 
 def _default_lr(result: Any) -> str:
