@@ -254,6 +254,26 @@ def test_convergence_order_reads_a_two_step_pattern():
     assert "every 2 steps" in order.message
 
 
+def test_convergence_order_of_an_oscillating_error_is_its_peaks_rate():
+    # heavy ball spirals in: the error swings while its peaks decay by 0.95 per step; four
+    # errors falling into a trough had read 'superlinear (order 2.25)'
+    k = np.arange(120)
+    spiral = 0.95 ** k * (0.2 + np.abs(np.cos(0.45 * k)))
+    troughs = np.flatnonzero((spiral[1:-1] < spiral[:-2]) & (spiral[1:-1] < spiral[2:])) + 1
+    order = diagnostics.convergence_order(spiral[:troughs[-1] + 1])  # stopped in a trough
+    assert order.kind == "linear" and order.rate == pytest.approx(0.95, abs=0.005)
+    assert "peaks of an error that oscillates" in order.message
+
+
+def test_convergence_order_leaves_out_a_lone_last_drop():
+    # a run stopped by its tolerance stops where its error dipped: one fast last step after
+    # a steady 0.97 had read 'quadratic, order 76'
+    errors = np.r_[0.97 ** np.arange(30), 0.97 ** 29 * 0.01]
+    order = diagnostics.convergence_order(errors)
+    assert order.kind == "linear" and order.rate == pytest.approx(0.97)
+    assert "one step is not a trend" in order.message
+
+
 def test_convergence_order_says_irregular_ratios_fit_no_order():
     errors = np.cumprod([1.0, 0.9, 1e-3, 0.5, 0.95, 2e-3, 0.9, 0.02, 0.8, 0.9])
     order = diagnostics.convergence_order(errors)

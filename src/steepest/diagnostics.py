@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
@@ -490,6 +491,13 @@ def convergence_order(values: Any, f_min: float | None = None, *, floor: float =
     kind is ``"undetermined"`` and the message says the ratios are irregular, rather than
     naming an order that a least-squares line happens to give.
 
+    An error that oscillates over the last ``16 * window`` errors (at least 16 of them, and a
+    tenth of the steps rising by over 5 %: heavy ball, Nesterov and Adam spiral into a
+    minimum) is linear at the rate of its peaks, fitted by least squares, unless its last
+    two ratios are both below 0.5 (a superlinear collapse at the end, as Newton's gradient
+    norm on Rosenbrock). A single fast last step after slow ones is left out: a run stopped
+    by a tolerance stops at the step whose error happened to dip below it.
+
     Parameters
     ----------
     values : array_like of shape (n,)
@@ -531,6 +539,10 @@ def convergence_order(values: Any, f_min: float | None = None, *, floor: float =
     if stop < 3:
         return _undetermined(f"only {stop} errors above round-off ({floor:g} e_0): too few "
                              "to measure an order", 0, stop)
+    # An error that oscillates (heavy ball, Adam) is measured on its peaks, unless its last
+    # steps collapse superlinearly (Newton's gradient norm on Rosenbrock rises and falls on
+    # the way, then its digits double).
+    swinging = _envelope(errors, stop, 16 * window)
     # Every `period` steps, for methods whose error falls in alternate big and small steps
     # (conjugate gradients restarted every n steps, a line search that alternates): their
     # one-step ratios jump between ~1 and ~0, which fits no order, but the n-step ones do.
@@ -540,11 +552,28 @@ def convergence_order(values: Any, f_min: float | None = None, *, floor: float =
         if index.size < 3:
             break
         found = _fit_order(errors, index, period)
-        if found.kind != "irregular":
+        fast = found.kind in ("quadratic", "superlinear")
+        if fast and max(found.ratios[-2:]) < 0.5:
             return found
-        irregular = irregular or found
+        if found.kind == "irregular":
+            irregular = irregular or found
+            continue
+        if swinging is not None:
+            return swinging
+        if fast and _lone_last_drop(found.ratios) and stop > 3:
+            # A run that stops at a tolerance stops at the first error below it: one that
+            # oscillates stops where it dipped, and that one fast step is no trend
+            again = convergence_order(errors[:stop - 1], floor=floor, window=window)
+            return dataclasses.replace(again, message=f"{again.message}; the last step's "
+                                       f"drop by {found.ratios[-1]:.3g} is left out (one "
+                                       "step is not a trend)")
+        if found.kind == "undetermined" and period == 1:
+            # no decrease over the last few errors; the errors may still fall over a longer
+            # stretch
+            return _trend(errors, stop, 4 * window) or found
+        return found
     assert irregular is not None
-    trend = _trend(errors, stop, 2 * window)
+    trend = swinging or _trend(errors, stop, 2 * window)
     return trend or _undetermined(irregular.message, irregular.start, irregular.stop)
 
 
@@ -603,6 +632,43 @@ def _trend(errors: np.ndarray, stop: int, length: int) -> OrderEstimate | None:
                              f"iterations {start} to {stop - 1}, with irregular single steps "
                              f"(digits {shown})")
     return None
+
+
+def _envelope(errors: np.ndarray, stop: int, length: int) -> OrderEstimate | None:
+    """The rate of an oscillating error, fitted to its peaks; None when it does not oscillate.
+
+    Heavy ball, Nesterov and Adam spiral into a minimum: their gradient norm and f - f* rise
+    and fall every few steps while the peaks decay geometrically. A window of four errors
+    then reads a chance stretch of the swing (a fall into a trough read as 'quadratic,
+    order 10.8'). Oscillating here: at least 16 errors, and at least 3 and a tenth of the
+    steps rising by over 5 %.
+    """
+    e = errors[max(0, stop - length):stop]
+    rises = int(np.sum(e[1:] > 1.05 * e[:-1]))
+    if e.size < 16 or rises < max(3, 0.1 * (e.size - 1)):
+        return None
+    inner = np.flatnonzero((e[1:-1] >= e[:-2]) & (e[1:-1] >= e[2:])) + 1
+    peaks = np.concatenate([[0], inner]) if e[0] >= e[1] else inner
+    start = stop - e.size
+    if peaks.size < 2:
+        return None
+    slope = float(np.polyfit(peaks, np.log(e[peaks]), 1)[0])
+    rate = math.exp(slope)
+    digits = tuple(float(-np.log10(v / errors[0])) for v in e[peaks])
+    ratios = tuple(float(r) for r in e[1:] / e[:-1])
+    where = (f"fitted to the {peaks.size} peaks of an error that oscillates ({rises} of "
+             f"{e.size - 1} steps rise) over iterations {start} to {stop - 1}")
+    if rate < 1:
+        return OrderEstimate("linear", 1.0, rate, ratios, digits, start, stop,
+                             f"linear convergence with rate {rate:.4g} per step, {where}")
+    return OrderEstimate("undetermined", math.nan, rate, ratios, digits, start, stop,
+                         f"order undetermined: no convergence (peaks grow by {rate:.4g} per "
+                         f"step), {where}")
+
+
+def _lone_last_drop(ratios: tuple[float, ...]) -> bool:
+    """Only the last ratio is fast: the one before it is still above 0.5."""
+    return len(ratios) >= 2 and ratios[-2] >= 0.5 and ratios[-1] < 0.1
 
 
 def _irregular(ratios: np.ndarray) -> bool:
