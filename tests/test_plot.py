@@ -415,3 +415,17 @@ def test_backprop_figure(tmp_path):
     assert "example 2" in plot.backprop(trace, example=2).axes[0].get_title()
     with pytest.raises(ValueError, match="example"):
         plot.backprop(trace, example=9)
+
+
+def test_a_run_from_where_f_overflows_is_drawn_with_a_note(tmp_path):
+    # from (1e200, 1e200) f is inf on the whole window: the contour levels had raised
+    # 'zero-size array to reduction operation minimum which has no identity'
+    import steepest as st
+    p = problems.rosenbrock()
+    with np.errstate(all="ignore"):
+        result = st.minimize(p, [1e200, 1e200], method="gd", lr=1e-3, max_iter=5)
+        fig = plot.trajectories(p, {"gd": result})
+        curves = plot.convergence({"gd": result}, problem=p)
+    assert "no contour lines" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "no finite values" in " ".join(t.get_text() for a in curves.axes for t in a.texts)
+    render(fig, tmp_path, "overflow.png")

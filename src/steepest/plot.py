@@ -340,19 +340,14 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
     (x0, x1), (y0, y1) = _window(problem, paths, window)
     X, Y = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     f_min = _get(problem, "f_min")
-    shifted, contour_levels, logarithmic = _contour_levels(
-        _grid_values(problem, X, Y), f_min, log_levels, levels)
-
+    Z = _grid_values(problem, X, Y)
     fig, (axis,) = _target(ax, figsize=(6.4, 5.2))
-    norm = None
-    if logarithmic:
-        from matplotlib.colors import LogNorm
-        norm = LogNorm(vmin=contour_levels[0], vmax=contour_levels[-1])
-    contours = axis.contour(X, Y, np.where(np.isfinite(shifted), shifted, np.nan),
-                            levels=contour_levels, cmap="viridis", norm=norm, linewidths=0.8,
-                            alpha=0.75)
-    if colorbar:
-        _contour_colorbar(fig, axis, contours, contour_levels, logarithmic)
+    if np.isfinite(Z).any():
+        _draw_contours(fig, axis, X, Y, Z, f_min, log_levels, levels, colorbar)
+    else:  # a start such as (1e200, 1e200): f overflows on the whole window
+        axis.text(0.5, 0.5, "f is not finite anywhere in this window\n(it overflows): no "
+                  "contour lines", transform=axis.transAxes, ha="center", va="center",
+                  color="0.35", fontsize="small")
     colors = _colors([label for label, _ in runs])
     for (label, result), path, color in zip(runs, paths, colors, strict=True):
         _draw_path(axis, path, label, result, color, max_markers)
@@ -372,6 +367,22 @@ def trajectories(problem: Any, results: Any, *, window: Any = None, levels: int 
         axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2 if entries > 3
                     else entries, fontsize="small", frameon=False)
     return fig
+
+
+def _draw_contours(fig: Figure, axis: Axes, X: np.ndarray, Y: np.ndarray, Z: np.ndarray,
+                   f_min: float | None, log_levels: bool | None, levels: int,
+                   colorbar: bool) -> None:
+    """Contour lines of f (values Z on the grid X, Y, some finite), with their colour bar."""
+    shifted, contour_levels, logarithmic = _contour_levels(Z, f_min, log_levels, levels)
+    norm = None
+    if logarithmic:
+        from matplotlib.colors import LogNorm
+        norm = LogNorm(vmin=contour_levels[0], vmax=contour_levels[-1])
+    contours = axis.contour(X, Y, np.where(np.isfinite(shifted), shifted, np.nan),
+                            levels=contour_levels, cmap="viridis", norm=norm, linewidths=0.8,
+                            alpha=0.75)
+    if colorbar:
+        _contour_colorbar(fig, axis, contours, contour_levels, logarithmic)
 
 
 def _contour_colorbar(fig: Figure, axis: Axes, contours: Any, contour_levels: np.ndarray,
@@ -523,6 +534,11 @@ def _convergence_panel(axis: Axes, runs: list[tuple[str, Any]], what: str, f_min
         axis.set_ylabel("f(xₙ)")
     if ceiling is not None and any(np.nanmax(c, initial=0.0) > ceiling for c in curves):
         axis.set_ylim(top=ceiling)
+    if not any(np.isfinite(c).any() for c in curves):  # f(x0) overflowed: nothing to draw
+        axis.text(0.5, 0.5, "no finite values to draw\n(f or its gradient is not finite "
+                  "from the start)", transform=axis.transAxes, ha="center", va="center",
+                  color="0.35", fontsize="small")
+        axis.set_xlim(0, max(1, max((len(c) - 1 for c in curves), default=1)))
     axis.grid(True, which="major", alpha=0.3)
     if legend:
         axis.legend(fontsize="small", loc="best", framealpha=0.85)
