@@ -1,6 +1,8 @@
 """Regressions: a resume from a checkpoint of a run with other settings is refused (naming the
 differences), old checkpoints still resume with a warning, the {epoch} pattern is checked before
-training, and a non-finite regression target is reported as such (not as a learning rate)."""
+training, a non-finite regression target is reported as such (not as a learning rate); and
+train_network takes a left-out lr for the optimizer's default when resuming, and names the
+checkpoint file it wrote (not its {epoch} pattern) when interrupted."""
 
 from __future__ import annotations
 
@@ -130,3 +132,42 @@ def test_target_overflowing_the_model_dtype_is_named():
                                              r"float32, from 1e\+300"):
             train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), (X, y),
                       progress=False)
+
+
+# ------------------------------------------------------------ train_network: lr, files, epochs
+def iris_run(epochs, **kwargs):
+    from steepest import data, experiments
+    return experiments.train_network(data.load_dataset("iris"), hidden=(8,), epochs=epochs,
+                                     progress=False, **kwargs)
+
+
+def test_train_network_equates_a_left_out_lr_with_the_default_only(tmp_path):
+    checkpoint = str(tmp_path / "c.npz")
+    iris_run(2, checkpoint=checkpoint)
+    assert iris_run(3, resume=checkpoint, lr=0.001).metrics["epochs"] == 3
+    assert iris_run(3, resume=checkpoint, lr="1e-3").metrics["epochs"] == 3
+    # a schedule starting at the default is another run, as is another number
+    for other in ("cosine:0.001", 0.0011):
+        with pytest.raises(CheckpointError, match=r"lr None there, (0\.0011|'cosine:0\.001') "
+                                                  r"here"):
+            iris_run(3, resume=checkpoint, lr=other)
+
+
+def test_train_network_interrupted_names_the_checkpoint_file_written(tmp_path, monkeypatch):
+    from steepest import experiments
+
+    fit = train.fit
+
+    def ctrl_c_after_epoch_2(*args, callbacks=(), **kwargs):
+        def stop(epoch, logs):
+            if epoch == 2:
+                raise KeyboardInterrupt
+        return fit(*args, callbacks=[*callbacks, stop], **kwargs)
+
+    monkeypatch.setattr(train, "fit", ctrl_c_after_epoch_2)
+    with pytest.raises(experiments.TrainingInterrupted) as info:
+        iris_run(5, checkpoint=str(tmp_path / "ck_{epoch:03d}.npz"))
+    written = str(tmp_path / "ck_002.npz")
+    assert info.value.what() == f"after epoch 2 of 5; checkpoint {written} (continue with --resume)"
+    assert info.value.summary.metrics["checkpoint"] == written
+    assert (tmp_path / "ck_002.npz").is_file()

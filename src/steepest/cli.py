@@ -368,11 +368,17 @@ def _add_train(commands: Any) -> None:
                    help="stop after this many epochs without a better validation loss")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, split, shuffling")
     p.add_argument("--checkpoint", metavar="FILE",
-                   help="save model, optimizer and progress here after every epoch")
-    p.add_argument("--resume", metavar="FILE", help="continue from a checkpoint")
+                   help="save model, optimizer and progress here after every epoch; {epoch} in "
+                   "the name (ck_{epoch:03d}.npz) keeps one file per epoch")
+    p.add_argument("--resume", metavar="FILE",
+                   help="continue from a checkpoint, with the settings of its run (only --epochs "
+                   "may change; --lr may spell out the optimizer's default)")
     p.add_argument("--out", metavar="DIR", help="write curves, metrics and the trained model here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the final metrics as JSON (\"epochs\" counts restored epochs too; "
+                   "\"epochs_trained\" and \"epochs_restored\" split it, \"checkpoint\" is the "
+                   "file written last)")
 
 
 def _add_backprop(commands: Any) -> None:

@@ -715,7 +715,12 @@ class TrainingSummary:
     text : str
         A readable summary (settings, epochs, metrics, files written).
     metrics : dict
-        Plain data: settings, final training/validation/test metrics, files.
+        Plain data: settings, final training/validation/test metrics, files. ``epochs`` is
+        the run's total, restored epochs included; ``epochs_trained`` counts those this call
+        trained and ``epochs_restored`` those restored from ``resumed_from`` (present when
+        resuming; 0 otherwise). ``checkpoint`` (present when one was asked for) is the file
+        last written, a ``{epoch}`` pattern filled in, or None when none was written (a resume
+        that had no epoch left to train).
     history : steepest.train.History
     model : steepest.nn.Module
     """
@@ -763,6 +768,9 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         Seeds the split, the initialisation, the shuffling and dropout.
     checkpoint, resume : str, optional
         Passed to :func:`steepest.train.fit`: save after every epoch / continue from a file.
+        A resume must have the settings of the run it continues (all but ``epochs``); an
+        ``lr`` equal to the optimizer's default matches a run that left ``lr`` out, and the
+        other way round.
     out : path-like, optional
         Directory for ``curves.png``, ``confusion.png`` (classification), ``metrics.json``,
         ``history.json`` and ``model.npz``.
@@ -807,6 +815,15 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
              "betas": betas, "lr": lr}
     opt = optim.create(optimizer, model.parameters(),
                        **{key: value for key, value in given.items() if value is not None})
+    restored = 0
+    if resume is not None:
+        from .train.checkpoint import _load_checkpoint
+        # read here as fit will (the same checks and errors, before any training) for the
+        # epochs it holds and the lr it recorded
+        saved = _load_checkpoint(resume)
+        restored = saved["epoch"]
+        if settings is not None:
+            settings["lr"] = _resumed_lr(saved.get("settings"), settings["lr"], optimizer)
     loss = nn.CrossEntropyLoss() if classify else nn.MSELoss()
     metrics = ["accuracy"] if classify else ["mae"]
     callbacks = [] if patience is None or val_xy is None else [
@@ -819,9 +836,17 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
                                        progress=progress, compile=True, settings=settings), None
     except KeyboardInterrupt as stop:  # Ctrl-C: keep what the finished epochs produced
         if not len(getattr(stop, "history", ())):
-            raise TrainingInterrupted(None, epochs, checkpoint) from None
+            # fit checkpoints epoch 0 when Ctrl-C stops its loop (stop.history is set there);
+            # before the loop began nothing was written
+            written = _checkpoint_written(checkpoint, 0) if hasattr(stop, "history") else None
+            raise TrainingInterrupted(None, epochs, written) from None
         history, interrupt = stop.history, stop
     seconds = time.perf_counter() - started
+    trained = len(history) - restored
+    # fit writes a checkpoint after each epoch it trains and when Ctrl-C stops it; a resumed
+    # run that already reached `epochs` (or had stopped early) trains none and writes none
+    written = _checkpoint_written(checkpoint, len(history)) \
+        if trained > 0 or interrupt is not None else None
 
     results: dict[str, Any] = {
         "data": dataset.name, "task": dataset.task, "n_train": len(split.y_train),
@@ -829,9 +854,11 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         "architecture": "-".join(str(w) for w in [dataset.n_features, *hidden, n_out]),
         "activation": activation, "optimizer": optimizer,
         "lr": format_lr(lr) if lr is not None else _default_rate(opt, optimizer),
-        "epochs": len(history),
+        "epochs": len(history), "epochs_trained": trained, "epochs_restored": restored,
         "best_epoch": history.best_epoch, "seconds": round(seconds, 3),
     }
+    if resume is not None:
+        results["resumed_from"] = str(resume)
     for name, xy in (("train", train_xy), ("val", val_xy), ("test", test_xy)):
         if xy is not None:
             results[name] = _scores(model, loss, xy, classify, y_std)
@@ -839,11 +866,55 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
                                     test_xy, classify, (y_mean, y_std)) if out else []
     results["files"] = [str(f) for f in files]
     if checkpoint:
-        results["checkpoint"] = str(checkpoint)
-    summary = TrainingSummary(_training_text(results), to_json(results), history, model)
+        results["checkpoint"] = written
+    summary = TrainingSummary(_training_text(results, epochs, history.stopped_epoch),
+                              to_json(results), history, model)
     if interrupt is not None:
-        raise TrainingInterrupted(summary, epochs, checkpoint) from None
+        raise TrainingInterrupted(summary, epochs, written) from None
     return summary
+
+
+def _checkpoint_written(checkpoint: str | None, epoch: int) -> str | None:
+    """The file fit wrote ``checkpoint`` to after ``epoch``: a ``{epoch}`` pattern filled in
+    (``ck_{epoch:03d}.npz`` -> ``ck_020.npz``), the file a resume needs; None without one."""
+    from .train.checkpoint import _checkpoint_target
+    return None if checkpoint is None else _checkpoint_target(str(checkpoint), epoch)
+
+
+def _resumed_lr(saved: Any, lr: Any, optimizer: str) -> Any:
+    """The ``lr`` setting a resumed run records: the checkpoint's own when both name the same
+    effective rate, else ``lr`` (which the resume then refuses as a difference).
+
+    A run without ``lr`` records None, which stands for the optimizer's default rate; so None
+    there and that default given as a number here (or the other way round) are the same run.
+    Taking the checkpoint's spelling lets fit's comparison pass, and keeps the checkpoints of
+    one run recording it alike (format versions 1 and 2 are read unchanged)."""
+    if not isinstance(saved, dict) or "lr" not in saved:
+        return lr
+    default = _optimizer_default_lr(optimizer)
+
+    def effective(value: Any) -> float | None:
+        value = default if value is None else value
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+            else None
+
+    recorded = saved["lr"]
+    same = effective(recorded) is not None and effective(recorded) == effective(lr)
+    return recorded if same else lr
+
+
+def _optimizer_default_lr(name: str) -> float | None:
+    """The lr the optimizer ``name`` of :data:`steepest.optim.OPTIMIZERS` takes when it is
+    given none (its constructor's default, as :func:`steepest.optim.create` builds it), or
+    None where that is not a number."""
+    import inspect
+
+    from . import optim
+    cls = optim.OPTIMIZERS.get(name)
+    parameter = None if cls is None else inspect.signature(cls).parameters.get("lr")
+    default = None if parameter is None else parameter.default
+    return float(default) if isinstance(default, int | float) and \
+        not isinstance(default, bool) else None
 
 
 def _run_settings(dataset: Any, *, lr: Any, **options: Any) -> dict[str, Any]:
@@ -903,12 +974,12 @@ def _scores(model: Any, loss: Any, xy: tuple[np.ndarray, np.ndarray], classify: 
             "r2": 1.0 - float(np.mean(error ** 2)) / spread if spread > 0 else math.nan}
 
 
-def _training_text(results: Mapping[str, Any]) -> str:
+def _training_text(results: Mapping[str, Any], epochs: int, stopped_epoch: int | None) -> str:
     lines = [f"{results['data']} ({results['task']}): {results['n_train']} training, "
              f"{results['n_val']} validation, {results['n_test']} test rows",
              f"network {results['architecture']} ({results['activation']}), optimizer "
              f"{results['optimizer']}, learning rate {results['lr']}",
-             f"trained {results['epochs']} epochs in {results['seconds']:.1f} s"
+             _epochs_text(results, epochs, stopped_epoch)
              + (f"; best validation loss at epoch {results['best_epoch']} (weights restored)"
                 if results.get("best_epoch") else "")]
     headers = ["data"] + sorted({k for name in ("train", "val", "test")
@@ -920,7 +991,33 @@ def _training_text(results: Mapping[str, Any]) -> str:
         lines += ["", "wrote " + ", ".join(results["files"])]
     if results.get("checkpoint"):
         lines.append(f"checkpoint {results['checkpoint']} (continue with --resume)")
+    elif "checkpoint" in results:  # asked for, but a resume that trained nothing writes none
+        lines.append(f"no checkpoint written (no epoch was trained); "
+                     f"{results.get('resumed_from')} still holds the run (continue with --resume)")
     return "\n".join(lines)
+
+
+def _epochs_text(results: Mapping[str, Any], epochs: int, stopped_epoch: int | None) -> str:
+    """How many epochs this run trained, and, for a resumed run, which ones and how many it
+    restored: "trained 10 more epochs (epochs 11-20; 10 restored from ck.npz) in 0.4 s"."""
+    trained, restored = results["epochs_trained"], results["epochs_restored"]
+    took = f" in {results['seconds']:.1f} s"
+    if "resumed_from" not in results:
+        return f"trained {trained} epoch{'s' if trained != 1 else ''}{took}"
+    source = results["resumed_from"]
+    if trained == 0:
+        if stopped_epoch is not None and stopped_epoch <= restored:
+            why = f"the run restored from {source} had stopped early at epoch {stopped_epoch}"
+        elif restored >= epochs:
+            why = (f"the {restored} epoch{'s' if restored != 1 else ''} restored from {source} "
+                   f"already reach the {epochs} asked for")
+        else:  # interrupted during the first new epoch
+            why = f"{restored} restored from {source}"
+        return f"trained no more epochs ({why})"
+    first, last = restored + 1, restored + trained
+    span = f"epoch {first}" if trained == 1 else f"epochs {first}-{last}"
+    return (f"trained {trained} more epoch{'s' if trained != 1 else ''} ({span}; {restored} "
+            f"restored from {source}){took}")
 
 
 def _metric_order(name: str) -> int:
