@@ -72,6 +72,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import _random
 from .autodiff.tensor import Tensor, no_grad
+from .optim.adam import Adam
 from .optim.sgd import SGD
 
 __all__ = ["MLPClassifier", "MLPRegressor", "SOLVERS", "CHUNK"]
@@ -417,6 +418,8 @@ class _BaseMLP(BaseEstimator):
         try:
             if self.solver == "sgd" and mapped.get("momentum") == 1.0:
                 return _UnitMomentumSGD(self.model_.parameters(), **mapped)
+            if self.solver == "adam":  # epsilon where scikit-learn's Adam adds it
+                return _SklearnAdam(self.model_.parameters(), **mapped)
             return optim.create(self.solver, self.model_.parameters(), **mapped)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: solver={self.solver!r} rejects "
@@ -757,6 +760,21 @@ class _UnitMomentumSGD(SGD):
         if unit:
             group["momentum"] = 1.0
         return group
+
+
+class _SklearnAdam(Adam):
+    r"""``optim.Adam`` with ``eps`` where scikit-learn's Adam adds it: to :math:`\sqrt{v_t}`
+    before the bias correction, :math:`x \mathrel{-}= \alpha \frac{\sqrt{1 - \beta_2^t}}{1 -
+    \beta_1^t} \frac{m_t}{\sqrt{v_t} + \epsilon}`. torch's (``optim.Adam``'s) denominator is
+    :math:`\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \epsilon`, the same update with
+    :math:`\epsilon \sqrt{1 - \beta_2^t}`: at the default 1e-8 that is rounding, but a larger
+    ``epsilon`` (0.1) had trained visibly differently (its first step saw an epsilon 30 times
+    smaller). Each update passes ``eps / sqrt(1 - beta2^t)`` to torch's form."""
+
+    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any], lr: float) -> None:
+        correction = (1.0 - float(group["betas"][1]) ** (state["step"] + 1)) ** 0.5
+        super()._update(p, grad, state, {**group, "eps": float(group["eps"]) / correction}, lr)
 
 
 class _library_stream:
@@ -1194,7 +1212,8 @@ _PARAMETERS = """
     beta_1, beta_2 : float, default 0.9, 0.999
         Adam-family moment decay rates (``betas``).
     epsilon : float, default 1e-8
-        The optimizer's ``eps``.
+        The optimizer's ``eps``; for ``adam`` added where scikit-learn adds it, to
+        :math:`\\sqrt{v_t}` before the bias correction (torch adds it after).
     n_iter_no_change : int, default 10
     max_fun : int, default 15000
         Loss evaluations allowed to ``lbfgs``.
