@@ -1857,9 +1857,10 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _xlogy_left(g, ans, x, y):
-    # PyTorch's: log y where x != 0, and 0 where x == 0 (the xlogx convention)
+    # d(x log y)/dx = log y, at x == 0 too; taken as 0 only where x == 0 and y <= 0, where
+    # log y is -inf or NaN (the xlogx convention). PyTorch's rule: xlogy(g, y) masked there.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * _xlogy(np.asarray(x != 0, dtype=np.result_type(x, y)), y)
+        return np.where((np.asarray(x) == 0) & (np.asarray(y) <= 0), 0, _xlogy(g, y))
 
 
 def _xlogy_right(g, ans, x, y):
@@ -1868,8 +1869,8 @@ def _xlogy_right(g, ans, x, y):
 
 
 def _xlogy_left_graph(g, ans, x, y):
-    nonzero = np.asarray(_value(x)) != 0
-    return g * where(nonzero, log(where(nonzero, y, 1.0)), 0.0)
+    masked = (np.asarray(_value(x)) == 0) & (np.asarray(_value(y)) <= 0)  # as _xlogy_left
+    return g * where(masked, 0.0, log(where(masked, 1.0, y)))
 
 
 xlogy = defop("xlogy", _xlogy, broadcasts=True, sample=_binary(_normal, _positive))
