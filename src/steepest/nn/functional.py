@@ -687,9 +687,10 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
     if label_smoothing:
         classes = data.shape[-1]
         per_class = np.ones(classes, mask.dtype) if weight is None else weight.astype(mask.dtype)
-        keep = _kept(target_array, ignore_index, mask.dtype)
         smooth = ops.neg(ops.sum(ops.mul(log_probs, per_class), axis=-1))
-        smooth = ops.mul(smooth, keep)
+        # where(), not * 0: an ignored sample's smoothing term is inf when one of its logits is
+        # -inf, and inf * 0 is NaN; PyTorch masks it to 0 (masked_fill) like its NLL term.
+        smooth = ops.where(_kept(target_array, ignore_index), smooth, 0.0)
         if reduction == "mean":
             nll = ops.div(ops.sum(losses), total_weight)
             return ops.add(ops.add(ops.mul(nll, 1.0 - label_smoothing),
@@ -704,9 +705,9 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
 
 
 @replayed  # NumPy on the target: st.compile calls it again on every replay
-def _kept(target: Any, ignore_index: int, dtype: np.dtype) -> np.ndarray:
-    """1 for the samples whose target is not ``ignore_index``, else 0."""
-    return (np.asarray(target) != ignore_index).astype(dtype)
+def _kept(target: Any, ignore_index: int) -> np.ndarray:
+    """True for the samples whose target is not ``ignore_index``."""
+    return np.asarray(target) != ignore_index
 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
