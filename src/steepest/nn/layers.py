@@ -152,17 +152,30 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = check_int("Flatten", "start_dim", start_dim)
+        self.end_dim = check_int("Flatten", "end_dim", end_dim)
 
     def forward(self, x: Any) -> Any:
         shape = x.shape
-        start = self.start_dim % len(shape) if shape else 0
-        end = self.end_dim % len(shape) if shape else 0
+        # An axis outside [-n, n) is refused as by torch (a 0-d input counts as one axis):
+        # reducing it modulo n silently flattened other axes (Flatten(0, 3) of a 3-D input was
+        # the identity).
+        n = max(len(shape), 1)
+        for name, dim in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if not -n <= dim < n:
+                raise IndexError(f"Flatten: {name}={dim} is out of range [{-n}, {n - 1}] for an "
+                                 f"input of shape {shape}")
+        start, end = self.start_dim % n, self.end_dim % n
+        if not shape:
+            return x.reshape((1,))
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim "
                              f"{self.end_dim} for an input of shape {shape}")
         merged = int(np.prod(shape[start:end + 1]))
         return x.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class ReLU(Module):
