@@ -25,6 +25,20 @@ def _as_list(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def _grad_arrays(parameters: list[Tensor]) -> list[np.ndarray]:
+    """The gradients to clip in place, each made an ndarray first: a 0-d tensor's accumulated
+    gradient can be a NumPy scalar (or a number set by hand), and ``g *= c`` on a scalar only
+    rebinds a name, so the gradient would silently stay unclipped."""
+    grads = []
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if not isinstance(p.grad, np.ndarray):
+            p.grad = np.array(p.grad)
+        grads.append(p.grad)
+    return grads
+
+
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
                     norm_type: float = 2.0) -> float:
     """Scale gradients in place so that their global norm is at most ``max_norm`` (as
@@ -67,7 +81,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
 
 @replayed  # st.compile clips again on every replay (the gradients it finds then)
 def _clip_norm(parameters: list[Tensor], max_norm: float, norm_type: float) -> float:
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = _grad_arrays(parameters)
     total = global_norm(grads, norm_type)
     if math.isfinite(total):
         coefficient = max_norm / (total + 1e-6)
@@ -122,9 +136,8 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
 
 @replayed  # st.compile clips again on every replay (the gradients it finds then)
 def _clip_value(parameters: list[Tensor], c: float) -> None:
-    for p in parameters:
-        if p.grad is not None:
-            np.clip(p.grad, -c, c, out=p.grad)
+    for g in _grad_arrays(parameters):
+        np.clip(g, -c, c, out=g)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
