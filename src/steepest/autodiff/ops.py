@@ -1341,9 +1341,21 @@ def _cross_entropy_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [logits, rng.integers(0, classes, batch)], {"reduction": reduction}
 
 
+def _cross_entropy_target_rule(g, ans, logits, target, reduction="mean", residual=None):
+    # Only a probability target can require grad (class indices are integers): d loss / d p_c
+    # is -log softmax(x)_c, as PyTorch differentiates soft targets. log softmax is taken from
+    # the shifted logits, finite where exp(shifted) underflowed to 0.
+    if residual is None:
+        residual = _cross_entropy(logits, target, reduction)[1]
+    log_probs = (logits - _max_over_classes(logits)) - np.log(residual[1])
+    n = math.prod(logits.shape[:-1])
+    scale = _loss_scale(np.asarray(g), n, reduction)
+    return -log_probs * (np.expand_dims(scale, -1) if reduction == "none" else scale)
+
+
 cross_entropy = defop("cross_entropy", _cross_entropy, sample=_cross_entropy_sample,
                       residual=True)
-defvjp(cross_entropy, _cross_entropy_rule, None)
+defvjp(cross_entropy, _cross_entropy_rule, _cross_entropy_target_rule)
 
 
 def _loss_scale_graph(g: Tensor, n: int, reduction: str) -> Tensor:
@@ -1352,12 +1364,15 @@ def _loss_scale_graph(g: Tensor, n: int, reduction: str) -> Tensor:
 
 def _cross_entropy_graph(g, ans, logits, target, reduction="mean", residual=None):
     p = softmax(logits, axis=-1)
-    target = np.asarray(_value(target))
     scale = _loss_scale_graph(g, math.prod(logits.shape[:-1]), reduction)
     if reduction == "none":
         scale = _with_axis(scale)
-    if target.shape == logits.shape and target.dtype.kind == "f":
-        return (p * target.sum(axis=-1, keepdims=True) - target) * scale
+    values = np.asarray(_value(target))
+    if values.shape == logits.shape and values.dtype.kind == "f":
+        # the target itself (a Tensor, maybe one that requires grad), not its values: the
+        # result is then differentiable in a soft target too
+        return (p * sum(target, axis=-1, keepdims=True) - target) * scale
+    target = values
     onehot = np.zeros(logits.shape, dtype=p.dtype)
     np.put_along_axis(onehot, target[..., None], 1, -1)
     return (p - onehot) * scale
@@ -1376,8 +1391,14 @@ def _loss_jvp(rule: Rule, class_axis: bool = False) -> Rule:
     return jvp
 
 
-defvjp_graph(cross_entropy, _cross_entropy_graph, None)
-defjvp(cross_entropy, _loss_jvp(_cross_entropy_rule, class_axis=True), None)
+def _cross_entropy_target_graph(g, ans, logits, target, reduction="mean", residual=None):
+    scale = _loss_scale_graph(g, math.prod(logits.shape[:-1]), reduction)
+    return -log_softmax(logits, axis=-1) * (_with_axis(scale) if reduction == "none" else scale)
+
+
+defvjp_graph(cross_entropy, _cross_entropy_graph, _cross_entropy_target_graph)
+defjvp(cross_entropy, _loss_jvp(_cross_entropy_rule, class_axis=True),
+       _loss_jvp(_cross_entropy_target_rule, class_axis=True))
 
 
 def _bce_with_logits(x: np.ndarray, y: np.ndarray, reduction: str = "mean") -> np.ndarray:
