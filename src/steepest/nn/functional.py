@@ -768,7 +768,9 @@ def _weighted_probabilities(target: Any, label_smoothing: float, weight: np.ndar
     if weight is not None:  # the weight of class c along the class axis
         shape = [1] * ndim
         shape[1 if ndim > 1 else 0] = classes
-        probabilities = probabilities * weight.reshape(shape)
+        # In the targets' dtype: a float64 (or integer) weight must not make a float32 loss
+        # float64 (NLL, BCE and pos_weight cast their weights likewise).
+        probabilities = probabilities * weight.astype(probabilities.dtype).reshape(shape)
     return probabilities
 
 
