@@ -933,8 +933,9 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
     stops with a warning, as L-BFGS-B takes it. As L-BFGS-B it stops, converged, when
     :math:`\|g\|_\infty \le` ``gtol`` or when
     :math:`(f_k - f_{k+1}) / \max(|f_k|, |f_{k+1}|, 1) \le` ``ftol`` (SciPy's default
-    :math:`10^7 \epsilon`); and, not converged, after ``max_iter`` iterations, once ``max_fun``
-    evaluations are spent, or when a line search finds no acceptable step from the
+    :math:`10^7 \epsilon`); and, not converged, after ``max_iter`` iterations, after the
+    iteration whose evaluations (the first one included) pass ``max_fun`` (as SciPy, which never
+    cuts a line search short for it), or when a line search finds no acceptable step from the
     steepest-descent direction (a failure along an L-BFGS direction first empties the memory and
     retries).
 
@@ -964,12 +965,11 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
         # L-BFGS-B's first trial step: 1 / ||d|| before the first iteration, 1 afterwards (also
         # along -g after a restart)
         t = 1.0 if iterations else 1.0 / max(float(np.sqrt(d @ d)), np.finfo(float).tiny)
-        budget = min(20, max_fun - evaluations)
-        if budget < 1:
-            return x, f, g, iterations, evaluations, "max_fun"
-        # L-BFGS-B's own search: its point is taken on convergence and on a warning
+        # L-BFGS-B's own search: its point is taken on convergence and on a warning. SciPy
+        # never cuts a search short for maxfun (it checks the count after each iteration), so
+        # neither does this: n_iter_ under max_fun is scikit-learn's
         search = more_thuente(fun, x, d, f, g, alpha0=t, c1=1e-3, c2=0.9, xtol=0.1,
-                              alpha_min=0.0, alpha_max=1e10, max_evals=budget)
+                              alpha_min=0.0, alpha_max=1e10, max_evals=20)
         evaluations += search.nfev
         # as L-BFGS-B, a search that failed (no acceptable step in 20 evaluations) is discarded:
         # the memory is emptied and the iteration restarted from -g; a failure from -g ends it
@@ -988,7 +988,7 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
             return x, f, g, iterations, evaluations, "ftol"
         if iterations >= max_iter:
             return x, f, g, iterations, evaluations, "max_iter"
-        if evaluations >= max_fun:
+        if evaluations > max_fun:  # SciPy's test: the count above maxfun, after an iteration
             return x, f, g, iterations, evaluations, "max_fun"
 
 
