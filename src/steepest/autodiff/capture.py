@@ -44,7 +44,7 @@ import numpy as np
 from . import _hooks, _inline
 from . import tensor as _tensor_module
 from .ops import _operand, unbroadcast
-from .tensor import Tensor, _fresh, _run_backward, _sum
+from .tensor import Tensor, _fresh, _run_backward, _sum, _sum_grad
 
 __all__ = ["compile", "CompiledStep", "CaptureWarning"]
 
@@ -803,9 +803,9 @@ class _Recorder:
         self.handed.add(id(value))
         # tensor._accumulate's last lines, written out in line (one call less per parameter)
         self.namespace["_fresh"] = _fresh
-        self.namespace["_sum"] = _sum
+        self.namespace["_sum_grad"] = _sum_grad
         first = f"_fresh({g})" if shared else g
-        self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else _sum({ref}.grad, {g})")
+        self.lines.append(f"{ref}.grad = {first} if {ref}.grad is None else _sum_grad({ref}.grad, {g})")
         if shared:
             self.grad_local.pop(id(leaf), None)
         else:

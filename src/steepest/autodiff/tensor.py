@@ -505,7 +505,7 @@ def _accumulate(node: Tensor, g: np.ndarray, handed_out: set[int]) -> None:
         g = np.broadcast_to(g, data.shape)
     grad = node.grad
     if grad is not None:
-        node.grad = _sum(grad, g)
+        node.grad = _sum_grad(grad, g)
         return
     # A rule may pass its incoming gradient through unchanged (add does, to both inputs) or return
     # a read-only view: copy those, so that each .grad is a private, writable array. The cheap
@@ -602,6 +602,13 @@ def _run_backward(root: Tensor, seed: np.ndarray, retain_graph: bool) -> None:
 def _fresh(g: np.ndarray) -> np.ndarray:
     """A private copy of a gradient array (from the pool when it is large)."""
     return _pool.copy(g) if g.size >= _pool.threshold else g.copy()
+
+
+def _sum_grad(grad: np.ndarray, g: Any) -> np.ndarray:
+    """``grad + g`` into a ``.grad`` that already holds ``grad``: an ndarray even where both are
+    0-d (their sum is a NumPy scalar, and ``.grad`` must stay writable in place)."""
+    total = _sum(grad, g)
+    return total if type(total) is np.ndarray else np.asarray(total)
 
 
 def _sum(a: Any, b: Any) -> Any:
