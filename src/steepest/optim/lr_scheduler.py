@@ -749,6 +749,19 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
 
 # ---------------------------------------------------------------------- cyclical families
+def _momentum_keys_if_off(state_dict: Any, **defaults: Any) -> Any:
+    """A copy of a CyclicLR/OneCycleLR state dict with the momentum entries that PyTorch leaves
+    out when ``cycle_momentum`` is False (its schedulers set ``use_beta1`` and the momentum lists
+    only with cycle_momentum=True), so that a torch state dict loads; any other dict as given."""
+    if not isinstance(state_dict, dict):
+        return state_dict
+    state = dict(state_dict)
+    if state.get("cycle_momentum") is False:
+        for key, value in defaults.items():
+            state.setdefault(key, value)
+    return state
+
+
 class CyclicLR(LRScheduler):
     r"""Cycle the rate between ``base_lr`` and ``max_lr`` (Smith, "Cyclical learning rates for
     training neural networks", 2017), stepped once per batch; momentum cycles the other way.
@@ -879,9 +892,10 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_scale_fn_custom", None)
-        super().load_state_dict(state)
+        state = _momentum_keys_if_off(state_dict, use_beta1=False, base_momentums=[],
+                                      max_momentums=[])
+        saved = state.pop("_scale_fn_custom", None) if isinstance(state, dict) else None
+        super().load_state_dict(state)  # a non-dict: its TypeError
         if saved is not None and self._scale_fn_custom is not None:
             vars(self._scale_fn_custom).update(saved)
         self._init_scale_mode()
@@ -973,6 +987,9 @@ class OneCycleLR(LRScheduler):
                     group["max_momentum"] = high
                     group["base_momentum"] = low
         super().__init__(optimizer, last_epoch)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:  # noqa: D102 (as the base's)
+        super().load_state_dict(_momentum_keys_if_off(state_dict, use_beta1=False))
 
     def _phases(self, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
         n = self.total_steps
