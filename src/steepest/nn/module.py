@@ -645,11 +645,14 @@ class ModuleList(Module):
         return items[self._index(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
+        if isinstance(index, slice):  # as torch: one module at one position
+            raise TypeError("ModuleList: assignment takes an integer index, got slice")
         self.add_module(str(self._index(index)), self._checked(module, index))
 
-    def __delitem__(self, index: int) -> None:
+    def __delitem__(self, index: int | slice) -> None:
         items = list(self._modules.values())
-        del items[self._index(index)]
+        # A slice too, as torch.nn.ModuleList (_index alone refused it, saying slices are fine)
+        del items[index if isinstance(index, slice) else self._index(index)]
         self._renumber(items)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
