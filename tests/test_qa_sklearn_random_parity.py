@@ -39,3 +39,23 @@ def test_adam_epsilon_means_sklearns(epsilon):
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_,
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("ours, theirs", [(ss.MLPClassifier, skn.MLPClassifier),
+                                          (ss.MLPRegressor, skn.MLPRegressor)])
+def test_float64_input_to_a_float32_fit_predicts_in_float64_as_sklearn(ours, theirs):
+    # scikit-learn's products promote float64 X with float32 weights; X was cast down to
+    # float32, so the predictions had the wrong dtype and were 1e-7 off
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    a = ours(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X.astype(np.float32), y)
+    b = theirs(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X.astype(np.float32), y)
+    for Xp in (X, X.astype(np.float32)):
+        assert a.predict(Xp).dtype == b.predict(Xp).dtype
+        if hasattr(a, "predict_proba"):
+            assert a.predict_proba(Xp).dtype == b.predict_proba(Xp).dtype == Xp.dtype
+    if hasattr(a, "predict_proba"):
+        expected = a._raw(X.astype(np.float32)).astype(np.float64)
+        assert not np.array_equal(a._raw(X), expected)  # computed in float64, not cast

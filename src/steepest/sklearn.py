@@ -675,14 +675,16 @@ class _BaseMLP(BaseEstimator):
         model = self._network()  # not stored: predicting changes nothing
         was_training = model.training
         model.eval()
+        # float64 X through float32 weights is computed in float64, as scikit-learn's NumPy
+        # products promote it (casting X down gave float32 predictions 1e-7 away)
+        dtype = np.result_type(X.dtype, self._dtype)
         try:
             with no_grad():
                 if not hasattr(X, "tocsr"):
-                    return model(Tensor(X.astype(self._dtype, copy=False))).data
-                return np.concatenate([model(Tensor(_dense(X[piece]).astype(self._dtype))).data
+                    return model(Tensor(X.astype(dtype, copy=False))).data
+                return np.concatenate([model(Tensor(_dense(X[piece]).astype(dtype))).data
                                        for piece in _batches(X.shape[0], CHUNK)]
-                                      ) if X.shape[0] else np.zeros((0, self.n_outputs_),
-                                                                    self._dtype)
+                                      ) if X.shape[0] else np.zeros((0, self.n_outputs_), dtype)
         finally:
             model.train(was_training)
 
