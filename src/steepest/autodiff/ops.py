@@ -782,7 +782,7 @@ defjvp(where, kind="vjp")
 
 def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """Give a reduced gradient back the reduced axes (as size 1) so that it broadcasts."""
-    if keepdims or axis is None:
+    if keepdims or axis is None or not shape:  # a 0-d input: its axis 0 (or -1) is all of it
         return g.reshape([1] * len(shape)) if axis is None and not keepdims else g
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     reduced = {a % len(shape) for a in axes}
@@ -791,7 +791,7 @@ def _expand_reduced(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: 
 
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
-    if axis is None:
+    if axis is None or not shape:  # a 0-d input, over axis 0 or -1: one element
         return math.prod(shape)
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     return math.prod(shape[a] for a in axes)
@@ -1686,7 +1686,7 @@ def _prod_rule(g, ans, x, axis=None, keepdims=False):
     # (from the right): exact with zeros, where ans / x would divide 0 by 0.
     if x.size == 0:  # no entries, no gradient entries (and np.take below needs one)
         return np.zeros(x.shape, np.result_type(g, x))
-    flat = axis is None
+    flat = axis is None or x.ndim == 0  # a 0-d input's axis 0 (or -1) is all of it
     work = x.reshape(-1) if flat else x
     along = 0 if flat else axis % x.ndim
     ones = np.ones_like(np.take(work, [0], axis=along))
@@ -1717,8 +1717,9 @@ def _prod_graph(g, ans, x, axis=None, keepdims=False):
     # entry's row of n copies of the axis, with that entry replaced by 1, multiplied out.
     # O(n^2) memory along the reduced axis, only on the create_graph path.
     x = x if isinstance(x, Tensor) else _constant_of(x)
-    work = reshape(x, shape=(-1,)) if axis is None else x
-    along = 0 if axis is None else axis % x.ndim
+    flat = axis is None or x.ndim == 0  # as in _prod_rule
+    work = reshape(x, shape=(-1,)) if flat else x
+    along = 0 if flat else axis % x.ndim
     order = [a for a in range(work.ndim) if a != along] + [along]
     moved = transpose(work, axes=tuple(order))  # the reduced axis last: (..., n)
     n = moved.shape[-1]

@@ -150,14 +150,17 @@ def std(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = F
 def _deviations(self: Tensor, dim: Any, correction: int) -> tuple[Any, int, Tensor]:
     """The axis of a var or std, its degrees of freedom N - c, and x minus its mean."""
     axis = tuple(dim) if isinstance(dim, list) else dim
-    count = self.size if axis is None else math.prod(
+    count = self.size if axis is None or self.ndim == 0 else math.prod(
         self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
     return axis, count - correction, self - ops.mean(self, axis=axis, keepdims=True)
 
 
 def cumsum(self: Tensor, dim: int) -> Tensor:
     """Cumulative sums along ``dim``."""
-    return ops.cumsum(self, axis=_dim(self, dim, "cumsum"))
+    axis = _dim(self, dim, "cumsum")
+    if self.ndim == 0:  # np.cumsum would give shape (1,); PyTorch keeps the scalar's shape ()
+        return ops.reshape(ops.cumsum(ops.reshape(self, shape=(1,)), axis=0), shape=())
+    return ops.cumsum(self, axis=axis)
 
 
 def prod(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
