@@ -629,6 +629,7 @@ class ModuleList(Module):
 
     def _renumber(self, items: list[Module]) -> None:
         self._modules.clear()
+        _structure_changed()  # the cached parameter lists are stale even if nothing is re-added
         for i, module in enumerate(items):
             self.add_module(str(i), module)
 
@@ -706,8 +707,7 @@ class ModuleDict(Module):
         self.add_module(name, self._checked(name, module))
 
     def __delitem__(self, name: str) -> None:
-        self[name]  # noqa: B018 (the KeyError with the names)
-        del self._modules[name]
+        self.pop(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._modules
@@ -734,11 +734,14 @@ class ModuleDict(Module):
         """Remove the module ``name`` and return it."""
         module = self[name]
         del self._modules[name]
+        object.__delattr__(self, name)  # as add_module set it (torch's attribute goes too)
+        _structure_changed()  # else parameters() keeps listing the removed module's (cached)
         return module
 
     def clear(self) -> None:
         """Remove every module."""
-        self._modules.clear()
+        for name in list(self._modules):
+            self.pop(name)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(): pick its modules in the parent's forward")
