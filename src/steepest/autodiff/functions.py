@@ -180,8 +180,11 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
-    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
-    return ops.clip(x, min=min, max=max)
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``.
+
+    The bounds are numbers, arrays or Tensors that do not require grad: they get no gradient.
+    """
+    return ops.clip(x, min=ops._clip_bound("min", min), max=ops._clip_bound("max", max))
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:

@@ -754,6 +754,18 @@ def _clip_sample(rng: np.random.Generator, shape: tuple[int, ...]):
     return [x], {"min": -1.0, "max": 1.0}
 
 
+def _clip_bound(name: str, bound: Any) -> Any:
+    """A Tensor bound of clip as its array (the rules compare arrays with it). The bounds get no
+    gradient here, unlike torch.clamp's tensor bounds: one that requires grad is refused."""
+    if not isinstance(bound, Tensor):
+        return bound
+    if bound.requires_grad and _tensor_module._grad_enabled:
+        raise TypeError(f"clip: {name} is a Tensor that requires grad, but steepest does not "
+                        f"differentiate clip's bounds; pass {name}.detach(), or use "
+                        "st.maximum/st.minimum for a gradient in the bound")
+    return bound.data
+
+
 clip = defop("clip", _clip, sample=_clip_sample, array_params=("min", "max"))
 defvjp(clip, _clip_rule)
 defvjp_graph(clip, lambda g, ans, x, min=None, max=None: _masked(
@@ -2046,7 +2058,8 @@ def _install_methods() -> None:
         "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
         **{op.name: _unary_method(op)
            for op in (exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos)},
-        "clip": lambda self, min=None, max=None: clip(self, min=min, max=max),
+        "clip": lambda self, min=None, max=None: clip(self, min=_clip_bound("min", min),
+                                                      max=_clip_bound("max", max)),
         "reshape": lambda self, *shape: reshape(self, shape=_shape_args(shape)),
         "transpose": _transpose_method,
         "flatten": lambda self: reshape(self, shape=(-1,)),
