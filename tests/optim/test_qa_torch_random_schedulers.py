@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import steepest as st
 from steepest.optim import lr_scheduler as sched
@@ -133,3 +134,41 @@ def test_torch_state_dict_with_cycle_momentum_still_needs_its_momentum_keys():
         assert "use_beta1" in str(error)
     else:  # pragma: no cover - the failure message
         raise AssertionError("a cycle_momentum=True state dict without its momentum keys loaded")
+
+
+@pytest.mark.filterwarnings("ignore:.*before any optimizer.step")
+def test_sequential_lr_with_a_composite_after_a_milestone_says_why_it_cannot_start():
+    # torch.optim.lr_scheduler fails here with a bare NotImplementedError at the milestone
+    # (SequentialLR has no get_lr); steepest raised "SequentialLR does not implement _chainable".
+    opt = _two_groups("sgd")
+    inner = sched.SequentialLR(opt, [sched.LinearLR(opt, 0.2, total_iters=5),
+                                     sched.ExponentialLR(opt, 0.9)], [7])
+    outer = sched.SequentialLR(opt, [sched.StepLR(opt, 4, 0.5), inner], [3])
+    for _ in range(2):
+        opt.step()
+        outer.step()
+    opt.step()
+    try:
+        outer.step()
+    except TypeError as error:
+        assert "schedulers[1] is a SequentialLR" in str(error)
+        assert "milestone 3" in str(error)
+    else:  # pragma: no cover - the failure message
+        raise AssertionError("a nested SequentialLR took over at a milestone")
+
+
+@pytest.mark.filterwarnings("ignore:.*before any optimizer.step")  # torch warns there too
+def test_sequential_lr_with_a_composite_first_still_runs():
+    # torch's numbers: ChainedScheduler([ExponentialLR(0.95), StepLR(4, 0.5)]) then StepLR(3, 0.7)
+    # from epoch 6, on SGD groups with lr 0.1 and 0.2 (first group shown).
+    opt = _two_groups("sgd")
+    first = sched.ChainedScheduler([sched.ExponentialLR(opt, 0.95), sched.StepLR(opt, 4, 0.5)])
+    outer = sched.SequentialLR(opt, [first, sched.StepLR(opt, 3, 0.7)], [6])
+    lrs = []
+    for _ in range(9):
+        opt.step()
+        outer.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    expected = [0.09025, 0.0857375, 0.08145062499999998, 0.038689046874999994,
+                0.03675459453124999, 0.1, 0.1, 0.1, 0.06999999999999999]
+    assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(lrs, expected, strict=True)), lrs

@@ -1132,6 +1132,14 @@ class SequentialLR(_Composite):
         index = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            if isinstance(scheduler, _Composite):
+                # torch fails here too (a bare NotImplementedError): a composite has no rate of
+                # its own for epoch 0 to start from
+                raise TypeError(f"SequentialLR: schedulers[{index}] is a "
+                                f"{type(scheduler).__name__}, which cannot take over at milestone "
+                                f"{self.last_epoch} (a SequentialLR or ChainedScheduler has no "
+                                "rate of its own to restart from; PyTorch fails there too); put "
+                                "it first, or list its members in this SequentialLR")
             scheduler._update_lr(0)
         else:
             scheduler.step()
