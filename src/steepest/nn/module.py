@@ -221,6 +221,11 @@ class Module:
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"{type(self).__name__}: a parameter, buffer or module name must be a "
                              f"non-empty string without '.', got {name!r}")
+        # As torch: the instance attribute would hide a method (ModuleDict({"keys": ...}) broke
+        # keys(), {"train": ...} broke train()) or a plain attribute such as ``training``.
+        if hasattr(self, name) and not any(name in registry for registry in self._registries()):
+            raise KeyError(f"{type(self).__name__}: attribute '{name}' already exists (a method "
+                           f"or plain attribute); register under another name")
 
     def _buffer_array(self, name: str, value: Any) -> np.ndarray:
         if isinstance(value, Tensor):
@@ -628,6 +633,8 @@ class ModuleList(Module):
         self._renumber(items)
 
     def _renumber(self, items: list[Module]) -> None:
+        for name in self._modules:  # the old positions' attributes go with them
+            object.__delattr__(self, name)
         self._modules.clear()
         _structure_changed()  # the cached parameter lists are stale even if nothing is re-added
         for i, module in enumerate(items):
