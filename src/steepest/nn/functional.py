@@ -388,9 +388,36 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean",
     smoothing = check_real("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     ignore_index = check_int("cross_entropy", "ignore_index", ignore_index)
     weight = _class_weight("cross_entropy", weight)
+    if (isinstance(target, Tensor) and target.requires_grad
+            and (smoothing or weight is not None or np.ndim(input) > 2)
+            and _is_probability_target(input, target)):
+        return _differentiable_target_cross_entropy(input, target, weight, reduction, smoothing)
     if weight is not None or _ignores(target, ignore_index):
         return _weighted_cross_entropy(input, target, weight, ignore_index, reduction, smoothing)
     return _cross_entropy(input, target, reduction, smoothing)
+
+
+def _differentiable_target_cross_entropy(input: Any, target: Tensor, weight: np.ndarray | None,
+                                         reduction: str, smoothing: float) -> Tensor:
+    r""":math:`\ell_i = -\sum_c w_c q_{ic} \log s_{ic}`, :math:`q = (1 - \varepsilon) p +
+    \varepsilon / C`, in Tensor ops, for probability targets that require grad.
+
+    The other paths smooth, weight or move the class axis of the target's array, which cuts
+    the target out of the graph (``p.grad`` stayed None where torch gives it); the fused op
+    differentiates a target only in the plain (N, C) case.
+    """
+    axis = 1 if np.ndim(input) > 1 else 0
+    classes = _shape(input)[axis]
+    q = target
+    if smoothing:
+        q = ops.add(ops.mul(q, 1.0 - smoothing), smoothing / classes)
+    if weight is not None:
+        _class_weight("cross_entropy", weight, classes)
+        shape = [1] * np.ndim(input)
+        shape[axis] = classes
+        q = ops.mul(q, weight.astype(target.dtype).reshape(shape))
+    log_probs = ops.log_softmax(input, axis=axis)
+    return _reduce(ops.neg(ops.sum(ops.mul(log_probs, q), axis=axis)), reduction)
 
 
 def _ignores(target: Any, ignore_index: int) -> bool:
