@@ -86,6 +86,14 @@ class RMSprop(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
         state["step"] += 1
+        if group["momentum"] > 0 and "momentum_buffer" not in state \
+                or group["centered"] and "grad_avg" not in state:
+            # momentum or centering switched on after the first step (a KeyError before, as in
+            # torch): the buffer starts from zero, as it would have from the first step
+            for key, wanted in (("momentum_buffer", group["momentum"] > 0),
+                                ("grad_avg", group["centered"])):
+                if wanted:
+                    state.setdefault(key, np.zeros_like(p.data))
         if kernels.fused:  # one fused loop: decay, maximize and cast included
             kernels.get_kernels().rmsprop_(
                 p.data, grad, state["square_avg"], state.get("grad_avg"),
