@@ -1023,7 +1023,9 @@ class OneCycleLR(LRScheduler):
             for i, phase in enumerate(self._schedule_phases):
                 end = phase["end_step"]
                 if step <= end or i == last:
-                    pct = (step - start) / (end - start)
+                    # a phase of no steps (pct_start=1 leaves the annealing none) is at its
+                    # end; torch divides by zero there, at the last step
+                    pct = (step - start) / (end - start) if end > start else 1.0
                     lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
                         _set_momentum(group, self.use_beta1,

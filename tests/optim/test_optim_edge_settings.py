@@ -1,4 +1,5 @@
-"""RMSprop's momentum or centering switched on mid-run starts its buffer from zero."""
+"""Settings at the edges: RMSprop's momentum or centering switched on mid-run, OneCycleLR with
+pct_start=1."""
 
 import numpy as np
 import pytest
@@ -29,3 +30,20 @@ def test_switching_on_momentum_or_centering_mid_run(key, value):
     np.testing.assert_allclose(w.data, before - 0.01 * g / avg, rtol=1e-12)
     restored = optim.RMSprop([st.tensor(np.ones(3), requires_grad=True)], lr=0.01, **{key: value})
     restored.load_state_dict(opt.state_dict())  # the state matches the new settings
+
+
+def test_one_cycle_with_pct_start_1_reaches_its_last_step():
+    # the annealing phase has no steps: torch (and steepest before) raised ZeroDivisionError
+    # at step total_steps; the rates before it are torch's
+    w = st.tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=1.0,
+                                          anneal_strategy="linear", cycle_momentum=False)
+    lrs = [sched.get_last_lr()[0]]
+    for _ in range(10):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+    rise = [0.04 + (1.0 - 0.04) * k / 9 for k in range(10)]  # initial max_lr / 25 up to max_lr
+    np.testing.assert_allclose(lrs[:10], rise, rtol=1e-12)
+    assert lrs[10] == pytest.approx(0.04 / 1e4)  # the end of the (empty) annealing: min_lr
