@@ -918,7 +918,9 @@ class OneCycleLR(LRScheduler):
     (``three_phase``: a symmetric fall back to the initial rate ends at
     :math:`2\,\text{pct\_start}\cdot N - 2`, then the annihilation to ``min_lr``). Building it
     writes ``initial_lr``, ``max_lr`` and ``min_lr`` (and ``max_momentum``, ``base_momentum``)
-    into every group. Stepping past ``total_steps`` raises ``ValueError``, as in PyTorch.
+    into every group. Stepping past ``total_steps`` raises ``ValueError``, as in PyTorch. A phase
+    of no steps (``pct_start=1`` leaves the annealing none) is at its end value, where PyTorch
+    divides by zero at the last step.
 
     Parameters
     ----------
