@@ -46,7 +46,10 @@ class LBFGS(Optimizer):
     first trial point is always evaluated, so a step may make ``max_eval + 1`` calls), not a
     fixed 25. Iterations stop at ``max_iter``, after ``max_eval`` closure calls, when
     :math:`\|g\|_\infty \le` ``tolerance_grad``, or when the step or the change of the loss
-    falls below ``tolerance_change``.
+    falls below ``tolerance_change``. The directions, the history and the search are computed
+    in float64 whatever the parameters' dtype (PyTorch works in the parameters' dtype), and each
+    step is cast to the parameter's dtype as it is applied: float32 trajectories agree with
+    PyTorch's to float32 rounding, not bit for bit.
 
     Parameters
     ----------
