@@ -206,3 +206,20 @@ def test_multi_output_loss_is_reported_as_sklearn_does():
     penalty = 0.5 * 0.01 * sum(float((c ** 2).sum()) for c in reg.coefs_) / 50
     expected = 0.5 * np.mean((reg.predict(Xr) - Y) ** 2) + penalty
     assert reg.loss_ == pytest.approx(expected, rel=1e-10)
+
+
+def test_the_limits_are_tested_before_convergence_as_scipy_does():
+    # scikit-learn's test_lbfgs_regression_maxfun: with identity units the iteration that
+    # passes max_fun=10 also meets ftol; SciPy stops on the limit and warns, and so must this
+    from sklearn.datasets import make_regression
+    from sklearn.preprocessing import scale
+    X, y = make_regression(n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7)
+    y = scale(y)  # test_mlp.py's regression data
+    for activation in ("identity", "logistic", "tanh", "relu"):
+        params = {"solver": "lbfgs", "hidden_layer_sizes": 50, "tol": 0.0, "max_iter": 150,
+                  "max_fun": 10, "activation": activation, "random_state": 1}
+        with pytest.warns(ConvergenceWarning):
+            ours = MLPRegressor(**params).fit(X, y)
+        with pytest.warns(ConvergenceWarning):
+            theirs = skn.MLPRegressor(**params).fit(X, y)
+        assert ours.n_iter_ == theirs.n_iter_ <= 10

@@ -984,14 +984,17 @@ def _minimize_lbfgs(fun: Any, x: np.ndarray, gtol: float, max_iter: int, max_fun
         iterations += 1
         history.add(x_new - x, search.grad - g)
         f_old, x, f, g = f, x_new, search.fun, search.grad
-        if np.abs(g).max() <= gtol:
-            return x, f, g, iterations, evaluations, "gtol"
-        if f_old - f <= _LBFGS_FTOL * max(abs(f_old), abs(f), 1.0):
-            return x, f, g, iterations, evaluations, "ftol"
+        # SciPy tests its limits at each new iterate before L-BFGS-B tests convergence: an
+        # iteration that converges on the last allowed one stops at the limit (scikit-learn
+        # then warns, and its test_lbfgs_regression_maxfun expects the warning)
         if iterations >= max_iter:
             return x, f, g, iterations, evaluations, "max_iter"
         if evaluations > max_fun:  # SciPy's test: the count above maxfun, after an iteration
             return x, f, g, iterations, evaluations, "max_fun"
+        if np.abs(g).max() <= gtol:
+            return x, f, g, iterations, evaluations, "gtol"
+        if f_old - f <= _LBFGS_FTOL * max(abs(f_old), abs(f), 1.0):
+            return x, f, g, iterations, evaluations, "ftol"
 
 
 class _FlatMLP:
