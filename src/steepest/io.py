@@ -183,7 +183,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
         is written then.
     OSError
         When the disk is full or the directory is read-only: the message names ``path`` (not
-        the temporary file), and the previous file at ``path`` is unchanged.
+        the temporary file), and the previous file at ``path`` is unchanged. A
+        ``FileExistsError`` when ``path`` is a named pipe, a socket or a device (such as
+        ``/dev/null``), which is never replaced.
 
     Notes
     -----
@@ -210,12 +212,28 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
                                 f"the file to write, e.g. {os.path.join(os.fspath(path), 'state.npz')!r}")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
+    _refuse_special_file(_fspath("save", path), target)
     remove_stale_temporaries(target)
     try:
         _write_atomically(target, metadata, encoder.arrays)
     except OSError as error:
         raise _naming(error, target) from None
     _fsync_directory(directory)
+
+
+def _refuse_special_file(given: str, target: str) -> None:
+    """Refuse to replace what is not a regular file: the rename would put the checkpoint in
+    place of a named pipe, a socket or a device, and ``--checkpoint /dev/null`` run as root
+    (in a container) would replace /dev/null itself."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return  # nothing there (or unreadable): the write itself says what is wrong
+    if not stat.S_ISREG(mode):
+        shown = given if os.path.abspath(given) == target else f"{given} -> {target}"
+        raise FileExistsError(f"save: {shown!r} is {_file_kind(mode)}, not a regular file; a "
+                              f"checkpoint is never written in its place: give the path of a "
+                              f"file")
 
 
 def _naming(error: OSError, target: str) -> OSError:
