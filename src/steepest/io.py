@@ -275,12 +275,28 @@ def _host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
+#: The longest name (in bytes) of the target that its temporaries repeat in full: the rest of
+#: a temporary's name takes at most 64 bytes, and most file systems allow names of 255.
+_STEM_MAX = 255 - 64
+
+
+def _stem(name: str) -> str:
+    """The part of a temporary's name that stands for its target: the target's name, or for a
+    name too long to repeat (a legal name of 200+ bytes would make the temporary's too long,
+    and save fail with 'File name too long') its first bytes and a digest of the whole."""
+    encoded = os.fsencode(name)
+    if len(encoded) <= _STEM_MAX:
+        return name
+    head = encoded[:100].decode("utf-8", "ignore")  # whole characters only
+    return f"{head}~{hashlib.sha256(encoded).hexdigest()[:16]}"
+
+
 def _temporary_name(target: str) -> str:
     """``.<name>.<host>-<pid>-<random>.steepest-tmp`` next to the target: hidden, recognisably
     steepest's, and telling which process on which machine writes it."""
     directory, name = os.path.split(target)
-    return os.path.join(directory, f".{name}.{_host_tag()}-{os.getpid()}-{secrets.token_hex(8)}"
-                                   f"{TEMP_SUFFIX}")
+    return os.path.join(directory, f".{_stem(name)}.{_host_tag()}-{os.getpid()}-"
+                                   f"{secrets.token_hex(8)}{TEMP_SUFFIX}")
 
 
 def _alive(pid: int) -> bool:
@@ -296,10 +312,11 @@ def _alive(pid: int) -> bool:
 
 
 def _is_stale(directory: str, entry: str, name: str) -> bool:
-    prefix = f".{name}."
-    if not entry.startswith(prefix):
+    prefix = f".{_stem(name)}."
+    legacy_prefix = f".{name}."
+    if not entry.startswith((prefix, legacy_prefix)):
         return False
-    middle = entry[len(prefix):]
+    middle = entry[len(prefix if entry.startswith(prefix) else legacy_prefix):]
     try:
         age = time.time() - os.stat(os.path.join(directory, entry), follow_symlinks=False).st_mtime
     except OSError:
