@@ -927,6 +927,8 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
 def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out: Any,
              workers: int | None, scheduler: str | None, progress: bool) -> None:
     from distributed import as_completed
+    path = Path(out) / DATABASE
+    opened = _identity(path)
     bar = _Progress(len(pending), progress)
     token = uuid.uuid4().hex[:8]
     try:
@@ -938,6 +940,7 @@ def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out:
             try:
                 for future in as_completed(futures):
                     outcome = _outcome(future)
+                    _check_unmoved(path, opened)
                     try:
                         _record(connection, config_of[future.key], outcome)
                     except sqlite3.IntegrityError:
@@ -957,6 +960,25 @@ def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out:
               f"skipped, failed ones re-run).", file=sys.stderr, flush=True)
         raise
     bar.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _check_unmoved(path: Path, opened: tuple[int, int] | None) -> None:
+    """Stop the sweep when its database was deleted (``rm -rf DIR``) or replaced while it ran.
+    The open connection would go on writing every row into the deleted file, where nobody can
+    read it, and the sweep would end saying there is no database; better to stop at once."""
+    if opened is not None and _identity(path) != opened:
+        raise DatabaseError(f"sweep: the results database {str(path)!r} was removed or replaced "
+                            f"while the sweep ran; the sweep stopped (the rows it wrote went "
+                            f"with the old file). Run the same command again to resume into "
+                            f"the database now at that path (a new one if there is none)")
 
 
 def _outcome(future: Any) -> dict[str, Any]:
