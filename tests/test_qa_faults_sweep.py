@@ -109,3 +109,47 @@ def test_a_database_removed_mid_sweep_stops_the_sweep_and_says_so(fake_cluster, 
     fake_cluster()
     table = sweep.run(SPEC, out, progress=False)  # the same command again: a whole sweep
     assert len(table) == 4 and set(table["status"]) == {"done"}
+
+
+# --------------------------------------------------------------------------- two sweeps at once
+def test_a_concurrent_sweeps_failure_never_replaces_a_done_row(fake_cluster, tmp_path,
+                                                               monkeypatch):
+    # Two `steepest sweep` commands on the same --out both run every pending config. When the
+    # other one records a run done first and this one's copy fails (its worker killed, say),
+    # the failed row used to replace the done one: a result lost, and the run counted failed.
+    first = sweep.expand(sweep.load_spec(SPEC))[0]
+    real = sweep.run_config
+
+    def other_sweep_finishes_it_first(config):
+        if config == first:
+            connection = sweep.open_database(tmp_path)
+            try:
+                sweep._record(connection, config, {"status": "done", **real(config),
+                                                   "worker": "the other sweep"})
+            finally:
+                connection.close()
+
+    def fails_here(config):
+        if config == first:
+            raise MemoryError("this copy of the run failed")
+        return real(config)
+
+    fake_cluster(other_sweep_finishes_it_first)
+    monkeypatch.setattr(sweep, "run_config", fails_here)
+    table = sweep.run(SPEC, tmp_path, progress=False)
+    assert set(table["status"]) == {"done"}
+    row = _rows(tmp_path)[sweep.run_id(first)]
+    assert row[0] == "done" and row[3] == "the other sweep"
+
+
+def test_a_done_row_is_kept_and_a_failed_one_replaced(tmp_path):
+    config = sweep.expand(sweep.load_spec(SPEC))[0]
+    connection = sweep.open_database(tmp_path)
+    try:
+        sweep._record(connection, config, {"status": "failed", "error": "E: first try"})
+        sweep._record(connection, config, {"status": "done", "final_loss": 1.0, "worker": "a"})
+        sweep._record(connection, config, {"status": "done", "final_loss": 1.0, "worker": "b"})
+        sweep._record(connection, config, {"status": "failed", "error": "E: late copy"})
+    finally:
+        connection.close()
+    assert _rows(tmp_path)[sweep.run_id(config)][0::3] == ("done", "a")

@@ -725,14 +725,29 @@ def open_database(out: str | os.PathLike[str]) -> sqlite3.Connection:
 
 def _record(connection: sqlite3.Connection, config: Mapping[str, Any],
             outcome: Mapping[str, Any]) -> None:
-    """Write one run's row in its own transaction (replacing a failed row of the same id)."""
+    """Write one run's row in its own transaction, replacing a failed row of the same id but
+    never a done one: two sweeps on the same directory at once both run every pending config,
+    and the copy that finishes second (perhaps failing, its worker killed) must not overwrite
+    the result of the first."""
     row = (run_id(config), config["kind"], _config_json(config), outcome["status"],
            outcome.get("final_loss"), outcome.get("seconds"), outcome.get("error"),
            json.dumps(outcome.get("history"), allow_nan=False) if "history" in outcome else None,
            json.dumps(outcome.get("metrics"), allow_nan=False) if "metrics" in outcome else None,
            outcome.get("worker"), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     with connection:
-        connection.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+        if sqlite3.sqlite_version_info >= (3, 24):
+            connection.execute(_UPSERT, row)
+        else:
+            connection.execute(_KEEP_DONE, (*row, row[0]))
+
+
+# One statement each, so that no other writer can come between the test and the write; the
+# upsert (SQLite 3.24+) still checks the row's constraints when it keeps the done one.
+_UPSERT = ("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:])
+           + " WHERE runs.status != 'done'")
+_KEEP_DONE = ("INSERT OR REPLACE INTO runs SELECT ?,?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS "
+              "(SELECT 1 FROM runs WHERE id = ? AND status = 'done')")
 
 
 def _done_ids(connection: sqlite3.Connection, path: Path | None = None) -> set[str]:
