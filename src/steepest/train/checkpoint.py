@@ -30,6 +30,12 @@ def _load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"fit: resume={path!r} is not a steepest training checkpoint "
                               f"(written by fit(checkpoint=...))")
+    version = state.get("version")
+    if type(version) is int and version > CHECKPOINT_VERSION:  # not damaged: just newer
+        raise CheckpointError(f"fit: resume={path!r} was written by a newer steepest (training "
+                              f"checkpoint version {version}); this one reads versions up to "
+                              f"{CHECKPOINT_VERSION}: upgrade steepest to resume it. Nothing "
+                              f"was restored")
     problem = _schema_problem(state)
     if problem is not None:
         raise CheckpointError(f"fit: resume={path!r} is a damaged training checkpoint: {problem}. "
