@@ -289,12 +289,21 @@ def run(values: dict[str, Any]) -> dict[str, Any]:
                                "for a 2-D problem (leave it out)")
     x0 = p.x0 if values["x0"] is None else np.array(values["x0"], dtype=np.float64)
     kwargs = _method_kwargs(values)
+    method, note = values["method"], None
+    if method == "nesterov" and kwargs["momentum"] == 0.0:
+        # The momentum slider's left end: SGD refuses nesterov=True without momentum (an HTTP
+        # 422), but Nesterov's method with momentum 0 is gradient descent, step for step.
+        method, note = "gd", ("momentum = 0: Nesterov's method is plain gradient descent, "
+                              "and was run as gd")
+        del kwargs["momentum"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # divergence is reported in the result, in words
-        result = experiments.run_method(p, values["method"], x0=x0, max_iter=values["steps"],
+        result = experiments.run_method(p, method, x0=x0, max_iter=values["steps"],
                                         gtol=1e-10, **kwargs)
     path = np.asarray(result.path, dtype=np.float64)
     verdict, words = _verdict(result, path)
+    if note:
+        words.append(note)
     fvals = np.asarray(result.fvals, dtype=np.float64)
     return _plain({
         "problem": p.name, "method": values["method"], "f_min": p.f_min,

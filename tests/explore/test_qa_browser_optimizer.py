@@ -1,0 +1,50 @@
+"""QA in a real browser, the optimizer view: the ends of the sliders, hand-edited links, dragging
+past the plot's edge, and a server that stops while the page is open."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+
+def _open(w, path: str = "/") -> None:
+    w.page.goto(w.base + path)
+    w.page.wait_for_selector("body[data-ready='1']", timeout=10000)
+    w.page.wait_for_load_state("networkidle")
+
+
+def _refused(w) -> list[int]:
+    """Record the status of every response of 400 or more from now on."""
+    statuses: list[int] = []
+    w.page.on("response", lambda r: statuses.append(r.status) if r.status >= 400 else None)
+    return statuses
+
+
+def _slide(page, selector: str, position: float) -> None:
+    page.eval_on_selector(selector, """(el, v) => { el.value = v;
+        el.dispatchEvent(new Event('input', {bubbles: true})); }""", position)
+
+
+def test_nesterov_at_the_left_end_of_the_momentum_slider_runs_as_gd(watched) -> None:
+    # momentum 0 is on the slider, and SGD refuses nesterov=True without momentum: an HTTP 422
+    # "SGD: nesterov=True needs momentum > 0 and dampening = 0" in the error box
+    import steepest as st
+    from steepest import problems
+    _open(watched, "/#problem=quadratic&kappa=10&method=nesterov&lr=0.1&momentum=0.5")
+    page = watched.page
+    statuses = _refused(watched)
+    draws = page.evaluate("window.explorer.draws")
+    _slide(page, "#momentum", 0)
+    page.wait_for_function("d => window.explorer.draws > d", arg=draws)
+    page.wait_for_load_state("networkidle")
+    assert statuses == [] and page.is_hidden("#error")
+    last = page.evaluate("window.explorer.last")
+    p = problems.get("quadratic", kappa=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gd = st.minimize(p.value, p.x0, method="gd", lr=0.1, max_iter=500, gtol=1e-10, jac=p.grad)
+    assert last["nit"] == gd.nit and last["fun"] == pytest.approx(gd.fun, rel=1e-9, abs=1e-300)
+    assert "gradient descent" in page.inner_text("#diagnosis")
+    assert float(page.inner_text("#rate").split("theory ρ")[1].split()[0]) == pytest.approx(0.81)
+    assert watched.errors == []
