@@ -3,6 +3,7 @@ past the plot's edge, and a server that stops while the page is open."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -48,3 +49,29 @@ def test_nesterov_at_the_left_end_of_the_momentum_slider_runs_as_gd(watched) -> 
     assert "gradient descent" in page.inner_text("#diagnosis")
     assert float(page.inner_text("#rate").split("theory ρ")[1].split()[0]) == pytest.approx(0.81)
     assert watched.errors == []
+
+
+GARBAGE_PINS = json.dumps([None, 1, [2], "x", {"method": "gd", "problem": "quadratic"},
+                           {"method": "momentum", "lr": "fast", "x0": "abc", "steps": -3}])
+
+
+@pytest.mark.parametrize("fragment", [
+    "pins=" + GARBAGE_PINS,                            # [null] threw in the pin list: no page
+    "problem=rosenbrock&x0=1e308,1e308",               # beyond the x0 bound: blank plots, 400
+    "problem=logistic_regression&x0=1,2",              # x0 for a 31-D problem: blank, 400
+    "problem=rosenbrock&x0=,",                         # empty coordinates read as (0, 0)
+])
+def test_a_hand_edited_link_gives_a_working_page(watched, fragment) -> None:
+    page = watched.page
+    page.goto(watched.base + "/#" + fragment)
+    page.wait_for_selector("body[data-ready='1']", timeout=10000)
+    page.wait_for_function("() => window.explorer.last && window.explorer.pins.every(p => p.result)")
+    page.wait_for_load_state("networkidle")
+    assert watched.errors == []
+    assert page.is_hidden("#error")
+    assert page.evaluate("window.explorer.state.x0") is None
+    pins = page.inner_text("#pins")
+    assert "undefined" not in pins and "—" not in pins
+    if fragment.startswith("pins="):  # the two objects, their gaps filled with the defaults
+        assert page.locator("#pins li").count() == 2
+        assert "gd lr=0.05: converged" in pins and "momentum lr=0.05 m=0.9" in pins

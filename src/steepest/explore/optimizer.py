@@ -107,7 +107,8 @@ def meta() -> dict[str, Any]:
               for name, field in RUN_SPEC.items() if isinstance(field, Real | Integer)}
     return {"problems": problem_list,
             "methods": [{"name": m, **method_options(m)} for m in methods()],
-            "schedules": list(SCHEDULES), "bounds": bounds, "max_steps": MAX_STEPS}
+            "schedules": list(SCHEDULES), "bounds": bounds, "max_steps": MAX_STEPS,
+            "max_abs_x0": RUN_SPEC["x0"].bound}
 
 
 @functools.lru_cache(maxsize=64)

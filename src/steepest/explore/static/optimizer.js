@@ -34,28 +34,36 @@
     return meta.methods.find((m) => m.name === name) || { lr: false, options: [] };
   }
 
-  function fromHash() {
-    const h = common.readHash();
-    const b = meta.bounds;
+  // Settings from the hash, or from one pin of it: every value checked as the controls would
+  // have it, anything else the default. Links are edited by hand, and a pin of [null] had thrown
+  // in the pin list (no page), {"method": "gd"} drawn as "gd lr=— (undefined)", and an x0 out of
+  // bounds or for a 31-D problem left the plots blank behind an HTTP 400.
+  function settingsFrom(h) {
+    const s = {}, b = meta.bounds;
     for (const id of Object.keys(SLIDERS)) {
       const v = parseFloat(h[id]);
       const ok = Number.isFinite(v) && v >= b[id].low && v <= b[id].high;
-      state[id] = ok ? (INTEGERS.has(id) ? Math.round(v) : v) : b[id].default;
+      s[id] = ok ? (INTEGERS.has(id) ? Math.round(v) : v) : b[id].default;
     }
     const names = { problem: meta.problems.map((p) => p.name), method: meta.methods.map((m) => m.name),
                     line_search: ["none", "armijo", "wolfe"], schedule: meta.schedules };
-    for (const id of SELECTS) state[id] = names[id].includes(h[id]) ? h[id] : names[id][0];
-    if (!h.lr) state.lr = methodInfo(state.method).default_lr || state.lr;
-    state.x0 = null;
-    if (h.x0) {
-      const xy = h.x0.split(",").map(Number);
-      if (xy.length === 2 && xy.every(Number.isFinite)) state.x0 = xy;
-    }
-    pins = [];
-    if (h.pins) {
-      try { pins = JSON.parse(h.pins).slice(0, PIN_COLORS.length).map((s, k) => ({ settings: s, color: PIN_COLORS[k] })); }
-      catch (e) { pins = []; }
-    }
+    for (const id of SELECTS) s[id] = names[id].includes(h[id]) ? h[id] : names[id][0];
+    if (!h.lr) s.lr = methodInfo(s.method).default_lr || s.lr;
+    s.x0 = null;
+    const xy = Array.isArray(h.x0) ? h.x0 : typeof h.x0 === "string" ? h.x0.split(",") : [];
+    const plottable = meta.problems.find((p) => p.name === s.problem).plottable;
+    const inside = (v) => Number.isFinite(v) && Math.abs(v) <= meta.max_abs_x0;
+    if (plottable && xy.length === 2 && xy.map(parseFloat).every(inside)) s.x0 = xy.map(parseFloat);
+    return s;
+  }
+  function fromHash() {
+    const h = common.readHash();
+    Object.assign(state, settingsFrom(h));
+    let listed = [];
+    try { listed = JSON.parse(h.pins || "[]"); } catch (e) { listed = []; }
+    if (!Array.isArray(listed)) listed = [];
+    pins = listed.filter((s) => s !== null && typeof s === "object" && !Array.isArray(s))
+      .slice(0, PIN_COLORS.length).map((s, k) => ({ settings: settingsFrom(s), color: PIN_COLORS[k] }));
   }
   function toHash() {
     const out = {};
