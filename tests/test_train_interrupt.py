@@ -80,6 +80,32 @@ def test_ctrl_c_checkpoints_then_restores_the_best_weights(iris, tmp_path):
     assert history["epoch"] == [1, 2, 3, 4, 5]
 
 
+def test_ctrl_c_inside_an_epoch_keeps_the_finished_epochs_files(iris, tmp_path):
+    # with an {epoch} pattern the interrupt's weights (from the middle of epoch 4) had been
+    # written over ck_003.npz, whose history says 3 epochs: the epoch-3 snapshot was lost
+    pattern = str(tmp_path / "ck_{epoch:03d}.npz")
+    straight = mlp()
+    train.fit(straight, nn.CrossEntropyLoss(), optim.SGD(straight.parameters(), lr=0.1),
+              iris[0], epochs=3, batch_size=16, shuffle=False, progress=False,
+              checkpoint=str(tmp_path / "straight.npz"))
+    model = mlp()
+    ctrl_c = CtrlC(4, 2)
+    with pytest.raises(KeyboardInterrupt) as info:
+        train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), iris[0],
+                  epochs=10, batch_size=16, shuffle=False, progress=False, callbacks=[ctrl_c],
+                  checkpoint=pattern)
+    third, moment = st.load(tmp_path / "ck_003.npz"), tmp_path / "ck_003.interrupted.npz"
+    assert info.value.checkpoint == str(moment) and moment.is_file()
+    for key, value in st.load(tmp_path / "straight.npz")["model"].items():
+        np.testing.assert_array_equal(third["model"][key], value)  # epoch 3's, untouched
+    interrupted = st.load(moment)
+    assert interrupted["epoch"] == 3 and interrupted["history"]["interrupted"] is True
+    for key, value in ctrl_c.weights.items():
+        np.testing.assert_array_equal(interrupted["model"][key], value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ck_001.npz", "ck_002.npz", "ck_003.interrupted.npz", "ck_003.npz", "straight.npz"]
+
+
 def test_fit_runs_outside_the_main_thread(iris):
     model = mlp()
     result = {}

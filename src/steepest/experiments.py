@@ -838,15 +838,15 @@ def train_network(dataset: Any, *, hidden: Sequence[int] = (128,), activation: s
         if not len(getattr(stop, "history", ())):
             # fit checkpoints epoch 0 when Ctrl-C stops its loop (stop.history is set there);
             # before the loop began nothing was written
-            written = _checkpoint_written(checkpoint, 0) if hasattr(stop, "history") else None
+            written = getattr(stop, "checkpoint", None)
             raise TrainingInterrupted(None, epochs, written) from None
         history, interrupt = stop.history, stop
     seconds = time.perf_counter() - started
     trained = len(history) - restored
     # fit writes a checkpoint after each epoch it trains and when Ctrl-C stops it; a resumed
     # run that already reached `epochs` (or had stopped early) trains none and writes none
-    written = _checkpoint_written(checkpoint, len(history)) \
-        if trained > 0 or interrupt is not None else None
+    written = getattr(interrupt, "checkpoint", None) if interrupt is not None else \
+        _checkpoint_written(checkpoint, len(history)) if trained > 0 else None
 
     results: dict[str, Any] = {
         "data": dataset.name, "task": dataset.task, "n_train": len(split.y_train),

@@ -112,6 +112,19 @@ def _checkpoint_target(path: str, epoch: int) -> str:
     return path.format(epoch=epoch) if "{epoch" in path else path
 
 
+def _interrupted_target(path: str, epoch: int) -> str:
+    """Where Ctrl-C in the middle of epoch ``epoch + 1`` checkpoints: for a ``{epoch}`` pattern,
+    the last finished epoch's name with ``.interrupted`` before its extension
+    (``ck_010.interrupted.npz``), so that ``ck_010.npz`` keeps epoch 10's weights (it had been
+    overwritten with weights from the middle of epoch 11); a plain name, which always holds the
+    run's latest state, is used as it is."""
+    target = _checkpoint_target(path, epoch)
+    if "{epoch" not in path:
+        return target
+    root, extension = os.path.splitext(target)
+    return f"{root}.interrupted{extension}"
+
+
 def _check_checkpoint_pattern(owner: str, path: str) -> None:
     """Refuse a checkpoint name with ``{epoch...}`` that cannot be formatted (another field such
     as ``{x}``, a bad conversion or format spec) now, not after the first epoch's training."""
@@ -127,10 +140,13 @@ def _check_checkpoint_pattern(owner: str, path: str) -> None:
 
 
 def _save_checkpoint(path: str, state: FitState, callbacks: list[Callback],
-                     settings: Mapping[str, Any] | None = None) -> str:
+                     settings: Mapping[str, Any] | None = None, *,
+                     mid_epoch: bool = False) -> str:
+    """Write the checkpoint of ``state`` (after ``state.epoch``, or, ``mid_epoch``, the weights
+    of a moment inside the next epoch: see :func:`_interrupted_target`); returns its file."""
     from ..io import save
 
-    target = _checkpoint_target(path, state.epoch)
+    target = (_interrupted_target if mid_epoch else _checkpoint_target)(path, state.epoch)
     save({
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,

@@ -166,7 +166,9 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     KeyboardInterrupt
         On Ctrl-C, after the current batch: the weights of that moment are checkpointed (when
         ``checkpoint`` is set; the saved epoch is the last finished one, and resuming from it
-        repeats the interrupted epoch from those weights), callbacks finish (so
+        repeats the interrupted epoch from those weights; with an ``{epoch}`` pattern, a stop
+        inside an epoch writes ``ck_010.interrupted.npz``, so that ``ck_010.npz`` keeps epoch
+        10's weights; the file is the interrupt's ``checkpoint`` attribute), callbacks finish (so
         :class:`EarlyStopping` puts back its best weights), and the interrupt is re-raised with
         the run's :class:`History` (finished epochs only, ``interrupted=True``) as its
         ``history`` attribute::
@@ -296,8 +298,9 @@ class _Loop:
             try:
                 self._epochs(checkpoint, every)
             except KeyboardInterrupt as interrupt:
-                self._wind_down(checkpoint)
+                written = self._wind_down(checkpoint)
                 interrupt.history = state.history  # type: ignore[attr-defined]
+                interrupt.checkpoint = written  # type: ignore[attr-defined]
                 raise
         for callback in self.callbacks:
             callback.on_train_end(state)
@@ -322,18 +325,23 @@ class _Loop:
             if self.interrupt.requested:
                 raise KeyboardInterrupt
 
-    def _wind_down(self, checkpoint: str | None) -> None:
+    def _wind_down(self, checkpoint: str | None) -> str | None:
         """After Ctrl-C: the epoch counter is the last finished epoch; checkpoint the weights
-        as they are (a resumed run continues from them), then let the callbacks finish (early
-        stopping puts back its best weights)."""
+        as they are (a resumed run continues from them; stopped inside an epoch, an ``{epoch}``
+        pattern writes ``NAME.interrupted.npz`` beside the finished epochs' files), then let the
+        callbacks finish (early stopping puts back its best weights). Returns the file written."""
         state = self.state
-        if len(state.history) < state.epoch:
+        mid_epoch = len(state.history) < state.epoch
+        if mid_epoch:
             state.epoch = len(state.history)
         state.history.interrupted = True
+        written = None
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, state, self.callbacks, self.settings)
+            written = _save_checkpoint(checkpoint, state, self.callbacks, self.settings,
+                                       mid_epoch=mid_epoch)
         for callback in self.callbacks:
             callback.on_train_end(state)
+        return written
 
     def _epoch(self) -> dict[str, float]:
         state = self.state
