@@ -75,3 +75,20 @@ def test_a_hand_edited_link_gives_a_working_page(watched, fragment) -> None:
     if fragment.startswith("pins="):  # the two objects, their gaps filled with the defaults
         assert page.locator("#pins li").count() == 2
         assert "gd lr=0.05: converged" in pins and "momentum lr=0.05 m=0.9" in pins
+
+
+def test_dragging_past_the_edge_keeps_the_start_on_the_plot(watched) -> None:
+    _open(watched, "/#problem=rosenbrock&method=gd&lr=0.001")
+    page = watched.page
+    box = page.locator("#contour").bounding_box()
+    page.mouse.move(box["x"] + 10, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] + 400, box["y"] - 300, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.getElementById('contour').dataset.start.startsWith('[-1.2')")
+    # rosenbrock's window is [-2, 2] x [-1, 3]: the drag stops at its top right corner
+    x0 = page.evaluate("window.explorer.state.x0")
+    assert x0 == pytest.approx([2.0, 3.0], abs=1e-9)
+    assert json.loads(page.get_attribute("#contour", "data-start")) == pytest.approx([2.0, 3.0])

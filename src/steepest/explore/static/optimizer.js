@@ -382,8 +382,10 @@
     const setStart = (event) => {
       if (!contour || !contour.window) return;
       const rect = canvas.getBoundingClientRect();
-      const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
-      const py = ((event.clientY - rect.top) / rect.height) * canvas.height;
+      // a drag past the edge stops there: beyond it the start (and often the run) was off the plot
+      const within = (v, n) => Math.min(Math.max(v, 0), n);
+      const px = within(((event.clientX - rect.left) / rect.width) * canvas.width, canvas.width);
+      const py = within(((event.clientY - rect.top) / rect.height) * canvas.height, canvas.height);
       state.x0 = toWorld(px, py);
       showControls();
       requestRun();
