@@ -4,8 +4,11 @@ past the plot's edge, and a server that stops while the page is open."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import warnings
 
+import numpy as np
 import pytest
 
 
@@ -92,3 +95,49 @@ def test_dragging_past_the_edge_keeps_the_start_on_the_plot(watched) -> None:
     x0 = page.evaluate("window.explorer.state.x0")
     assert x0 == pytest.approx([2.0, 3.0], abs=1e-9)
     assert json.loads(page.get_attribute("#contour", "data-start")) == pytest.approx([2.0, 3.0])
+
+
+class _Server:
+    """uvicorn serving a fresh explorer on a given port (0: any), from a thread."""
+
+    def __init__(self, port: int = 0) -> None:
+        import uvicorn
+
+        from steepest.explore.server import create_app
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="critical",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "no server"
+            time.sleep(0.02)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def test_a_stopped_server_is_said_in_words_and_a_restart_picks_up(browser) -> None:
+    server = _Server()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.port}/#problem=quadratic&method=gd&lr=0.05")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_load_state("networkidle")
+        server.stop()
+        _slide(page, "#lr", -1)
+        page.wait_for_selector("#error:not([hidden])")
+        text = page.inner_text("#error")
+        assert "Failed to fetch" not in text  # what the browser says, not what happened
+        assert "cannot reach the explorer's server" in text and "steepest explore" in text
+        server = _Server(server.port)  # started again on the same port: the page goes on
+        _slide(page, "#lr", -1.5)
+        page.wait_for_selector("#error", state="hidden")
+        assert np.isclose(page.evaluate("window.explorer.last.settings.lr"), 10 ** -1.5, rtol=1e-3)
+    finally:
+        context.close()
+        server.stop()

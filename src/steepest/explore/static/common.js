@@ -9,7 +9,13 @@ const common = (() => {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const response = await fetch(path, init);
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (e) {  // no answer at all: the browser says only "Failed to fetch"
+      throw new Error(`cannot reach the explorer's server at ${location.host}: is 'steepest explore' `
+        + "still running? Start it again (on the same port) and retry; the link keeps the settings");
+    }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
