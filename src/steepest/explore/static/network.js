@@ -65,6 +65,12 @@
     if (error && after) box.appendChild(note(after));
   }
 
+  // A frame came: an error of an earlier request is over (it went on saying "the training
+  // session had expired" after the new one trained). A refused setting stays, with its field.
+  function clearPastError() {
+    if (!document.querySelector("[aria-invalid='true']")) showError(null);
+  }
+
   // The control a refused setting came from: outlined, with the server's words beside it.
   function markInvalid(error) {
     for (const el of document.querySelectorAll("[aria-invalid='true']")) el.removeAttribute("aria-invalid");
@@ -149,6 +155,7 @@
       const frame = await call("train", { batches: state.batches, lr: state.lr });
       if (frame) {
         record(frame);
+        clearPastError();
         draw(frame);
         framed.fire({ ms: performance.now() - started, loss: frame.train_loss });
       }
@@ -176,6 +183,7 @@
       const frame = await call("step", { lr: state.lr });
       if (frame) {
         record(frame);
+        clearPastError();
         draw(frame);
         drawTrace(frame.trace);
         framed.fire({ loss: frame.train_loss });

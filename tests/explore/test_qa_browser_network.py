@@ -1,0 +1,35 @@
+"""QA in a real browser, the network view and the layout of both views: an error that is over
+is cleared, a link pasted into an open tab is followed, and a phone-wide window scrolls down,
+not sideways."""
+
+from __future__ import annotations
+
+
+def _open(w, path: str) -> None:
+    w.page.goto(w.base + path)
+    w.page.wait_for_selector("body[data-ready='1']", timeout=10000)
+
+
+def test_an_error_that_is_over_is_cleared_by_the_next_frame(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=4")
+    page = watched.page
+    # the server forgets the session (it expired, or the server was restarted)
+    page.evaluate("fetch('/api/net/' + window.netExplorer.session.id, {method: 'DELETE'})")
+    page.click("#step")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "expired; started a new one" in page.inner_text("#error")
+    page.click("#step")  # the new session trains: the old words went on saying it had expired
+    page.wait_for_function("() => window.netExplorer.last.updates === 1")
+    assert page.is_hidden("#error")
+    page.click("#train")
+    page.wait_for_function("() => window.netExplorer.frames >= 4")
+    page.click("#train")
+    assert page.is_hidden("#error")
+    # a refused setting stays on screen while the old network trains on
+    page.fill("#hidden", "abc")
+    page.press("#hidden", "Enter")
+    page.wait_for_selector("#error:not([hidden])")
+    updates = page.evaluate("window.netExplorer.last.updates")
+    page.click("#step")
+    page.wait_for_function("u => window.netExplorer.last.updates === u + 1", arg=updates)
+    assert "still the previous 2-4-1" in page.inner_text("#error")
