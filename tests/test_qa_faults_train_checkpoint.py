@@ -39,3 +39,29 @@ def test_a_version_that_no_steepest_writes_is_still_damaged(tmp_path, version):
     st.save(state, tmp_path / "odd.npz")
     with pytest.raises(CheckpointError, match="damaged training checkpoint"):
         _run(tmp_path, epochs=2, resume=str(tmp_path / "odd.npz"))
+
+
+def test_training_outputs_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    # a full disk while writing metrics.json had left it at 0 bytes, with an error naming no
+    # file; the previous file stays and the error names the one that failed
+    import errno
+    from pathlib import Path
+
+    from steepest import experiments
+
+    target = tmp_path / "metrics.json"
+    target.write_text('{"old": 1}', encoding="utf-8")
+    real = Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)  # half written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError, match=f"could not write {target}: No space left on device"):
+        experiments._write_text(target, '{"new": 2}')
+    monkeypatch.setattr(Path, "write_text", real)
+    assert target.read_text(encoding="utf-8") == '{"old": 1}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]  # no temporary left
+    experiments._write_text(target, '{"new": 2}')
+    assert target.read_text(encoding="utf-8") == '{"new": 2}'

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 import warnings
@@ -1054,9 +1055,22 @@ def _write_training_outputs(out: str | Path, model: Any, scaler: Any, history: A
     files.append(model_path)
     for name, content in (("history.json", history.to_dict()), ("metrics.json", results)):
         path = directory / name
-        path.write_text(json.dumps(to_json(content), indent=1), encoding="utf-8")
+        _write_text(path, json.dumps(to_json(content), indent=1))
         files.append(path)
     return files
+
+
+def _write_text(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file and a rename: a full disk or a kill
+    leaves the previous file (or none), never a truncated one (metrics.json had been left at 0
+    bytes), and the error names the file (a bare '[Errno 28] No space left on device' did not)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, f"could not write {path}: {error.strerror}") from None
 
 
 
