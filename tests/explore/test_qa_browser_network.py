@@ -33,3 +33,19 @@ def test_an_error_that_is_over_is_cleared_by_the_next_frame(watched) -> None:
     page.click("#step")
     page.wait_for_function("u => window.netExplorer.last.updates === u + 1", arg=updates)
     assert "still the previous 2-4-1" in page.inner_text("#error")
+
+
+def test_a_link_pasted_into_an_open_tab_is_followed(watched) -> None:
+    _open(watched, "/network#dataset=moons&hidden=8,8")
+    page = watched.page
+    page.click("#train")
+    page.wait_for_function("() => window.netExplorer.frames >= 3")
+    page.evaluate("location.hash = 'dataset=circles&hidden=4&activation=relu&lr=0.01'")
+    page.wait_for_function("() => window.netExplorer.session.sizes.join('-') === '2-4-1'")
+    assert page.input_value("#dataset") == "circles"
+    assert page.input_value("#hidden") == "4"
+    assert page.input_value("#activation") == "relu"
+    assert page.inner_text("#lr-out") == "0.01"
+    assert page.inner_text("#train") == "Train"  # the old run stopped with its network
+    assert page.evaluate("window.netExplorer.session.settings.dataset") == "circles"
+    assert watched.errors == []

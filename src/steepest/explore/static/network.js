@@ -396,6 +396,9 @@
     $("train").addEventListener("click", () => setRunning(!running));
     $("step").addEventListener("click", step);
     $("reset").addEventListener("click", () => { setRunning(false); restart(); });
+    // a link pasted into this tab changes only the hash: follow it, as the optimizer view does
+    // (the controls and the network stayed the old ones); our own writes fire no hashchange
+    window.addEventListener("hashchange", () => { setRunning(false); fromHash(); showControls(); restart(); });
     window.addEventListener("beforeunload", () => {
       if (session) fetch(`/api/net/${session.id}`, { method: "DELETE", keepalive: true });
     });
