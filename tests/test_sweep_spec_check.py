@@ -139,3 +139,13 @@ def test_specs_that_work_still_load():
                   {"kind": "train", "dataset": "digits", "optimizer": "sgd", "momentum": 0.9,
                    "nesterov": True, "lr": ["cosine:0.1", 0.01]}):
         assert sweep.expand(sweep.load_spec({"sweep": table}))
+
+
+def test_a_minimize_sweep_takes_a_schedule_of_the_runs_length():
+    # as `steepest minimize --lr cosine:0.1`: the length is the run's max_iter; the spec check
+    # had accepted 'cosine:0.1' and the combination check refused it (cosine needs its length)
+    spec = {"kind": "minimize", "problem": "quadratic", "method": "gd",
+            "lr": ["cosine:0.1", 0.1], "max_iter": 50}
+    configs = sweep.expand(sweep.load_spec({"sweep": spec}))
+    outcomes = [sweep._task(config) for config in configs]
+    assert [o["status"] for o in outcomes] == ["done", "done"]

@@ -563,12 +563,15 @@ def _minimize_arguments(config: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]
     """The problem and the keyword arguments of ``run_method`` (but ``x0`` and ``max_iter``)
     for a config: one place, so that a run and the up-front check of a spec
     (:func:`_refusal`) hand the method exactly the same options."""
-    from . import problems
+    from . import problems, schedules
     line_search = config.get("line_search")
     options = {k: (tuple(v) if k == "betas" else v) for k, v in config.items()
                if k in ("momentum", "betas")}
+    lr = config.get("lr")
+    if isinstance(lr, str):  # as `steepest minimize --lr`: a schedule's length is the run's
+        lr = schedules.parse(lr, total_steps=config.get("max_iter", 1000))
     return problems.get(config["problem"]), {
-        "method": config["method"], "lr": config.get("lr"),
+        "method": config["method"], "lr": lr,
         "line_search": None if line_search in (None, "none") else line_search, **options}
 
 
