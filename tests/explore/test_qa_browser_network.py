@@ -4,6 +4,8 @@ not sideways."""
 
 from __future__ import annotations
 
+import pytest
+
 
 def _open(w, path: str) -> None:
     w.page.goto(w.base + path)
@@ -49,3 +51,20 @@ def test_a_link_pasted_into_an_open_tab_is_followed(watched) -> None:
     assert page.inner_text("#train") == "Train"  # the old run stopped with its network
     assert page.evaluate("window.netExplorer.session.settings.dataset") == "circles"
     assert watched.errors == []
+
+
+@pytest.mark.parametrize("path", ["/#problem=rosenbrock&method=adam", "/network"])
+def test_a_phone_wide_window_scrolls_down_not_sideways(browser, live_server, path) -> None:
+    context = browser.new_context(viewport={"width": 400, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + path)
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400
+        boxes = page.evaluate("""() => [...document.querySelectorAll('header, aside, .panel, canvas')]
+            .filter(e => e.offsetParent !== null).map(e => {
+              const r = e.getBoundingClientRect(); return [e.id || e.tagName, r.left, r.right]; })""")
+        for name, left, right in boxes:
+            assert left >= 0 and right <= 400, (name, left, right)
+    finally:
+        context.close()
