@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_harness import run
 from hypothesis import given, settings
 from hypothesis import strategies as st_
 
@@ -18,14 +19,6 @@ from steepest import cli, experiments
 SUBCOMMANDS = ("demo", "minimize", "compare", "train")
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``steepest argv...`` in-process; argparse's own exits are caught as exit codes."""
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_usage_error(capsys, *argv: str, match: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_harness import run
 
 from steepest import cli
 from steepest.diagnostics import DivergenceWarning
@@ -23,13 +24,6 @@ from steepest.diagnostics import DivergenceWarning
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_process(*argv: str) -> subprocess.CompletedProcess:

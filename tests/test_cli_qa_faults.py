@@ -10,18 +10,7 @@ import sys
 import warnings
 
 import pytest
-
-from steepest import cli
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from cli_harness import run
 
 COMMON = ("train", "iris", "--hidden", "8", "--quiet", "--json")
 

@@ -8,21 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_harness import run
 
 import steepest as st
-from steepest import cli
 
 COMMON = ("train", "iris", "--hidden", "8", "--quiet")
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``steepest argv...`` in-process; argparse's own exits are caught as exit codes."""
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def train_json(capsys, *argv: str) -> dict:
