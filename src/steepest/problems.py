@@ -255,8 +255,10 @@ def rosenbrock(dim: int = 2, b: float = 100.0) -> Problem:
         return g
 
     x0 = np.where(np.arange(dim) % 2 == 0, -1.2, 1.0)
+    # the window is a 2-D plotting box: None in other dimensions, as for quadratic and rastrigin
+    window = ((-2.0, 2.0), (-1.0, 3.0)) if dim == 2 else None
     return Problem("rosenbrock", dim, expression, expression, gradient,
-                   minimizers=[np.ones(dim)], f_min=0.0, x0=x0, window=((-2.0, 2.0), (-1.0, 3.0)),
+                   minimizers=[np.ones(dim)], f_min=0.0, x0=x0, window=window,
                    description=f"sum {b:g} (x[i+1] - x[i]^2)^2 + (1 - x[i])^2")
 
 
@@ -397,7 +399,8 @@ def logistic_regression(l2: float = 1e-2) -> Problem:
     The penalty covers the intercept too, so that ``f`` is :math:`\\lambda`-strongly convex
     everywhere: ``mu = l2`` and ``L = l2 + lambda_max(X^T X) / (4 n)`` are the global bounds on
     the Hessian. The minimiser and ``f_min`` come from Newton's method run until the gradient
-    norm is below 1e-12 (so they are exact up to rounding, not closed-form). Needs
+    norm is below 1e-12 (damped by backtracking, so small ``l2`` converge too; they are exact up
+    to rounding, not closed-form). Needs
     scikit-learn, which bundles the data; it is imported on the first call only.
 
     Parameters
@@ -439,17 +442,44 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _newton_logistic(X: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
-    """Newton's method; f is strongly convex and smooth, so it converges from zero in a few
-    steps (quadratically near the minimiser)."""
+    """Newton's method with Armijo backtracking; f is strongly convex and smooth, so it converges
+    from zero (quadratically near the minimiser, where the full step is taken).
+
+    The damping matters for small ``l2``: the data are nearly separable, so a full step from
+    zero overshoots into the region where the sigmoid saturates, the Hessian falls to
+    ``l2 * I`` and the next step is ``g / l2``. Undamped Newton then wandered off (for
+    ``l2 <= 1e-9``, a "minimiser" with a gradient norm of 2 and f_min = 2e9) with no error.
+    """
     n, dim = X.shape
+
+    def objective(w: np.ndarray) -> float:
+        z = X @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * (w @ w))
+
     w = np.zeros(dim)
-    for _ in range(100):
+    f = objective(w)
+    for _ in range(200):
         p = _sigmoid(X @ w)
         g = X.T @ (p - y) / n + l2 * w
         if np.linalg.norm(g) < 1e-12:
-            break
+            return w
         H = (X.T * (p * (1.0 - p))) @ X / n + l2 * np.eye(dim)
-        w = w - np.linalg.solve(H, g)
+        direction = np.linalg.solve(H, g)
+        decrease, s = float(g @ direction), 1.0
+        while s > 1e-12:
+            w_new = w - s * direction
+            f_new = objective(w_new)
+            if f_new <= f - 1e-4 * s * decrease:
+                break
+            s *= 0.5
+        else:
+            break  # no step decreases f: as close as rounding allows
+        w, f = w_new, f_new
+    # a wrong minimiser must not pass silently as the truth the tests and plots measure against
+    g = X.T @ (_sigmoid(X @ w) - y) / n + l2 * w
+    if not np.linalg.norm(g) < 1e-8:
+        raise RuntimeError(f"logistic_regression: Newton's method did not converge for l2={l2!r} "
+                           f"(gradient norm {float(np.linalg.norm(g)):.3g})")
     return w
 
 
