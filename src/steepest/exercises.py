@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice
+from ._validation import check_choice, check_int
 from .autodiff import Tensor, tensor
 from .autodiff.functional import grad
 
@@ -120,7 +120,7 @@ def check_update(student: StudentUpdate, optimizer: str, *, steps: int = 5, dim:
     optimizer : str
         A name of :data:`steepest.optim.OPTIMIZERS` (``"sgd"``, ``"adam"``, ...).
     steps : int, default 5
-        How many updates to compare.
+        How many updates to compare, ``>= 1``.
     dim : int, default 3
         The dimension of the default objective.
     gradient : callable, optional
@@ -140,6 +140,8 @@ def check_update(student: StudentUpdate, optimizer: str, *, steps: int = 5, dim:
     from .optim import OPTIMIZERS, create
 
     check_choice("exercises.check_update", "optimizer", optimizer, OPTIMIZERS)
+    # steps < 1 compared nothing and still reported "correct", even for a wrong rule
+    steps = check_int("exercises.check_update", "steps", steps, low=1)
     if not callable(student):
         raise TypeError(f"exercises.check_update: student must be a function, got {student!r}")
     gradient = gradient or _quadratic_gradient
@@ -170,7 +172,7 @@ def check_gradient(student: Callable[[np.ndarray], Any], f: Callable[[Tensor], T
     f : callable
         The function, written with steepest operations (Tensor in, scalar Tensor out).
     points : array_like
-        One point per row (or a single point) at which to compare.
+        One point per row (or a single point) at which to compare; at least one.
     rtol, atol : float
         Tolerances of :func:`numpy.isclose`.
 
@@ -179,6 +181,9 @@ def check_gradient(student: Callable[[np.ndarray], Any], f: Callable[[Tensor], T
     CheckResult
     """
     points = np.atleast_2d(np.asarray(points, dtype=float))
+    if points.size == 0:  # no point compared nothing and still reported "correct"
+        raise ValueError(f"exercises.check_gradient: points must hold at least one point with at "
+                         f"least one coordinate, got an array of shape {points.shape}")
     exact = grad(f)
     for i, x in enumerate(points, start=1):
         failure = _compare("the gradients", i, exact(x.copy()), student(x.copy()), rtol, atol)
@@ -197,7 +202,7 @@ def check_schedule(student: Callable[[int], float], schedule: Callable[[int], fl
         ``t -> lr`` for t = 1, 2, ...; ``schedule`` is the library's (``schedules.cosine(0.1,
         100)``, say).
     steps : int, default 100
-        The number of steps compared.
+        The number of steps compared, ``>= 1``.
     rtol : float
         Relative tolerance.
 
@@ -205,6 +210,8 @@ def check_schedule(student: Callable[[int], float], schedule: Callable[[int], fl
     -------
     CheckResult
     """
+    # steps < 1 compared nothing and still reported "correct", even for a wrong schedule
+    steps = check_int("exercises.check_schedule", "steps", steps, low=1)
     for t in range(1, steps + 1):
         failure = _compare("the learning rates", t, schedule(t), student(t), rtol, 0.0)
         if failure is not None:
