@@ -604,8 +604,9 @@ def train_val_test_split(X: Any, y: Any, val: float = 0.15, test: float = 0.15,
         groups = [rng.permutation(np.flatnonzero(labels == c)) for c in range(classes.size)]
         counts = np.array([g.size for g in groups])
         test_take = _largest_remainder(counts, test, n_test)
-        val_take = _largest_remainder(counts - test_take, val / (1.0 - test) if test < 1 else 0.0,
-                                      n_val)
+        # The share of the rows left after the test set that makes n_val in all: val / (1 - test)
+        # falls short of it when ceil(test * n) rounded the test set up (one row too few).
+        val_take = _largest_remainder(counts - test_take, n_val / (n - n_test), n_val)
         val_take = np.minimum(val_take, counts - test_take)
         parts = ([g[:t] for g, t in zip(groups, test_take, strict=True)],
                  [g[t:t + v] for g, t, v in zip(groups, test_take, val_take, strict=True)],
