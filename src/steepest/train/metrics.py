@@ -15,17 +15,24 @@ Metric = Callable[[np.ndarray, np.ndarray], float]
 def accuracy(output: np.ndarray, target: np.ndarray) -> float:
     """Fraction of correct class predictions.
 
-    ``output`` holds one score (logit or probability) per class, or a single logit column for a
-    binary problem (class 1 when the logit is positive); ``target`` holds class indices, or
-    one-hot / probability rows (compared by their argmax).
+    ``output`` holds one score (logit or probability) per class along axis 1 (``(N, C)`` or
+    ``(N, C, d1, ...)``, as :class:`~steepest.nn.CrossEntropyLoss` reads it), or a single logit
+    column for a binary problem (class 1 when the logit is positive; not a probability column);
+    ``target`` holds class indices (``(N,)`` or an ``(N, 1)`` column), or one-hot / probability
+    rows (compared by their argmax).
     """
     if output.ndim == 1 or output.shape[-1] == 1:
         predicted = (output.reshape(-1) > 0).astype(np.int64)
         target = target.reshape(-1)
     else:
-        predicted = output.argmax(axis=-1)
-        if target.ndim == output.ndim:
-            target = target.argmax(axis=-1)
+        # The class axis is 1, as CrossEntropyLoss reads (N, C) and (N, C, d1, ...) scores;
+        # the last axis would be a position axis for (N, C, d1).
+        predicted = output.argmax(axis=1)
+        if target.ndim == output.ndim and target.shape[1] == 1:
+            # An (N, 1) column of labels: an argmax of it would be 0 in every row.
+            target = target.reshape(predicted.shape)
+        elif target.ndim == output.ndim:
+            target = target.argmax(axis=1)
     return float(np.mean(predicted == target))
 
 
@@ -45,6 +52,9 @@ METRICS: dict[str, Metric] = {
     "accuracy": accuracy, "mse": mean_squared_error, "mae": mean_absolute_error,
 }
 
+#: Keys of fit's history and evaluate's result that are not metrics.
+_RESERVED = ("loss", "epoch", "lr", "time")
+
 #: Monitored quantities that improve upwards (for ``mode="auto"``).
 _HIGHER_IS_BETTER = ("accuracy", "acc", "r2", "score")
 
@@ -58,10 +68,21 @@ def _resolve_metrics(metrics: Iterable[str | Metric] | None, owner: str) -> dict
     for metric in metrics:
         if isinstance(metric, str):
             check_choice(owner, "metrics", metric, METRICS)
-            resolved[metric] = METRICS[metric]
+            name, function = metric, METRICS[metric]
         elif callable(metric):
-            resolved[getattr(metric, "__name__", type(metric).__name__)] = metric
+            name, function = getattr(metric, "__name__", type(metric).__name__), metric
         else:
             raise TypeError(f"{owner}: each metric must be one of {sorted(METRICS)} or a callable "
                             f"(output, target) -> float; got {metric!r}")
+        # A metric is reported under its name: one named "loss" was summed into the loss (or
+        # replaced it), "epoch"/"lr"/"time" were overwritten, "val_*" collided with validation,
+        # and a second metric of the same name silently replaced the first.
+        if name in _RESERVED or name.startswith("val_"):
+            raise ValueError(f"{owner}: a metric may not be named {name!r}, a key fit and "
+                             f"evaluate report themselves ({', '.join(_RESERVED)}, val_*); "
+                             f"rename the function")
+        if name in resolved and resolved[name] is not function:
+            raise ValueError(f"{owner}: two different metrics are both named {name!r}; give each "
+                             f"function its own __name__ (e.g. def instead of lambda)")
+        resolved[name] = function
     return resolved
