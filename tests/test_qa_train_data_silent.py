@@ -116,3 +116,22 @@ def test_stratified_split_gives_the_documented_set_sizes(n, classes, val, test):
         for index in (split.val_index, split.test_index):
             share = np.bincount(y[index], minlength=classes) - counts * len(index) / n
             assert np.abs(share).max() <= 1.0
+
+
+# --------------------------------------------------------------------------- weighted losses
+@pytest.mark.parametrize("batch_size", [10, 7])
+def test_batched_evaluation_of_a_class_weighted_or_ignoring_loss_equals_the_whole_set(batch_size):
+    # Batch means were weighted by rows, but CrossEntropyLoss(weight=...) divides each batch by
+    # its summed target weights and ignore_index drops rows from the mean: the batched loss
+    # differed from the whole set's, and was NaN once a batch held only ignored targets.
+    X, y = _xy(53)
+    y_ignored = y.copy()
+    y_ignored[:20] = -100
+    model = _model()
+    for loss, target in ((nn.CrossEntropyLoss(weight=[1.0, 5.0, 0.2]), y),
+                         (nn.CrossEntropyLoss(), y_ignored),
+                         (nn.CrossEntropyLoss(weight=[1.0, 5.0, 0.2]), y_ignored)):
+        whole = train.evaluate(model, loss, (X, target))["loss"]
+        batched = train.evaluate(model, loss, (X, target), batch_size=batch_size)["loss"]
+        assert np.isfinite(whole)
+        assert batched == pytest.approx(whole, rel=1e-6)

@@ -75,7 +75,7 @@ def evaluate(model: Any, loss: Callable[..., Tensor], data: Data, batch_size: in
 def _evaluate(model: Any, loss: Callable[..., Tensor], X: np.ndarray, y: np.ndarray, size: int,
               metrics: dict[str, Metric], prefix: str = "") -> dict[str, float]:
     totals = dict.fromkeys(["loss", *metrics], 0.0)
-    n = X.shape[0]
+    n, loss_total = X.shape[0], 0.0
     was_training = _set_training(model, False)
     try:
         with no_grad():
@@ -84,9 +84,30 @@ def _evaluate(model: Any, loss: Callable[..., Tensor], X: np.ndarray, y: np.ndar
                 out = model(Tensor(xb))
                 yb = _match_target(out.data, yb)
                 weight = xb.shape[0]
-                totals["loss"] += float(loss(out, yb).data) * weight
+                loss_weight = _loss_weight(loss, yb, weight)
+                if loss_weight:  # a batch of ignored targets has a 0/0 (NaN) mean loss
+                    totals["loss"] += float(loss(out, yb).data) * loss_weight
+                    loss_total += loss_weight
                 for name, metric in metrics.items():
                     totals[name] += metric(out.data, yb) * weight
     finally:
         _set_training(model, was_training)
-    return {prefix + k: v / n for k, v in totals.items()}
+    result = {prefix + k: v / n for k, v in totals.items()}
+    result[prefix + "loss"] = totals["loss"] / loss_total if loss_total else float("nan")
+    return result
+
+
+def _loss_weight(loss: Any, target: np.ndarray, rows: int) -> float:
+    """What a batch's mean loss was divided by: its rows, or for a class-index loss with class
+    weights or ignored targets (CrossEntropyLoss, NLLLoss), the summed weights of the targets
+    it counts. Weighting batch means by rows there gave a batched result that differed from the
+    whole set's (and NaN once a batch held only ignored targets)."""
+    ignore = getattr(loss, "ignore_index", None)
+    if (ignore is None or getattr(loss, "reduction", "mean") != "mean"
+            or target.dtype.kind not in "iu"):
+        return float(rows)
+    counted = target != ignore
+    class_weight = getattr(loss, "weight", None)
+    if class_weight is None:
+        return float(np.count_nonzero(counted))
+    return float(np.asarray(class_weight, dtype=np.float64)[target[counted]].sum())
