@@ -738,7 +738,9 @@ class OneCycle(Schedule):
         e, start = t - 1, 0.0
         for i, (end, lr_start, lr_end) in enumerate(phases):
             if e <= end or i == len(phases) - 1:
-                pct = (e - start) / (end - start)
+                # a phase of zero length (pct_start * N == 1 puts the rise's end at update 0) is
+                # at its end rate; torch's formula divides 0 by 0 there (ZeroDivisionError at t=1)
+                pct = (e - start) / (end - start) if end != start else 1.0
                 if self.anneal_strategy == "cos":
                     return lr_end + (lr_start - lr_end) / 2.0 * (math.cos(math.pi * pct) + 1)
                 return (lr_end - lr_start) * pct + lr_start
