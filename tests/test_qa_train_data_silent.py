@@ -135,3 +135,20 @@ def test_batched_evaluation_of_a_class_weighted_or_ignoring_loss_equals_the_whol
         batched = train.evaluate(model, loss, (X, target), batch_size=batch_size)["loss"]
         assert np.isfinite(whole)
         assert batched == pytest.approx(whole, rel=1e-6)
+
+
+def test_the_epoch_loss_of_a_class_weighted_loss_is_the_whole_sets():
+    # each batch's mean divides by its targets' weights: weighting batch means by rows gave an
+    # epoch loss that was not the loss of the set (lr = 0 keeps the weights fixed)
+    import steepest as st
+    from steepest import nn, optim, train
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((53, 4)), rng.integers(0, 3, 53)
+    for loss in (nn.CrossEntropyLoss(weight=np.array([1.0, 5.0, 0.2])),
+                 nn.CrossEntropyLoss(ignore_index=1)):
+        st.manual_seed(0)
+        model = nn.mlp(4, [6], 3, "tanh", dtype=np.float64)
+        history = train.fit(model, loss, optim.SGD(model.parameters(), lr=0.0), (X, y),
+                            epochs=1, batch_size=10, shuffle=False, progress=False)
+        whole = float(loss(model(st.tensor(X)), y).data)
+        assert history["loss"][0] == pytest.approx(whole, rel=1e-12)

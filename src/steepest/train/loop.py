@@ -25,7 +25,7 @@ from .checkpoint import (
 )
 from .divergence import RISING_EPOCHS, DivergenceWatch, estimate_curvature, stable_limit, suggest_lr
 from .errors import DivergenceError, NonFiniteError
-from .evaluation import _evaluate
+from .evaluation import _evaluate, _loss_weight
 from .gradients import _global_norm, clip_grad_norm_, clip_grad_value_
 from .history import History
 from .inputs import Data, _match_targets, _model_dtype, _prepare, _refuse_nonfinite_target, _split_xy
@@ -354,6 +354,7 @@ class _Loop:
         model.train()
         _optimizer_mode(optimizer, train=True)
         total_loss, seen, total_norm, steps = 0.0, 0, 0.0, 0
+        counted = 0.0  # what the batches' mean losses divided by, summed (see _loss_weight)
         metric_totals = dict.fromkeys(metrics, 0.0)
         for batch, (xb, yb) in enumerate(batches(self.X, self.y, self.batch_size, self.shuffle,
                                                  self.drop_last), start=1):
@@ -379,20 +380,25 @@ class _Loop:
             optimizer.step()
             self._check_parameters(batch, value, xb, yb)
             n = xb.shape[0]
-            total_loss += value * n
+            # the epoch loss is the whole set's: a batch's mean of a class-weighted (or
+            # ignore_index) loss divides by its targets' weights, not its rows
+            weight = _loss_weight(loss_fn, yb, n)
+            total_loss += value * weight
+            counted += weight
             seen += n
             total_norm += norm
             steps += 1
             for name, metric in metrics.items():
                 metric_totals[name] += metric(out.data, yb) * n
-            if bar is not None:
-                bar.batch(batch, total_loss, metric_totals, seen)
+            if bar is not None:  # the running loss, as a total over the rows seen
+                bar.batch(batch, total_loss / counted * seen if counted else math.nan,
+                          metric_totals, seen)
             for callback in hooks:
                 callback.on_batch_end(state, batch, value)
             if interrupt.requested:
                 raise KeyboardInterrupt
         logs: dict[str, float] = {"epoch": state.epoch,
-                                  "loss": total_loss / seen if seen else math.nan}
+                                  "loss": total_loss / counted if counted else math.nan}
         if steps and watch.rising(logs["loss"], total_norm / steps):
             self._diverged("rising", batch, logs["loss"], xb, yb)
         for name, total in metric_totals.items():
