@@ -1,8 +1,9 @@
 """st.compile against eager when a user changes arrays in place between calls (QA).
 
-A compiled step must give the eager step's bits or fall back with a CaptureWarning. The strict
-xfails are silent differences found in QA (reported to the lead): they turn into failures, as
-a reminder to drop the marker, once the replay sees the change or warns.
+A compiled step must give the eager step's bits or fall back with a CaptureWarning. The last
+three were silent differences found in QA and fixed: the replay now reads a loss's
+weights changed in place, and verifies again at the first call whose inputs differ from the
+recording's when the first two calls had equal ones.
 """
 
 from __future__ import annotations
@@ -87,22 +88,16 @@ def test_a_loss_weight_scaled_in_place_is_seen(build, attribute, target):
     assert _pair(build, _scale_in_place(attribute), lambda i: (X, target))
 
 
-@pytest.mark.xfail(strict=True, reason="QA: BCEWithLogitsLoss computes pos_weight - 1 in NumPy "
-                   "outside ops; the replay keeps it as a constant")
 def test_bce_with_logits_pos_weight_scaled_in_place_is_seen():
     build = _linear_step(lambda: nn.BCEWithLogitsLoss(pos_weight=np.ones(2)), 2)
     assert _pair(build, _scale_in_place("pos_weight"), lambda i: (X, PROBABILITIES))
 
 
-@pytest.mark.xfail(strict=True, reason="QA: with label_smoothing, cross_entropy's class weights "
-                   "are read once, at recording")
 def test_cross_entropy_weight_with_label_smoothing_scaled_in_place_is_seen():
     build = _linear_step(lambda: nn.CrossEntropyLoss(weight=np.ones(4), label_smoothing=0.1), 4)
     assert _pair(build, _scale_in_place("weight"), lambda i: (X, CLASSES))
 
 
-@pytest.mark.xfail(strict=True, reason="QA: NumPy on an input outside ops is caught only when "
-                   "the first two calls get different values")
 def test_numpy_on_the_input_outside_ops_with_a_repeated_first_batch():
     def build():
         model = nn.Linear(3, 1, dtype=np.float64)

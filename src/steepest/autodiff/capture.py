@@ -1018,10 +1018,11 @@ def _moved_constant(first: _Recorder, second: _Recorder) -> str | None:
 class _Entry:
     """One recording: its replay function and how far it is trusted."""
 
-    __slots__ = ("replay", "source", "recorder", "verified", "eager", "args", "environment")
+    __slots__ = ("replay", "source", "recorder", "verified", "eager", "args", "environment",
+                 "inputs", "recheck")
 
     def __init__(self, recorder: _Recorder, source: str, replay: Callable[..., Any],
-                 args: tuple) -> None:
+                 args: tuple, inputs: list[np.ndarray] | None = None) -> None:
         self.recorder = recorder
         self.source = source
         self.replay = replay
@@ -1029,6 +1030,34 @@ class _Entry:
         self.eager = False
         self.args = _by_identity(args, [])  # objects the signature names by id, kept alive
         self.environment: list[Any] = []  # what the step reached by name (see _environment)
+        #: Copies of the recording's input arrays, until the verification compares with them.
+        self.inputs = inputs
+        #: Set when the verification's inputs equalled the recording's: then a constant
+        #: computed outside ops from them could not have moved, and the first call with other
+        #: input values verifies again (see CompiledStep._verify).
+        self.recheck: list[np.ndarray] | None = None
+
+
+def _array_constants(recorder: _Recorder) -> bool:
+    """Whether a recording holds an array constant (which NumPy outside ops may have computed
+    from the inputs): an array, or a tensor made inside the step."""
+    return any(name.startswith("c") and (isinstance(value, np.ndarray) or (
+        isinstance(value, Tensor) and name in recorder.made_consts))
+        for name, value in recorder.namespace.items())
+
+
+def _input_arrays(args: tuple, kwargs: dict) -> list[np.ndarray]:
+    """The arrays a call hands the step (its array and Tensor arguments), top level."""
+    return [a.data if isinstance(a, Tensor) else a for a in (*args, *kwargs.values())
+            if type(a) is np.ndarray or isinstance(a, Tensor)]
+
+
+def _equal_inputs(first: list[np.ndarray] | None, now: list[np.ndarray]) -> bool:
+    """The same input values (NaN equal to NaN)."""
+    return first is not None and len(first) == len(now) and all(
+        a.shape == b.shape and a.dtype == b.dtype
+        and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        for a, b in zip(first, now, strict=True))
 
 
 #: Values whose identity says nothing about what a step computes (a module, a function).
@@ -1114,6 +1143,10 @@ class CompiledStep:
         entries = self._table.get(key)
         if entries is not None:
             for entry in entries:
+                if entry.verified and entry.recheck is not None and not _equal_inputs(
+                        entry.recheck, _input_arrays(args, kwargs)):
+                    # verified on the recording's own input values only: verify with these
+                    entry.verified, entry.inputs, entry.recheck = False, entry.recheck, None
                 if entry.verified:
                     out = entry.replay(args, kwargs)
                     if out is not _MISS:
@@ -1158,7 +1191,8 @@ class CompiledStep:
                 result = self.fn(*args, **kwargs)
             finally:
                 _hooks.recorder = None
-        entry = _Entry(recorder, "", None, args)
+        entry = _Entry(recorder, "", None, args,
+                       [a.copy() for a in _input_arrays(args, kwargs)])
         if recorder.failed is None:
             try:
                 entry.source, entry.replay = recorder.program(recorder.result(result))
@@ -1209,6 +1243,14 @@ class CompiledStep:
                             "array computed outside ops from step values?)", _user_frame())
             return result
         entry.verified = True
+        # Called twice with equal input values (full-batch training, one batch overfitted), a
+        # constant computed outside ops from the inputs (x / 2 in NumPy) looks unmoved: the
+        # first call with other values verifies again (it had replayed the stale constant).
+        # (Only a recording holding an array constant can have one: the others skip the test.)
+        now = _input_arrays(args, kwargs)
+        entry.recheck = [a.copy() for a in now] if _array_constants(entry.recorder) and \
+            _equal_inputs(entry.inputs, now) else None
+        entry.inputs = None
         return result
 
     def _fall_back(self, entry: _Entry, reason: str, where: str) -> None:

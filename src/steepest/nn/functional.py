@@ -533,6 +533,18 @@ def _check_pos_weight_fits(owner: str, pos_weight: np.ndarray, input: Any) -> No
                          f"class or a single number")
 
 
+@replayed  # NumPy on the loss's weight: a replay reads the weight as it is then (in place)
+def _less_one(pos_weight: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``pos_weight - 1`` in the input's dtype."""
+    return pos_weight.astype(dtype) - 1
+
+
+@replayed  # NumPy on the loss's weight: a replay reads the weight as it is then (in place)
+def _class_weights(weight: np.ndarray | None, classes: int, dtype: np.dtype) -> np.ndarray:
+    """Each class's weight in ``dtype`` (ones without a weight)."""
+    return np.ones(classes, dtype) if weight is None else weight.astype(dtype)
+
+
 def _bce_with_logits(input: Any, target: Any, reduction: str, pos_weight: Any) -> Tensor:
     if pos_weight is None:
         return ops.bce_with_logits(input, target, reduction=reduction)
@@ -540,7 +552,7 @@ def _bce_with_logits(input: Any, target: Any, reduction: str, pos_weight: Any) -
     # and softplus(-x) is bce(x, 1): both terms go through the stable fused op.
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
     dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
-    extra_weight = pos_weight.astype(dtype) - 1
+    extra_weight = _less_one(pos_weight, dtype)
     softplus_minus_x = ops.bce_with_logits(input, np.ones(data.shape, dtype), reduction="none")
     losses = (ops.bce_with_logits(input, target, reduction="none")
               + softplus_minus_x * target * extra_weight)
@@ -713,7 +725,7 @@ def _weighted_nll(owner: str, log_probs: Any, target: Any, weight: np.ndarray | 
     losses = ops.neg(ops.sum(ops.mul(ops.where(picked, log_probs, 0.0), mask), axis=-1))
     if label_smoothing:
         classes = data.shape[-1]
-        per_class = np.ones(classes, mask.dtype) if weight is None else weight.astype(mask.dtype)
+        per_class = _class_weights(weight, classes, mask.dtype)
         smooth = ops.neg(ops.sum(ops.mul(log_probs, per_class), axis=-1))
         # where(), not * 0: an ignored sample's smoothing term is inf when one of its logits is
         # -inf, and inf * 0 is NaN; PyTorch masks it to 0 (masked_fill) like its NLL term.
