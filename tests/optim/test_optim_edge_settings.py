@@ -47,3 +47,20 @@ def test_one_cycle_with_pct_start_1_reaches_its_last_step():
     rise = [0.04 + (1.0 - 0.04) * k / 9 for k in range(10)]  # initial max_lr / 25 up to max_lr
     np.testing.assert_allclose(lrs[:10], rise, rtol=1e-12)
     assert lrs[10] == pytest.approx(0.04 / 1e4)  # the end of the (empty) annealing: min_lr
+
+
+def test_a_group_added_after_cosine_annealing_is_named_at_the_bottom_of_the_curve():
+    # the bottom-of-the-curve formula needs each group's initial rate; a group added later
+    # raised 'zip() argument 2 is longer than argument 1' there (chained steps, as torch, work)
+    w, v = (st.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    opt = optim.SGD([w], lr=0.1)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=3)
+    opt.step()
+    sched.step()
+    opt.add_param_group({"params": [v]})
+    for _ in range(2):  # epochs 2 and 3: the chained ratio takes the new group along
+        opt.step()
+        sched.step()
+    opt.step()
+    with pytest.raises(RuntimeError, match="a group was added after the scheduler"):
+        sched.step()  # epoch 4, the bottom of the curve

@@ -665,6 +665,12 @@ class CosineAnnealingLR(LRScheduler):
             return [low + (base - low) * (1 + math.cos(e * math.pi / T)) / 2
                     for base in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:  # the bottom of the curve: the ratio below would be 0/0
+            if len(self.base_lrs) != len(groups):  # (zip had said 'argument 2 is longer')
+                raise RuntimeError(f"CosineAnnealingLR: at the bottom of the curve (epoch {e}) "
+                                   f"each group's rate needs its initial one, and a group was "
+                                   f"added after the scheduler ({len(groups)} groups, "
+                                   f"{len(self.base_lrs)} initial rates): build the scheduler "
+                                   f"after add_param_group")
             return [group["lr"] + (base - low) * (1 - math.cos(math.pi / T)) / 2
                     for base, group in zip(self.base_lrs, groups, strict=True)]
         return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
