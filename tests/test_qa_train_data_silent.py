@@ -152,3 +152,26 @@ def test_the_epoch_loss_of_a_class_weighted_loss_is_the_whole_sets():
                             epochs=1, batch_size=10, shuffle=False, progress=False)
         whole = float(loss(model(st.tensor(X)), y).data)
         assert history["loss"][0] == pytest.approx(whole, rel=1e-12)
+
+
+def test_accuracy_under_bce_loss_thresholds_the_probability_at_one_half():
+    # a Sigmoid model trained with BCELoss outputs probabilities: 'accuracy' read them as
+    # logits (class 1 above 0), so every row was class 1
+    from sklearn.metrics import accuracy_score
+
+    import steepest as st
+    from steepest import nn, train
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((41, 2))
+    y = (X[:, :1] + 0.3 * rng.standard_normal((41, 1)) > 0.4).astype(np.float64)
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 1, dtype=np.float64), nn.Sigmoid())
+    p = model(st.tensor(X)).data
+    expected = accuracy_score(y[:, 0], p[:, 0] > 0.5)
+    scores = train.evaluate(model, nn.BCELoss(), (X, y), batch_size=10, metrics=["accuracy"])
+    assert scores["accuracy"] == pytest.approx(expected) and expected < 1.0
+    # a logit model under BCEWithLogitsLoss keeps the threshold at 0
+    logits = nn.Linear(2, 1, dtype=np.float64)
+    z = logits(st.tensor(X)).data
+    scores = train.evaluate(logits, nn.BCEWithLogitsLoss(), (X, y), metrics=["accuracy"])
+    assert scores["accuracy"] == pytest.approx(accuracy_score(y[:, 0], z[:, 0] > 0))

@@ -65,7 +65,7 @@ def evaluate(model: Any, loss: Callable[..., Tensor], data: Data, batch_size: in
     dict
         ``{"loss": ..., "<metric>": ...}``; every value is a mean over samples.
     """
-    resolved = _resolve_metrics(metrics, "evaluate")
+    resolved = _resolve_metrics(metrics, "evaluate", loss)
     X, y = _split_xy(data, "evaluate", "data")
     X, y = _prepare(X, y, _model_dtype(model))
     size = X.shape[0] if batch_size is None else check_int("evaluate", "batch_size", batch_size, 1)

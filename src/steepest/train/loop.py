@@ -201,7 +201,7 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
     if divergence is not None:
         divergence = check_real(owner, "divergence", divergence, 1.0)
     check_bool(owner, "compile", compile)
-    resolved_metrics = _resolve_metrics(metrics, owner)
+    resolved_metrics = _resolve_metrics(metrics, owner, loss)
     callback_list = _resolve_callbacks(callbacks)
 
     dtype = _model_dtype(model)

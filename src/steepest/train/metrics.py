@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,8 @@ def accuracy(output: np.ndarray, target: np.ndarray) -> float:
 
     ``output`` holds one score (logit or probability) per class along axis 1 (``(N, C)`` or
     ``(N, C, d1, ...)``, as :class:`~steepest.nn.CrossEntropyLoss` reads it), or a single logit
-    column for a binary problem (class 1 when the logit is positive; not a probability column);
+    column for a binary problem (class 1 when the logit is positive; ``fit`` and ``evaluate``
+    threshold a probability column at 0.5 under ``nn.BCELoss``, whose inputs are probabilities);
     ``target`` holds class indices (``(N,)`` or an ``(N, 1)`` column), or one-hot / probability
     rows (compared by their argmax).
     """
@@ -34,6 +36,14 @@ def accuracy(output: np.ndarray, target: np.ndarray) -> float:
         elif target.ndim == output.ndim:
             target = target.argmax(axis=1)
     return float(np.mean(predicted == target))
+
+
+def _probability_accuracy(output: np.ndarray, target: np.ndarray) -> float:
+    """:func:`accuracy` of a probability column (class 1 above 0.5): what ``"accuracy"`` means
+    under a loss that takes probabilities (``BCELoss``, after a ``Sigmoid``)."""
+    if output.ndim == 1 or output.shape[-1] == 1:
+        return accuracy(output - 0.5, target)
+    return accuracy(output, target)
 
 
 def mean_squared_error(output: np.ndarray, target: np.ndarray) -> float:
@@ -59,7 +69,10 @@ _RESERVED = ("loss", "epoch", "lr", "time")
 _HIGHER_IS_BETTER = ("accuracy", "acc", "r2", "score")
 
 
-def _resolve_metrics(metrics: Iterable[str | Metric] | None, owner: str) -> dict[str, Metric]:
+def _resolve_metrics(metrics: Iterable[str | Metric] | None, owner: str,
+                     loss: Any = None) -> dict[str, Metric]:
+    """The metrics by name. Under a loss that takes probabilities (``BCELoss``) ``"accuracy"``
+    thresholds a single column at 0.5: at 0, the rule for logits, every row was class 1."""
     resolved: dict[str, Metric] = {}
     if metrics is None:
         return resolved
@@ -69,6 +82,8 @@ def _resolve_metrics(metrics: Iterable[str | Metric] | None, owner: str) -> dict
         if isinstance(metric, str):
             check_choice(owner, "metrics", metric, METRICS)
             name, function = metric, METRICS[metric]
+            if function is accuracy and _takes_probabilities(loss):
+                function = _probability_accuracy
         elif callable(metric):
             name, function = getattr(metric, "__name__", type(metric).__name__), metric
         else:
@@ -86,3 +101,9 @@ def _resolve_metrics(metrics: Iterable[str | Metric] | None, owner: str) -> dict
                              f"function its own __name__ (e.g. def instead of lambda)")
         resolved[name] = function
     return resolved
+
+
+def _takes_probabilities(loss: Any) -> bool:
+    """Whether ``loss`` reads the model's output as probabilities (``nn.BCELoss``)."""
+    from ..nn.losses import BCELoss
+    return isinstance(loss, BCELoss)
