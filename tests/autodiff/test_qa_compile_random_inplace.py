@@ -50,21 +50,25 @@ def _pair(build, change=None, inputs=None, calls=6):
     return True
 
 
+def _training_step(model, opt, loss):
+    """zero_grad, forward, loss, backward, update: the step every test here compiles."""
+    def step(x, y):
+        opt.zero_grad()
+        value = loss(model(st.Tensor(x)), y)
+        value.backward()
+        opt.step()
+        return value.item()
+
+    return step
+
+
 def _linear_step(loss_fn, n_out, final=None, dtype=np.float64, make_opt=None):
     def build():
         layers = [nn.Linear(3, n_out, dtype=dtype)] + ([final] if final is not None else [])
         model = nn.Sequential(*layers)
         opt = (make_opt or (lambda p: optim.SGD(p, lr=0.1)))(model.parameters())
         loss = loss_fn()
-
-        def step(x, y):
-            opt.zero_grad()
-            value = loss(model(st.Tensor(x)), y)
-            value.backward()
-            opt.step()
-            return value.item()
-
-        return model, opt, loss, step
+        return model, opt, loss, _training_step(model, opt, loss)
 
     return build
 
@@ -121,15 +125,7 @@ def test_batchnorm_running_statistics_moved_between_eval_calls_are_seen():
                               nn.Linear(4, 1, dtype=np.float64))
         opt = optim.Adam(model.parameters(), lr=0.01)
         model.eval()
-
-        def step(x, y):
-            opt.zero_grad()
-            value = nn.functional.mse_loss(model(st.Tensor(x)), y)
-            value.backward()
-            opt.step()
-            return value.item()
-
-        return model, opt, None, step
+        return model, opt, None, _training_step(model, opt, nn.functional.mse_loss)
 
     def change(i, model, opt, loss):
         if i >= 2:  # an eager forward in train mode between the calls moves the statistics
@@ -191,15 +187,7 @@ def test_plain_sgd_settings_changed_outside_the_step():
         model = nn.Sequential(nn.Linear(3, 8, dtype=np.float64), nn.ReLU(),
                               nn.Linear(8, 1, dtype=np.float64))
         opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            opt.zero_grad()
-            value = nn.functional.mse_loss(model(st.Tensor(x)), y)
-            value.backward()
-            opt.step()
-            return value.item()
-
-        return model, opt, None, step
+        return model, opt, None, _training_step(model, opt, nn.functional.mse_loss)
 
     def change(i, model, opt, loss):
         group = opt.param_groups[0]

@@ -1022,7 +1022,7 @@ class _Entry:
                  "inputs", "recheck")
 
     def __init__(self, recorder: _Recorder, source: str, replay: Callable[..., Any],
-                 args: tuple, inputs: list[np.ndarray] | None = None) -> None:
+                 args: tuple) -> None:
         self.recorder = recorder
         self.source = source
         self.replay = replay
@@ -1030,8 +1030,9 @@ class _Entry:
         self.eager = False
         self.args = _by_identity(args, [])  # objects the signature names by id, kept alive
         self.environment: list[Any] = []  # what the step reached by name (see _environment)
-        #: Copies of the recording's input arrays, until the verification compares with them.
-        self.inputs = inputs
+        #: Copies of the recording's input arrays, until the verification compares with them
+        #: (taken only when the recording holds an array constant: see _array_constants).
+        self.inputs: list[np.ndarray] | None = None
         #: Set when the verification's inputs equalled the recording's: then a constant
         #: computed outside ops from them could not have moved, and the first call with other
         #: input values verifies again (see CompiledStep._verify).
@@ -1191,13 +1192,14 @@ class CompiledStep:
                 result = self.fn(*args, **kwargs)
             finally:
                 _hooks.recorder = None
-        entry = _Entry(recorder, "", None, args,
-                       [a.copy() for a in _input_arrays(args, kwargs)])
+        entry = _Entry(recorder, "", None, args)
         if recorder.failed is None:
             try:
                 entry.source, entry.replay = recorder.program(recorder.result(result))
             except Exception as error:  # _Unsupported, or a program that does not compile
                 recorder.failed, recorder.where = str(error), _user_frame()
+        if recorder.failed is None and _array_constants(recorder):  # see _verify's recheck
+            entry.inputs = [a.copy() for a in _input_arrays(args, kwargs)]
         recorder.release()
         if recorder.failed is not None:
             self._fall_back(entry, recorder.failed, recorder.where)
@@ -1246,16 +1248,16 @@ class CompiledStep:
         # Called twice with equal input values (full-batch training, one batch overfitted), a
         # constant computed outside ops from the inputs (x / 2 in NumPy) looks unmoved: the
         # first call with other values verifies again (it had replayed the stale constant).
-        # (Only a recording holding an array constant can have one: the others skip the test.)
+        # (Only a recording holding an array constant can have one: the others kept no copy.)
         now = _input_arrays(args, kwargs)
-        entry.recheck = [a.copy() for a in now] if _array_constants(entry.recorder) and \
-            _equal_inputs(entry.inputs, now) else None
+        entry.recheck = [a.copy() for a in now] if _equal_inputs(entry.inputs, now) else None
         entry.inputs = None
         return result
 
     def _fall_back(self, entry: _Entry, reason: str, where: str) -> None:
         entry.eager = True
         entry.replay = None  # type: ignore[assignment]
+        entry.inputs = entry.recheck = None  # an eager entry compares nothing
         self._warn(reason, where)
 
     def _warn(self, reason: str, where: str) -> None:
