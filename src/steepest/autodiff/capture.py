@@ -43,6 +43,7 @@ import numpy as np
 
 from . import _hooks, _inline
 from . import tensor as _tensor_module
+from ._layout import FlatLayout
 from .ops import _operand, unbroadcast
 from .tensor import Tensor, _fresh, _run_backward, _sum, _sum_grad
 
@@ -447,16 +448,20 @@ class _Recorder:
 
     def module(self, module: Any, structure: Callable[[], Any]) -> None:
         """A module runs: its ``training`` flag, its plain settings (numbers, strings, None:
-        ``Dropout.p``, ``MSELoss.reduction``, which its forward passes on as constants) and the
-        module tree's structure are guards."""
+        ``Dropout.p``, ``MSELoss.reduction``, which its forward passes on as constants) but those
+        its class lists in ``_forward_ignores`` (``Linear.in_features``), and the module tree's
+        structure are guards."""
         if id(module) not in self.module_ids:
             self.module_ids.add(id(module))
             self.modules.append(module)
             self.keep.append(module)
             ref = self.const(module)
             self.guards.append(f"{ref}.training is {module.training!r}")
+            # settings the class's own forward declares it never reads (not inherited)
+            ignored = type(module).__dict__.get("_forward_ignores", ())
             for key, value in vars(module).items():
-                if key == "training" or key.startswith("_") or not key.isidentifier():
+                if key == "training" or key.startswith("_") or not key.isidentifier() \
+                        or key in ignored:
                     continue
                 if type(value) in _BY_VALUE:
                     self.guards.append(self._setting_guard(f"{ref}.{key}", value))
@@ -566,7 +571,7 @@ class _Recorder:
         if form is None:
             self.lines.append(call)
             return
-        condition, lines, names, grads = form
+        condition, lines, names, grads, *offered = form
         checks = []
         for t in grads:  # each .grad must be the array the replay's backward handed it
             local = self.grad_local.get(id(t))
@@ -578,9 +583,84 @@ class _Recorder:
         for key, value in names.items():
             self.namespace[prefix + key] = value
             self.keep.append(value)
+        body = [line.format(p=prefix) for line in lines]
+        # a group's flat form (autodiff._layout), from the last so that earlier spans hold
+        for index, (params, start, stop, flat_lines) in reversed(list(enumerate(
+                offered[0] if offered else []))):
+            layout, views = f"{prefix}L{index}", f"{prefix}fg{index}"
+            if self._lay_out(params, layout, views):
+                fast = [line.format(p=prefix, P=f"{layout}.flat_p", G=f"{layout}.flat_g")
+                        for line in flat_lines]
+                body[start:stop] = [f"if {views} is not None:", *["    " + line for line in fast],
+                                    "else:", *["    " + line for line in body[start:stop]]]
         self.lines.append(f"if {' and '.join(checks + [condition.format(p=prefix)])}:")
-        self.lines += ["    " + line.format(p=prefix) for line in lines]
+        self.lines += ["    " + line for line in body]
         self.lines += ["else:", f"    {call}"]
+
+    def _lay_out(self, params: list[Tensor], layout: str, views: str) -> bool:
+        """Write the lines that make the gradients of ``params`` so that they go into the views
+        of a :class:`~steepest.autodiff._layout.FlatLayout` (``matmul`` or ``add.reduce`` with
+        ``out=``) whenever its ``ready()`` says so at the start of the backward pass, else as
+        before. Only where each gradient is made by one such line that nothing else reads, of
+        the parameter's shape and dtype, and the ``out=`` form gives it bitwise (checked on this
+        recording's values). False: nothing written."""
+        dtype = params[0].data.dtype
+        if len({id(p) for p in params}) != len(params):
+            return False
+        edits = []
+        for k, p in enumerate(params):
+            g = self.grad_local.get(id(p))
+            value = self.values.get(g) if g is not None else None
+            if type(value) is not np.ndarray or value.dtype != dtype or value.shape != p.data.shape:
+                return False
+            edit = self._writer(g, views, k, value, self._ref(p))
+            if edit is None:
+                return False
+            edits.append(edit)
+        for line, text in edits:
+            self.lines[line] = text
+        self.lines.insert(min(line for line, _ in edits), f"{views} = {layout}.ready()")
+        # laid out first thing (before any local of the replay holds a parameter's array)
+        self.prologue.insert(0, f"{layout}.adopt()")
+        self.namespace[layout] = FlatLayout(params, dtype)
+        self.namespace["_np_matmul"] = np.matmul
+        self.namespace["_np_add_reduce"] = np.add.reduce
+        return True
+
+    def _writer(self, g: str, views: str, k: int, value: np.ndarray, ref: str
+                ) -> tuple[int, str] | None:
+        """The index of the line that makes gradient ``g`` and its text writing into
+        ``views[k]`` when ``views`` is not None, if ``g`` is made by a matrix product or a sum
+        over axis 0 and read only by ``ref``'s accumulation."""
+        view = f"{views}[{k}]"
+        accumulate = f"{ref}.grad = {g} if {ref}.grad is None else _sum_grad({ref}.grad, {g})"
+        word = re.compile(rf"\b{g}\b")
+        readers = [i for i, line in enumerate(self.lines) if word.search(line)]
+        if len(readers) != 2 or self.lines[readers[1]] != accumulate:
+            return None
+        line = readers[0]
+        product = re.fullmatch(rf"{g} = ([\w.]+) @ ([\w.]+)", self.lines[line])
+        total = re.fullmatch(rf"{g} = _np_add_reduce\((\w+), axis=0\)", self.lines[line])
+        scope = ChainMap(self.values, self.namespace)
+        out = np.empty_like(value)
+        try:
+            if product is not None:
+                a, b = product.groups()
+                np.matmul(eval(a, {}, scope), eval(b, {}, scope), out=out)  # noqa: S307 - names
+                fast = f"_np_matmul({a}, {b}, out={view})"
+                slow = f"{a} @ {b}"
+            elif total is not None:
+                (x,) = total.groups()
+                np.add.reduce(scope[x], axis=0, out=out)
+                fast = f"_np_add_reduce({x}, axis=0, out={view})"
+                slow = f"_np_add_reduce({x}, axis=0)"
+            else:
+                return None
+        except Exception:  # an operand this recording cannot evaluate: keep the line
+            return None
+        if out.tobytes() != value.tobytes():
+            return None
+        return line, f"{g} = {fast} if {views} is not None else {slow}"
 
     def _call_arg(self, a: Any) -> str:
         if isinstance(a, types.FunctionType | types.MethodType | types.LambdaType | functools.partial):

@@ -366,8 +366,10 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    # by identity, as object's (``__eq__`` is elementwise, which would unset it); object's own
+    # slot, not a Python function, so that the dicts keyed by tensors (an optimizer's state)
+    # look them up at C speed
+    __hash__ = object.__hash__
 
     # ----------------------------------------------------------------- in-place updates
     # Not differentiable (they record nothing): refused on a tensor that requires grad while

@@ -79,6 +79,10 @@ class Linear(Module):
     (5, 2)
     """
 
+    # st.compile guards a module's plain settings; this forward reads only the weight and
+    # bias (whose shapes are guarded), not these (a subclass is guarded on all of them again)
+    _forward_ignores = ("in_features", "out_features")
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype: Any = np.float32) -> None:
         super().__init__()

@@ -209,7 +209,7 @@ class SGD(Optimizer):
             else:
                 blockwise(_descend, (data, grad), lr)
 
-    def _replay_form(self) -> tuple[str, list[str], dict[str, Any], list[Tensor]] | None:
+    def _replay_form(self) -> tuple[str, list[str], dict[str, Any], list[Tensor], list] | None:
         """Plain gradient descent, written out for ``st.compile``: per parameter
         ``p.data -= lr * p.grad``, then the group's count, last rate and the parameters'
         versions, as ``_step`` does them. The condition is everything ``_step`` decides on: no
@@ -217,7 +217,13 @@ class SGD(Optimizer):
         state entry, a plain float rate and no schedule, momentum, weight decay or maximize (the
         recorder adds: each gradient the one the step's backward just made, of the parameter's
         shape and dtype). Otherwise None: the call stays, as it does for a subclass (whose
-        ``step`` or ``_update`` may do more than this)."""
+        ``step`` or ``_update`` may do more than this).
+
+        The fifth item offers, for each small group of one dtype, the same update on flat
+        arrays: ``(params, start, stop, lines)``, where ``lines`` may replace ``lines[start:stop]``
+        (the per-parameter updates) when the recorder lays the group out flat
+        (``autodiff._layout``), with ``{P}`` and ``{G}`` standing for the flat parameter and
+        gradient arrays: the same elementwise arithmetic, in two calls."""
         if type(self) is not SGD or self.line_search is not None or kernels.fused \
                 or self._flat not in (None, False):
             return None
@@ -230,6 +236,7 @@ class SGD(Optimizer):
                      f"len({{p}}opt.param_groups) == {len(self.param_groups)}"]
         lines: list[str] = []
         grads: list[Tensor] = []
+        flat: list[tuple[list[Tensor], int, int, list[str]]] = []
         for index, group in enumerate(self.param_groups):
             params = list(group["params"])
             if not params or any(p.grad is None for p in params) or group.get("lr_schedule") \
@@ -246,6 +253,7 @@ class SGD(Optimizer):
                           f"all(map({{p}}is_, {g}['params'], {ps}))",
                           f"all(map({{p}}opt.state.__contains__, {ps}))"]
             lines.append(f"{lr} = {g}['lr']")
+            start = len(lines)
             for k, p in enumerate(params):
                 names[f"t{index}_{k}"] = p
                 t = f"{{p}}t{index}_{k}"
@@ -254,9 +262,12 @@ class SGD(Optimizer):
                 lines += [f"{{p}}d = {t}.data", f"{{p}}d -= {lr} * {t}.grad"
                           if p.data.size < MIN_BLOCKED
                           else f"{{p}}blockwise({{p}}descend, ({{p}}d, {t}.grad), {lr})"]
+            if len({p.data.dtype for p in params}) == 1 \
+                    and sum(p.data.size for p in params) < MIN_BLOCKED:
+                flat.append((params, start, len(lines), ["{p}d = {P}", f"{{p}}d -= {lr} * {{G}}"]))
             lines += [f"{g}['num_updates'] += 1", f"{g}['last_lr'] = {lr}", f"{{p}}bump({ps})"]
             grads += params
-        return " and ".join(condition), lines, names, grads
+        return " and ".join(condition), lines, names, grads, flat
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], lr: float) -> None:
