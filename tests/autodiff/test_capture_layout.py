@@ -1,4 +1,5 @@
-"""st.compile's flat layout of plain SGD groups (``autodiff._layout``).
+"""st.compile's fast paths: the flat layout of plain SGD groups (``autodiff._layout``),
+guards that cost less, and the hot call (the last replay's key, checked without building it).
 
 A replayed plain-SGD step writes each weight gradient into a view of one flat gradient array
 and updates the whole group in two NumPy calls, on parameters whose arrays are views into one
@@ -240,3 +241,38 @@ def test_linear_sizes_are_not_guards_but_a_subclass_reading_them_is_guarded():
             step(x, y)
             after = [e for group in step._table.values() for e in group]
         assert (len(after) > len(before)) is guarded, "re-recorded when a guarded size changed"
+
+
+# --------------------------------------------------------------------------- the hot call
+def test_the_hot_call_hands_over_when_the_signature_or_grad_mode_changes():
+    build = _sgd_net()
+    copies = []
+    for _ in range(2):
+        st.manual_seed(0)
+        copies.append(build())
+    (m1, o1), (m2, o2) = copies
+    eager, compiled = _plain_step(m1, o1), st.compile(_plain_step(m2, o2))
+    rng = np.random.default_rng(0)
+    plan = [4, 4, 4, 4, 3, 3, 3, 4, 4, "f32", "f32", 4, "no_grad", 4, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureWarning)
+        warnings.filterwarnings("ignore", "element 0 of tensors does not require grad")
+        for i, what in enumerate(plan):
+            n = 4 if not isinstance(what, int) else what
+            dtype = np.float32 if what == "f32" else np.float64
+            x = rng.standard_normal((n, 3)).astype(dtype)
+            y = rng.standard_normal((n, 2)).astype(dtype)
+            if what == "no_grad":  # backward then refuses, eagerly and compiled alike
+                with st.no_grad():
+                    errors = []
+                    for step in (eager, compiled):
+                        try:
+                            step(x, y)
+                        except RuntimeError as error:
+                            errors.append(str(error))
+                    assert len(errors) in (0, 2), errors
+            else:
+                _assert_same(eager(x, y), compiled(x, y), f"loss of step {i}")
+            _compare(m1, m2, o1, o2)
+    assert compiled._hot is not None and compiled._hot.arrays[0][0] == (4, 3)
+    assert len(compiled._table) >= 3  # (4, 3), (3, 3) and float32 recorded apart

@@ -29,6 +29,7 @@ import functools
 import heapq
 import itertools
 import math
+import operator
 import os
 import re
 import sys
@@ -1147,8 +1148,8 @@ _NOT_STATE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionT
 _BY_VALUE = frozenset((int, float, bool, str, bytes, complex, type(None)))
 
 
-def _environment(fn: Callable[..., Any]) -> Callable[[tuple], list[Any]]:
-    """A function of a call's arguments listing the objects ``fn`` reaches by name: its
+class _Environment:
+    """The objects a step ``fn`` reaches by name, as a function of a call's arguments: its
     closure's cells, the globals it names and, for a method (bound, or a function decorated in
     a class body, whose instance then comes as the first argument), the attributes of its
     instance that it names.
@@ -1160,35 +1161,78 @@ def _environment(fn: Callable[..., Any]) -> Callable[[tuple], list[Any]]:
     closure ``weight``) are written into the replay as constants, so they are keyed by value:
     ``weight = 100.0`` records anew.
     """
-    func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
-    if not isinstance(func, types.FunctionType):
-        return lambda args: []
-    cells = func.__closure__ or ()
-    names = func.__code__.co_names
-    namespace = func.__globals__
-    attributes = getattr(owner, "__dict__", None)
-    # a function written as a method (``def step(self, ...)`` under ``@st.compile`` in a class):
-    # its instance arrives as the first argument
-    method_like = owner is None and func.__code__.co_argcount > 0 and \
-        func.__code__.co_varnames[0] == "self"
 
-    def environment(args: tuple) -> list[Any]:
-        values = []
-        if method_like and args:
+    __slots__ = ("cells", "names", "namespace", "attributes", "method_like", "function")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
+        self.function = isinstance(func, types.FunctionType)
+        if not self.function:
+            return
+        self.cells = func.__closure__ or ()
+        self.names = func.__code__.co_names
+        self.namespace = func.__globals__
+        self.attributes = getattr(owner, "__dict__", None)
+        # a function written as a method (``def step(self, ...)`` under ``@st.compile`` in a
+        # class): its instance arrives as the first argument
+        self.method_like = owner is None and func.__code__.co_argcount > 0 and \
+            func.__code__.co_varnames[0] == "self"
+
+    def __call__(self, args: tuple) -> list[Any]:
+        if not self.function:
+            return []
+        names, values = self.names, []
+        if self.method_like and args:
             instance = getattr(args[0], "__dict__", None)
             if instance is not None:
                 values += [instance[n] for n in names if n in instance]
-        for cell in cells:
+        for cell in self.cells:
             try:
                 values.append(cell.cell_contents)
             except ValueError:  # a cell not filled yet
                 pass
-        values += [namespace[n] for n in names if n in namespace]
-        if attributes is not None:
-            values += [attributes[n] for n in names if n in attributes]
+        values += [self.namespace[n] for n in names if n in self.namespace]
+        if self.attributes is not None:
+            values += [self.attributes[n] for n in names if n in self.attributes]
         return [v for v in values if not isinstance(v, _NOT_STATE)]
 
-    return environment
+    def fingerprint(self, args: tuple) -> list[Any] | None:
+        """Everything :meth:`__call__` reads, unfiltered, in C-level loops: when each item is
+        the same object as in an earlier call's fingerprint, so is the environment (and its
+        key: the numbers and strings in it are the same objects, so of the same values). None
+        where a cell is still empty or the first argument has no ``__dict__``."""
+        if not self.function:
+            return []
+        try:
+            out = list(map(_CONTENTS, self.cells))
+        except ValueError:
+            return None
+        names = self.names
+        out += map(self.namespace.get, names)
+        if self.attributes is not None:
+            out += map(self.attributes.get, names)
+        if self.method_like and args:
+            instance = getattr(args[0], "__dict__", None)
+            if instance is None:
+                return None
+            out += map(instance.get, names)
+        return out
+
+
+_CONTENTS = operator.attrgetter("cell_contents")
+_SHAPE_DTYPE = operator.attrgetter("shape", "dtype")
+
+
+class _Hot:
+    """The last call that replayed (see ``CompiledStep.__call__``): its grad mode, its array
+    arguments' shapes and dtypes, its environment's fingerprint and its entry."""
+
+    __slots__ = ("grad_mode", "types", "arrays", "fingerprint", "entry")
+
+    def __init__(self, grad_mode: bool, args: tuple, fingerprint: list, entry: _Entry) -> None:
+        self.grad_mode, self.fingerprint, self.entry = grad_mode, fingerprint, entry
+        self.types = [np.ndarray] * len(args)
+        self.arrays = list(map(_SHAPE_DTYPE, args))
 
 
 class CompiledStep:
@@ -1196,7 +1240,8 @@ class CompiledStep:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self._environment = _environment(fn)
+        self._environment = _Environment(fn)
+        self._hot: _Hot | None = None
         self._table: dict[Any, list[_Entry]] = {}
         self._warned: set[str] = set()
         functools.update_wrapper(self, fn)
@@ -1215,6 +1260,22 @@ class CompiledStep:
         recording = _hooks.recorder
         if recording is not None and recording.here():  # inside a recording: record through it
             return self.fn(*args, **kwargs)
+        hot = self._hot
+        if hot is not None and not kwargs:
+            # the common case, a loop calling the step on arrays of one signature: the same
+            # key as the last replay's, checked without building it (identities, shapes, dtypes)
+            entry = hot.entry
+            fingerprint = self._environment.fingerprint(args)
+            if fingerprint is not None and _tensor_module._grad_enabled is hot.grad_mode \
+                    and entry.verified and entry.recheck is None and not entry.eager \
+                    and list(map(type, args)) == hot.types \
+                    and list(map(_SHAPE_DTYPE, args)) == hot.arrays \
+                    and len(fingerprint) == len(hot.fingerprint) \
+                    and all(map(operator.is_, fingerprint, hot.fingerprint)):
+                out = entry.replay(args, kwargs)
+                if out is not _MISS:
+                    return out
+            self._hot = None
         # the signature of the arguments, inlined for the common case of arrays
         environment = self._environment(args)
         key = (_tensor_module._grad_enabled,
@@ -1231,6 +1292,7 @@ class CompiledStep:
                 if entry.verified:
                     out = entry.replay(args, kwargs)
                     if out is not _MISS:
+                        self._remember(entry, args, kwargs)
                         return out
                 elif entry.eager:
                     return self.fn(*args, **kwargs)
@@ -1241,6 +1303,7 @@ class CompiledStep:
         else:
             if len(self._table) >= MAX_SIGNATURES:  # a recording holds its tensors: bound them
                 del self._table[next(iter(self._table))]  # the oldest signature
+                self._hot = None
                 self._warn(f"more than {MAX_SIGNATURES} signatures: the arguments' shapes, or a "
                            "number the step reads by name (a counter), keep changing, and each "
                            "new one records anew at eager speed", _user_frame())
@@ -1249,6 +1312,7 @@ class CompiledStep:
             self._warn(f"re-recorded {MAX_ENTRIES} times for one input signature (the step's "
                        "guards keep changing)", _user_frame())
             entries.clear()
+            self._hot = None
             entry = _Entry(None, "", None, args)  # type: ignore[arg-type]
             entry.eager = True
             entries.append(entry)
@@ -1257,6 +1321,15 @@ class CompiledStep:
         entry.environment = environment  # keeps the key's ids from being reused
         entries.append(entry)
         return result
+
+    def _remember(self, entry: _Entry, args: tuple, kwargs: dict) -> None:
+        """Keep a replayed call's key as the hot one, for a call of array arguments only (the
+        hot check compares them by shape and dtype, as the key does)."""
+        if kwargs or not all(type(a) is np.ndarray for a in args):
+            return
+        fingerprint = self._environment.fingerprint(args)
+        if fingerprint is not None:
+            self._hot = _Hot(_tensor_module._grad_enabled, args, fingerprint, entry)
 
     def _record(self, args: tuple, kwargs: dict) -> tuple[Any, _Recorder, _Entry]:
         """Run the step eagerly with a recorder installed; its result is the eager result.
