@@ -477,8 +477,10 @@ def _pow_base_graph(g, ans, x, y):
 
 
 def _pow_exponent_graph(g, ans, x, y):
+    # the mask of _pow_exponent_rule: x^y log x is taken as 0 at x == 0 only where y >= 0 (at
+    # y < 0 it is inf * -inf = -inf there, as in PyTorch, to every order)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * where(_value(x) == 0, 0.0, ans * log(x))
+        return g * where((_value(x) == 0) & (_value(y) >= 0), 0.0, ans * log(x))
 
 
 pow = defop("pow", np.power, broadcasts=True, sample=_binary(_positive, _normal))
@@ -585,27 +587,32 @@ def _masked(g: Tensor, mask: Any) -> Tensor:
     return g * _constant_of(mask)
 
 
-# Where both inputs are equal, each gets half the gradient (the rule of torch.maximum).
-def _max_left(g, ans, x, y):
-    return np.where(x > y, g, np.where(x == y, 0.5 * g, 0.0))
+# torch.maximum's and torch.minimum's rule: each input gets the gradient, none of it where it
+# loses (max: where it is the smaller), half where the inputs are equal, and all of it where
+# either is NaN (the result is NaN: neither loses). The same two comparisons and two selections
+# as without the NaN case; minimum compares its inputs as given (no negated copies).
+def _unless_below(g, x, y):
+    """``g`` where ``x`` is not below ``y``, halved where they are equal, 0 where ``x < y``."""
+    return np.where(x < y, 0.0, np.where(x == y, 0.5 * g, g))
 
 
-def _max_right(g, ans, x, y):
-    return np.where(y > x, g, np.where(x == y, 0.5 * g, 0.0))
+def _unless_above(g, x, y):
+    """``g`` where ``x`` is not above ``y``, halved where they are equal, 0 where ``x > y``."""
+    return np.where(x > y, 0.0, np.where(x == y, 0.5 * g, g))
 
 
 maximum = defop("maximum", np.maximum, broadcasts=True, sample=_binary())
-defvjp(maximum, _max_left, _max_right)
-defvjp_graph(maximum, lambda g, ans, x, y: _masked(g, _max_left(1.0, None, _value(x), _value(y))),
-             lambda g, ans, x, y: _masked(g, _max_right(1.0, None, _value(x), _value(y))))
+defvjp(maximum, lambda g, ans, x, y: _unless_below(g, x, y),
+       lambda g, ans, x, y: _unless_above(g, x, y))
+defvjp_graph(maximum, lambda g, ans, x, y: _masked(g, _unless_below(1.0, _value(x), _value(y))),
+             lambda g, ans, x, y: _masked(g, _unless_above(1.0, _value(x), _value(y))))
 defjvp(maximum, kind="vjp")
 
 minimum = defop("minimum", np.minimum, broadcasts=True, sample=_binary())
-defvjp(minimum, lambda g, ans, x, y: _max_left(g, ans, -x, -y),
-       lambda g, ans, x, y: _max_right(g, ans, -x, -y))
-defvjp_graph(minimum,
-             lambda g, ans, x, y: _masked(g, _max_left(1.0, None, -_value(x), -_value(y))),
-             lambda g, ans, x, y: _masked(g, _max_right(1.0, None, -_value(x), -_value(y))))
+defvjp(minimum, lambda g, ans, x, y: _unless_above(g, x, y),
+       lambda g, ans, x, y: _unless_below(g, x, y))
+defvjp_graph(minimum, lambda g, ans, x, y: _masked(g, _unless_above(1.0, _value(x), _value(y))),
+             lambda g, ans, x, y: _masked(g, _unless_below(1.0, _value(x), _value(y))))
 defjvp(minimum, kind="vjp")
 
 # --------------------------------------------------------------------------- elementwise functions
@@ -1840,9 +1847,13 @@ def _elu_rule(g, ans, x, alpha=1.0, scale=1.0, input_scale=1.0):
 
 
 def _elu_graph(g, ans, x, alpha=1.0, scale=1.0, input_scale=1.0):
-    left = _value(x) <= 0  # a constant mask; e^(x input_scale) only where it is taken
-    slope = exp(where(left, x, 0.0) * input_scale) * (input_scale * alpha * scale)
-    return g * where(left, slope, scale)
+    # The slope takes the left piece at x = 0 (alpha * scale * input_scale, as _elu_rule), but
+    # its own derivative there is 0, the right piece's: PyTorch's elu_double_backward masks
+    # with x < 0, so that every derivative past the first is 0 at x = 0 (and at -0.0), for
+    # any alpha. e^(x input_scale) is recorded only where x < 0, elsewhere e^0 = 1.
+    data = _value(x)
+    slope = exp(where(data < 0, x, 0.0) * input_scale) * (input_scale * alpha * scale)
+    return g * where(data <= 0, slope, scale)
 
 
 def _elu_sample(rng: np.random.Generator, shape: tuple[int, ...]):

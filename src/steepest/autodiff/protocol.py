@@ -125,14 +125,21 @@ def norm(self: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> 
 def var(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
     r"""Variance over ``dim`` with PyTorch's default ``correction=1`` (Bessel's correction).
 
-    .. math:: \operatorname{var}(x) = \frac{1}{N - c} \sum_i (x_i - \bar x)^2
+    .. math:: \operatorname{var}(x) = \frac{1}{\max(0,\, N - c)} \sum_i (x_i - \bar x)^2
 
     NumPy's ``np.var`` defaults to ``ddof=0`` (c = 0, the biased estimate): ``t.var()`` is
     ``np.var(t.data, ddof=1)``, and ``t.var(correction=0)`` is ``np.var(t.data)``.
+
+    Where :math:`N - c \le 0` (one element with the default correction, say) the divisor is 0,
+    as in PyTorch: the variance is ``inf``, or ``nan`` where every deviation is 0, and so is
+    its gradient (see :func:`_var_without_dof`).
     """
-    axis, dof, centred = _deviations(self, dim, correction)
+    axis, dof = _dof(self, dim, correction)
+    if dof <= 0:
+        return _var_without_dof(self, axis, keepdim)
+    centred = self - ops.mean(self, axis=axis, keepdims=True)
     total = ops.sum(centred * centred, axis=axis, keepdims=keepdim)
-    return total / dof if dof > 0 else total * math.nan
+    return total / dof
 
 
 def std(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
@@ -140,19 +147,52 @@ def std(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = F
     of :func:`var`); ``correction=1`` by default as in PyTorch.
 
     Written through the norm so that its gradient is 0 where every deviation is 0, as in
-    PyTorch (``sqrt(var)`` would give 0/0 there).
+    PyTorch (``sqrt(var)`` would give 0/0 there). Where :math:`N - c \le 0` it is the square
+    root of :func:`var` (``inf`` or ``nan``), with a ``nan`` gradient, as in PyTorch.
     """
-    axis, dof, centred = _deviations(self, dim, correction)
+    axis, dof = _dof(self, dim, correction)
+    if dof <= 0:
+        return ops.sqrt(_var_without_dof(self, axis, keepdim))
+    centred = self - ops.mean(self, axis=axis, keepdims=True)
     norm = ops.norm(centred, p=2, axis=axis, keepdims=keepdim)
-    return norm / math.sqrt(dof) if dof > 0 else norm * math.nan
+    return norm / math.sqrt(dof)
 
 
-def _deviations(self: Tensor, dim: Any, correction: int) -> tuple[Any, int, Tensor]:
-    """The axis of a var or std, its degrees of freedom N - c, and x minus its mean."""
+def _dof(self: Tensor, dim: Any, correction: int) -> tuple[Any, int]:
+    """The axis of a var or std and its degrees of freedom N - c."""
     axis = tuple(dim) if isinstance(dim, list) else dim
     count = self.size if axis is None or self.ndim == 0 else math.prod(
         self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
-    return axis, count - correction, self - ops.mean(self, axis=axis, keepdims=True)
+    return axis, count - correction
+
+
+def _var_without_dof(self: Tensor, axis: Any, keepdim: bool) -> Tensor:
+    r"""PyTorch's variance where :math:`N - c \le 0`: the sum of squares over
+    :math:`\max(0, N - c) = 0`, so ``inf`` (``nan`` where the sum is 0), with PyTorch's
+    gradients (``torch.autograd`` 2.13, ``var_backward``):
+
+    - over all elements (``dim=None``, or a 0-d tensor): :math:`g \cdot \infty` where
+      :math:`x_i \ne \bar x` whatever the sign of the deviation, ``nan`` where
+      :math:`x_i = \bar x`;
+    - along ``dim``: :math:`(2 / 0)\, g\, (x_i - \bar x)`, so :math:`\pm\infty` by the sign of
+      :math:`g (x_i - \bar x)`, ``nan`` where it is 0. PyTorch's gradient there divides by the
+      unclamped :math:`N - c`, so that with :math:`c > N` it is finite (and of the opposite
+      sign) for a variance that is ``inf``; here the divisor is 0 there too, as in its forward.
+
+    Neither has a term through the mean (PyTorch's formula leaves it out: the deviations sum
+    to 0 where the divisor is not 0), so the mean is a constant here: through it, the
+    infinite gradients of the deviations would cancel to ``nan`` everywhere.
+    """
+    centred = self - ops.mean(self.detach(), axis=axis, keepdims=True)
+    if axis is None or self.ndim == 0:
+        size = ops.abs(centred.detach())  # |x - mean|, a constant
+        # the value |x - mean| again, with a gradient of 1: its square is size * size, its
+        # gradient (g * inf) * size, without the sign of the deviation
+        squares = ((self - self.detach()) + size) * size
+    else:
+        squares = centred * centred
+    with np.errstate(invalid="ignore"):  # 0 * inf: the nan of a sum of squares of 0
+        return ops.sum(squares, axis=axis, keepdims=keepdim) * math.inf
 
 
 def cumsum(self: Tensor, dim: int) -> Tensor:

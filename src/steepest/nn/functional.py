@@ -124,7 +124,9 @@ def elu(input: Any, alpha: float = 1.0) -> Tensor:
               \end{cases}
 
     computed with ``expm1`` so that small negative inputs keep their precision. The gradient
-    at 0 is :math:`\alpha` (the left piece), as in PyTorch.
+    at 0 is :math:`\alpha` (the left piece) and the second derivative there 0 (the right
+    piece's), as in PyTorch (whose double backward masks with :math:`x < 0`); the same holds
+    for :func:`selu` and :func:`celu`.
 
     Parameters
     ----------

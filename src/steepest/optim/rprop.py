@@ -32,7 +32,9 @@ class Rprop(Optimizer):
         g_{t-1} \leftarrow \tilde g_t.
 
     After a sign change the coordinate does not move, and its stored gradient is 0, so the
-    next step neither grows nor shrinks it. Rprop is meant for full-batch gradients: the signs
+    next step neither grows nor shrinks it. A NaN gradient does not move its coordinate either
+    (``torch.sign`` of NaN is 0): its step is kept and the NaN stored, so that the next step
+    keeps the step size too, as in PyTorch. Rprop is meant for full-batch gradients: the signs
     of minibatch gradients disagree by chance.
 
     Parameters
@@ -90,11 +92,18 @@ class Rprop(Optimizer):
         step_min, step_max = group["step_sizes"]
         prev, step_size = state["prev"], state["step_size"]
         agreement = g * prev
-        factor = np.where(agreement > 0, eta_plus, np.where(agreement < 0, eta_minus, 1.0))
+        flipped = agreement < 0  # computed once: the step's factor and the zeroed gradient
+        factor = np.where(agreement > 0, eta_plus, np.where(flipped, eta_minus, 1.0))
         step_size *= factor
         np.clip(step_size, step_min, step_max, out=step_size)
-        g = np.where(agreement < 0, 0.0, g).astype(p.data.dtype, copy=False)
-        p.data -= np.sign(g) * step_size
+        g = np.where(flipped, 0.0, g).astype(p.data.dtype, copy=False)
+        move = np.sign(g, out=np.empty_like(g))  # an array, also for a 0-d parameter
+        move *= step_size
+        # torch.sign(nan) is 0 where np.sign(nan) is NaN: as in torch.optim.Rprop, a NaN
+        # gradient leaves its coordinate where it is, prev keeps the NaN and the step size
+        # its value (the agreement is NaN: neither > 0 nor < 0, a factor of 1)
+        np.copyto(move, 0.0, where=np.isnan(move))
+        p.data -= move
         prev[...] = g
 
 
