@@ -114,3 +114,18 @@ def test_rprop_other_coordinates_are_bitwise_those_of_a_run_without_the_nan(seed
         assert size[3:].tobytes() == size2.tobytes()
         assert prev[3:].tobytes() == prev2.tobytes()
         assert np.isfinite(param).all()  # a NaN gradient never reaches a parameter
+
+
+def test_rprop_float32_step_sizes_grow_in_float32_as_in_torch():
+    # torch.optim.Rprop 2.13 writes eta_plus into a float32 tensor and multiplies in float32:
+    # three agreeing steps from lr = 0.07 give these step sizes and parameters (read off torch;
+    # a float64 factor rounds the step size to 0.10080000758 instead)
+    p = st.Tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    opt = st.optim.Rprop([p], lr=0.07)
+    for _ in range(3):
+        p.grad = np.ones(2, dtype=np.float32)
+        opt.step()
+    np.testing.assert_array_equal(opt.state[p]["step_size"],
+                                  np.array([0.10080001503229141] * 2, dtype=np.float32))
+    np.testing.assert_array_equal(p.data, np.array([0.745199978351593, -2.2548000812530518],
+                                                   dtype=np.float32))

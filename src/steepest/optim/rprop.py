@@ -93,7 +93,10 @@ class Rprop(Optimizer):
         prev, step_size = state["prev"], state["step_size"]
         agreement = g * prev
         flipped = agreement < 0  # computed once: the step's factor and the zeroed gradient
-        factor = np.where(agreement > 0, eta_plus, np.where(flipped, eta_minus, 1.0))
+        # the factors in the step sizes' dtype, as torch writes them into a tensor of the
+        # gradient's (a float64 factor rounds a float32 step size otherwise, 1 ulp at times)
+        kind = step_size.dtype.type
+        factor = np.where(agreement > 0, kind(eta_plus), np.where(flipped, kind(eta_minus), kind(1)))
         step_size *= factor
         np.clip(step_size, step_min, step_max, out=step_size)
         g = np.where(flipped, 0.0, g).astype(p.data.dtype, copy=False)
