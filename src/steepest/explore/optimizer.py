@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import diagnostics, experiments, optim, problems, schedules
-from .params import Choice, Integer, ParamError, Point, Real
+from .params import Choice, Integer, ParamError, Point, Real, bounds
 
 # The module, not the function that `steepest.minimize` may also name.
 _minimize = importlib.import_module("steepest.minimize")
@@ -103,11 +103,9 @@ def meta() -> dict[str, Any]:
         p = problems.get(name)
         problem_list.append({"name": name, "dim": p.dim, "plottable": p.window is not None,
                              "description": p.description.split("\n")[0]})
-    bounds = {name: {"low": field.low, "high": field.high, "default": field.default}
-              for name, field in RUN_SPEC.items() if isinstance(field, Real | Integer)}
     return {"problems": problem_list,
             "methods": [{"name": m, **method_options(m)} for m in methods()],
-            "schedules": list(SCHEDULES), "bounds": bounds, "max_steps": MAX_STEPS,
+            "schedules": list(SCHEDULES), "bounds": bounds(RUN_SPEC), "max_steps": MAX_STEPS,
             "max_abs_x0": RUN_SPEC["x0"].bound}
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from .._validation import check_choice, check_int, check_real
 
-__all__ = ["ParamError", "Real", "Integer", "Choice", "Point", "Widths", "validate", "parse_json",
-           "finite_json", "nesting_depth", "MAX_DEPTH"]
+__all__ = ["ParamError", "Real", "Integer", "Choice", "Point", "Widths", "validate", "bounds",
+           "parse_json", "finite_json", "nesting_depth", "MAX_DEPTH"]
 
 OWNER = "explore"
 
@@ -188,6 +188,14 @@ def validate(spec: Mapping[str, Field], data: Any) -> dict[str, Any]:
         except (TypeError, ValueError) as error:
             raise ParamError(name, str(error)) from None
     return values
+
+
+def bounds(spec: Mapping[str, Field]) -> dict[str, dict[str, Any]]:
+    """The ``low``, ``high`` and ``default`` of each number field of ``spec``: what the page is
+    told (``GET /api/meta``), so that its sliders span, and it refuses, what :func:`validate`
+    does."""
+    return {name: {"low": field.low, "high": field.high, "default": field.default}
+            for name, field in spec.items() if isinstance(field, Real | Integer)}
 
 
 #: Deepest nesting of arrays and objects a request may have (the page sends at most 2).

@@ -54,7 +54,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import network, optimizer
-from .params import ParamError, parse_json, validate
+from .params import ParamError, bounds, parse_json, validate
 
 __all__ = ["create_app", "STATIC", "MAX_BODY"]
 
@@ -223,7 +223,9 @@ def create_app(*, max_sessions: int = 16, session_ttl: float = 900.0, host: str 
             "activations": list(network.SESSION_SPEC["activation"].names()),
             "max_layers": network.SESSION_SPEC["hidden"].max_layers,
             "max_width": network.SESSION_SPEC["hidden"].max_width,
-            "max_batches": network.MAX_BATCHES, "max_work": network.MAX_WORK}
+            "max_batches": network.MAX_BATCHES, "max_work": network.MAX_WORK,
+            # the bounds the session and train requests are checked against (lr is in both)
+            "bounds": bounds({**network.SESSION_SPEC, **network.TRAIN_SPEC})}
         return JSONResponse(info)
 
     async def contour(request: Request) -> JSONResponse:

@@ -76,9 +76,12 @@ const common = (() => {
   }
 
   // A line chart on a canvas: series [{values, color, dash, width, label}], y on a log scale
-  // when logY (values <= 0 are clipped to the floor). Returns the drawn ranges.
+  // when logY (values <= 0 are clipped to the floor); x is each value's index, or x[index]
+  // where opts.x is given (the true frame of each point of a subsampled run). Returns the
+  // drawn ranges.
   function lineChart(canvas, series, opts) {
-    const o = Object.assign({ logY: false, xLabel: "", yLabel: "", floor: 1e-16 }, opts || {});
+    const o = Object.assign({ logY: false, xLabel: "", yLabel: "", floor: 1e-16, x: null }, opts || {});
+    const xAt = o.x ? (i) => o.x[i] : (i) => i;
     const ctx = canvas.getContext("2d");
     const W = canvas.width, H = canvas.height;
     const pad = { l: 58, r: 20, t: 12, b: 34 };
@@ -89,9 +92,9 @@ const common = (() => {
     const legend = legendRows(ctx, series.filter((s) => s.label), W - pad.l - pad.r);
     pad.t += LEGEND_ROW * legend.length;  // the legend's rows sit above the plot
     const tr = (v) => (o.logY ? Math.log10(Math.max(v, o.floor)) : v);
-    let xmax = 1, ymin = Infinity, ymax = -Infinity;
+    let xmax = o.x && o.x.length ? Math.max(1, o.x[o.x.length - 1]) : 1, ymin = Infinity, ymax = -Infinity;
     for (const s of series) {
-      xmax = Math.max(xmax, s.values.length - 1);
+      if (s.values.length) xmax = Math.max(xmax, xAt(s.values.length - 1));
       for (const v of s.values) {
         if (v === null || !Number.isFinite(v)) continue;
         const t = tr(v);
@@ -141,7 +144,7 @@ const common = (() => {
       let open = false;
       s.values.forEach((v, i) => {
         if (v === null || !Number.isFinite(v)) { open = false; return; }
-        const px = X(i), py = Y(tr(v));
+        const px = X(xAt(i)), py = Y(tr(v));
         if (open) ctx.lineTo(px, py); else ctx.moveTo(px, py);
         open = true;
       });
@@ -197,5 +200,52 @@ const common = (() => {
     };
   }
 
-  return { api, readHash, writeHash, fmt, lineChart, drawSignal };
+  // ------------------------------------------------------------------ refused settings
+  // A bound as a message quotes it: 1e-6 rather than 0.000001 or 1.00e-6.
+  function plain(x) { return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x); }
+
+  // A value as given (a link's text, or a number), as a number: NaN for anything else.
+  function number(raw) {
+    if (typeof raw === "number") return raw;
+    return typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+  }
+
+  // Why `value` (given as `text`) may not be sent as `name`, a field of [bound.low, bound.high]
+  // (whole numbers only where `integer`), in words that name it and quote it; null if it may.
+  // The bounds are the server's own (GET /api/meta), so the page refuses what the server would.
+  function refusal(name, text, value, bound, integer, where) {
+    const said = `${name} = ${text}${where ? " " + where : ""}`;
+    const range = `[${plain(bound.low)}, ${plain(bound.high)}]`;
+    if (!Number.isFinite(value)) return `${said} is not a number (its range is ${range})`;
+    if (value < bound.low || value > bound.high) return `${said} is outside its range ${range}`;
+    if (integer && !Number.isInteger(value)) return `${said} is not a whole number (its range is ${range})`;
+    return null;
+  }
+
+  // The controls of refused settings, outlined, with the reason beside each: marks is a list
+  // of {parameter, message}; a parameter with no control of that id is skipped. A slider's
+  // reason goes in its own row (made on first use), its value in red.
+  function markFields(marks) {
+    for (const el of document.querySelectorAll("[aria-invalid='true']")) el.removeAttribute("aria-invalid");
+    for (const el of document.querySelectorAll("output.invalid")) el.classList.remove("invalid");
+    for (const el of document.querySelectorAll(".field-error")) { el.hidden = true; el.textContent = ""; }
+    for (const { parameter, message } of marks) {
+      const field = parameter && document.getElementById(parameter);
+      if (!field || !field.closest(".row")) continue;
+      field.setAttribute("aria-invalid", "true");
+      const out = document.getElementById(parameter + "-out");
+      if (out) out.classList.add("invalid");
+      let words = document.getElementById(parameter + "-error");
+      if (!words) {
+        words = document.createElement("p");
+        words.id = parameter + "-error"; words.className = "field-error";
+        field.closest(".row").appendChild(words);
+        field.setAttribute("aria-describedby", words.id);
+      }
+      words.textContent = message.replace(/^explore: /, "");
+      words.hidden = false;
+    }
+  }
+
+  return { api, readHash, writeHash, fmt, lineChart, drawSignal, number, refusal, markFields };
 })();

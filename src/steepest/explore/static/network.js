@@ -10,8 +10,20 @@
   const LAYER_COLORS = ["#2f5fb3", "#d9480f", "#2b8a3e", "#862e9c", "#0b7285", "#c2255c", "#5c940d"];
   const state = {};
   let meta = null, session = null, running = false, busy = false, starting = null;
-  let history = { updates: [], train: [], val: [], norms: [] };
+  // What the charts draw, one entry a point: the frame's number in this session (0: the new
+  // network's), its updates, losses and gradient norms. At most MAX_POINTS points: past that
+  // every other one goes and only every `stride`-th frame is kept (and the latest), so a long
+  // run is drawn whole at its true frame numbers. The oldest 1,000 had been dropped at 2,000,
+  // and the axis, which counted the points, went back to 0.
+  const MAX_POINTS = 2000, KEYS = ["frame", "updates", "train", "val", "norms"];
+  let history = null, stride = 1, count = 0;
   let frames = 0, lastFrame = null;
+  // A link's slider values beyond the bounds the server checks: id -> {text, message}. The
+  // slider keeps its value (or the default) and shows the text, marked; no network is started
+  // while a marked slider is in use, until it is moved. (They had become the default in silence.)
+  let linked = {}, serverMark = null;
+  const fixed = new Set();  // sliders moved off a refused value, whose letting go starts over
+  const RANGES = {};  // each slider's own min, max and step, before a link stretched them
   const TRACE_HINT = $("trace").innerHTML;  // what the trace box says before a Step
   const framed = common.drawSignal();
 
@@ -25,14 +37,22 @@
     $(id + "-out").textContent = common.fmt(v, 3);
   }
 
+  // The link's settings. A slider value is checked against the server's bounds: beyond them it
+  // is refused (see `linked`); within them it is taken, and a slider whose own range is
+  // narrower (seed 0 to 20, batch size to 200) stretches to show it (seed=100 had become 0).
   function fromHash() {
     const h = common.readHash();
+    linked = {};
+    serverMark = null;
     for (const [k, d] of Object.entries(DEFAULTS)) {
       if (k in SLIDERS) {
-        const v = parseFloat(h[k]);
-        const el = $(k), lo = parseFloat(el.min), hi = parseFloat(el.max);
-        const pos = SLIDERS[k] === "log" ? Math.log10(v) : v;
-        state[k] = Number.isFinite(pos) && pos >= lo && pos <= hi ? v : d;
+        Object.assign($(k), RANGES[k]);
+        const given = h[k] !== undefined && h[k] !== "";
+        const v = common.number(h[k]), text = String(h[k]);
+        const why = given ? common.refusal(k, text, v, meta.network.bounds[k], SLIDERS[k] === "int", "from the link") : null;
+        if (!given) state[k] = d;
+        else if (!why) { state[k] = v; reach(k, v); }
+        else { linked[k] = { text, message: why }; if (!(k in state)) state[k] = d; }
       } else if (k === "hidden") {  // "none": the empty field, which writeHash would drop
         state.hidden = h.hidden === "none" ? "" : /^\s*\d+(\s*,\s*\d+)*\s*$/.test(h.hidden || "") ? h.hidden : d;
       } else {
@@ -42,14 +62,41 @@
     const lists = { dataset: meta.network.datasets, activation: meta.network.activations, optimizer: meta.network.optimizers };
     for (const k of SELECTS) if (!lists[k].includes(state[k])) state[k] = DEFAULTS[k];
   }
+  // Stretch slider k to reach v (on its step grid, or by steps of 1 where v is off it).
+  function reach(k, v) {
+    const el = $(k), pos = SLIDERS[k] === "log" ? Math.log10(v) : v;
+    if (pos > parseFloat(el.max)) el.max = pos;
+    if (pos < parseFloat(el.min)) el.min = pos;
+    const step = parseFloat(el.step), off = (pos - parseFloat(el.min)) / step;
+    if (SLIDERS[k] === "int" && Math.abs(off - Math.round(off)) > 1e-9) el.step = 1;
+  }
   function showControls() {
     for (const k of SELECTS) $(k).value = state[k];
     for (const k of Object.keys(SLIDERS)) setSlider(k, state[k]);
+    for (const k of Object.keys(linked)) $(k + "-out").textContent = linked[k].text;  // what was refused
     $("hidden").value = state.hidden;
     $("row-momentum").classList.toggle("hidden", state.optimizer !== "sgd");
+    showMarks();
     toHash();
   }
-  function toHash() { common.writeHash({ ...state, hidden: state.hidden.trim() === "" ? "none" : state.hidden }); }
+  function toHash() {
+    const values = { ...state, hidden: state.hidden.trim() === "" ? "none" : state.hidden };
+    for (const k of Object.keys(linked)) values[k] = linked[k].text;  // the link says what it said
+    common.writeHash(values);
+  }
+
+  // A slider counts while its row is shown (momentum is sgd's only).
+  function used(k) { return !$(k).closest(".row").classList.contains("hidden"); }
+  function linkRefusals() {
+    return Object.keys(linked).filter(used).map((k) => ({ parameter: k, message: linked[k].message }));
+  }
+  // The controls of refused settings, outlined with the reason beside them: the link's, and
+  // the one the server named in its last refusal.
+  function showMarks() {
+    const marks = linkRefusals();
+    if (serverMark && !marks.some((m) => m.parameter === serverMark.parameter)) marks.push(serverMark);
+    common.markFields(marks);
+  }
   // The widths go as typed: the server checks them and says what is wrong in the field's terms
   // (parsed here, "abc" became [NaN], sent as [null]: "got None (NoneType)").
   function sessionBody() {
@@ -71,17 +118,6 @@
     if (!document.querySelector("[aria-invalid='true']")) showError(null);
   }
 
-  // The control a refused setting came from: outlined, with the server's words beside it.
-  function markInvalid(error) {
-    for (const el of document.querySelectorAll("[aria-invalid='true']")) el.removeAttribute("aria-invalid");
-    for (const el of document.querySelectorAll(".field-error")) { el.hidden = true; el.textContent = ""; }
-    const field = error && error.parameter && document.getElementById(error.parameter);
-    if (!field) return;
-    field.setAttribute("aria-invalid", "true");
-    const words = $(error.parameter + "-error");
-    if (words) { words.textContent = error.message.replace(/^explore: /, ""); words.hidden = false; }
-  }
-
   // Train and Step need a session; without one they are off, and the hint says what to do.
   function showButtons() {
     $("train").disabled = $("step").disabled = !session;
@@ -93,6 +129,13 @@
   // A refused setting keeps the session on screen (its plots stay true, Train and Step go on
   // with it); it was dropped before the request, which left the page with none.
   async function newSession() {
+    const refusals = linkRefusals();
+    if (refusals.length) {  // refused here, in the server's bounds: nothing is sent
+      const word = refusals.length > 1 ? "sliders" : "slider";
+      refused({ message: `Not started: ${refusals.map((r) => r.message).join("; ")}. Move the marked ${word} to choose a value.` });
+      document.body.dataset.ready = "1";
+      return;
+    }
     let fresh;
     try {
       fresh = await common.api("/api/net/session", sessionBody());
@@ -103,9 +146,10 @@
     const old = session;
     if (old) common.api(`/api/net/${old.id}`, undefined, "DELETE").catch(() => {});
     session = fresh;
-    history = { updates: [], train: [], val: [], norms: [] };
+    resetHistory();
     showError(null);
-    markInvalid(null);
+    serverMark = null;
+    showMarks();
     showButtons();
     clearTrace();
     record(session.frame);
@@ -115,10 +159,12 @@
 
   function refused(error) {
     setRunning(false);
-    const kept = session ? `The network on screen is still the previous ${sizes(session)} one: Train and Step go on with it.`
+    const kept = session ? `The network on screen is still the previous ${sizes(session)} one (${session.settings.activation}, `
+      + `on ${session.settings.dataset}): Train and Step go on with it, at lr = ${common.fmt(state.lr, 3)}.`
       : "There is no network to train until the settings are fixed.";
     showError(error, kept);
-    markInvalid(error);
+    serverMark = error.parameter ? { parameter: error.parameter, message: error.message } : null;
+    showMarks();
     showButtons();
   }
 
@@ -139,12 +185,26 @@
     }
   }
 
+  function resetHistory() {
+    history = { frame: [], updates: [], train: [], val: [], norms: [] };
+    stride = 1; count = 0;
+  }
   function record(frame) {
-    history.updates.push(frame.updates);
-    history.train.push(frame.train_loss);
-    history.val.push(frame.val_loss);
-    history.norms.push(frame.grad_norms);
-    if (history.train.length > 2000) for (const k of Object.keys(history)) history[k].splice(0, 1000);
+    const h = history, n = count++, end = h.frame.length - 1;
+    if (end >= 0 && h.frame[end] % stride !== 0) for (const k of KEYS) h[k].pop();  // the latest, off the stride, makes way
+    h.frame.push(n); h.updates.push(frame.updates); h.train.push(frame.train_loss);
+    h.val.push(frame.val_loss); h.norms.push(frame.grad_norms);
+    if (h.frame.length > MAX_POINTS) {
+      stride *= 2;
+      const keep = h.frame.map((f, i) => f % stride === 0 || i === h.frame.length - 1);
+      for (const k of KEYS) h[k] = h[k].filter((_, i) => keep[i]);
+    }
+  }
+  // Frames as if the server had sent them, drawn once after the last: for tests of long runs
+  // (a real run of 2,000 frames takes over a minute).
+  function replay(list) {
+    for (const frame of list) record(frame);
+    if (list.length) draw(list[list.length - 1]);
   }
 
   async function trainFrame() {
@@ -273,13 +333,13 @@
     common.lineChart($("net-loss"), [
       { values: history.train, color: "#2f5fb3", label: "train" },
       { values: history.val, color: "#d9480f", label: "validation" },
-    ], { logY: true, xLabel: "frame", yLabel: "loss" });
+    ], { logY: true, xLabel: "frame", yLabel: "loss", x: history.frame });
     const layers = history.norms.reduce((m, r) => Math.max(m, r.length), 0);
     const series = [];
     for (let l = 0; l < layers; l++) {
       series.push({ values: history.norms.map((r) => (r.length ? r[l] : null)), color: LAYER_COLORS[l % LAYER_COLORS.length], label: `layer ${l + 1} ‖∂L/∂W‖` });
     }
-    common.lineChart($("grad-norms"), series, { logY: true, xLabel: "frame", yLabel: "norm" });
+    common.lineChart($("grad-norms"), series, { logY: true, xLabel: "frame", yLabel: "norm", x: history.frame });
   }
 
   function draw(frame) {
@@ -385,9 +445,13 @@
       $(k).addEventListener("input", () => {
         state[k] = sliderValue(k);
         $(k + "-out").textContent = common.fmt(state[k], 3);
+        if (k in linked) { delete linked[k]; fixed.add(k); }
+        if (serverMark && serverMark.parameter === k) serverMark = null;
+        showMarks();
         toHash();
       });
-      $(k).addEventListener("change", () => { if (restartKeys.has(k)) restart(); });
+      // letting go of a slider moved off a refused value starts the network the link asked for
+      $(k).addEventListener("change", () => { if (fixed.delete(k) || restartKeys.has(k)) restart(); });
     }
     for (const k of SELECTS) {
       $(k).addEventListener("change", () => { state[k] = $(k).value; showControls(); restart(); });
@@ -411,6 +475,8 @@
     $("activation").innerHTML = options(meta.network.activations);
     $("optimizer").innerHTML = options(meta.network.optimizers);
     $("batches").max = Math.min(50, meta.network.max_batches);
+    for (const k of Object.keys(SLIDERS)) RANGES[k] = { min: $(k).min, max: $(k).max, step: $(k).step };
+    resetHistory();
     fromHash();
     showControls();
     wire();
@@ -421,6 +487,7 @@
     state, nextFrame: () => framed.wait(), get frames() { return frames; }, get history() { return history; },
     get session() { return session; }, get last() { return lastFrame; }, setRunning, step,
     levelSegments,  // for tests of the decision line on made-up fields
+    replay,  // and of the charts of a long run
   };
   start();
 })();

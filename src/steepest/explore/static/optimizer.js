@@ -15,6 +15,14 @@
 
   const state = {};
   let meta = null, contour = null, last = null, pins = [];
+  // A link's slider values that lie beyond the bounds the server checks: id -> {text, message}.
+  // The slider keeps its previous value (or the default) and shows the text, marked; nothing is
+  // run while a marked slider is in use, until it is moved. (They had become the default in
+  // silence: lr=1e9 ran with lr = 0.05.)
+  let linked = {};
+  // The refusals of the last run asked for, {parameter, message}: the page's own check of what
+  // it was about to send, or the server's answer (cleared by an accepted run).
+  let refused = [];
   const contourCache = new Map();
   const drawn = common.drawSignal();
   let inflight = false, pending = false, sequence = 0, draws = 0;
@@ -35,20 +43,31 @@
   }
 
   // Settings from the hash, or from one pin of it: every value checked as the controls would
-  // have it, anything else the default. Links are edited by hand, and a pin of [null] had thrown
-  // in the pin list (no page), {"method": "gd"} drawn as "gd lr=— (undefined)", and an x0 out of
-  // bounds or for a 31-D problem left the plots blank behind an HTTP 400.
-  function settingsFrom(h) {
+  // have it. Links are edited by hand, and a pin of [null] had thrown in the pin list (no page),
+  // {"method": "gd"} drawn as "gd lr=— (undefined)", and an x0 out of bounds or for a 31-D
+  // problem left the plots blank behind an HTTP 400. A slider value of the link itself that the
+  // server would refuse goes into `refusals` (and the slider keeps its value); a pin's, which
+  // no slider shows, becomes the default as before.
+  function settingsFrom(h, refusals) {
     const s = {}, b = meta.bounds;
     for (const id of Object.keys(SLIDERS)) {
+      const given = h[id] !== undefined && h[id] !== null && h[id] !== "";
+      if (refusals && given) {
+        const v = common.number(h[id]), text = String(h[id]);
+        const why = common.refusal(id, text, v, b[id], INTEGERS.has(id), "from the link");
+        if (!why) { s[id] = v; continue; }
+        refusals[id] = { text, message: why };
+        s[id] = id in state ? state[id] : b[id].default;
+        continue;
+      }
       const v = parseFloat(h[id]);
-      const ok = Number.isFinite(v) && v >= b[id].low && v <= b[id].high;
+      const ok = given && Number.isFinite(v) && v >= b[id].low && v <= b[id].high;
       s[id] = ok ? (INTEGERS.has(id) ? Math.round(v) : v) : b[id].default;
     }
     const names = { problem: meta.problems.map((p) => p.name), method: meta.methods.map((m) => m.name),
                     line_search: ["none", "armijo", "wolfe"], schedule: meta.schedules };
     for (const id of SELECTS) s[id] = names[id].includes(h[id]) ? h[id] : names[id][0];
-    if (!h.lr) s.lr = methodInfo(s.method).default_lr || s.lr;
+    if (!h.lr || (refusals && refusals.lr && !("lr" in state))) s.lr = methodInfo(s.method).default_lr || s.lr;
     s.x0 = null;
     const xy = Array.isArray(h.x0) ? h.x0 : typeof h.x0 === "string" ? h.x0.split(",") : [];
     const plottable = meta.problems.find((p) => p.name === s.problem).plottable;
@@ -57,8 +76,10 @@
     return s;
   }
   function fromHash() {
-    const h = common.readHash();
-    Object.assign(state, settingsFrom(h));
+    const h = common.readHash(), refusals = {};
+    Object.assign(state, settingsFrom(h, refusals));
+    linked = refusals;
+    refused = [];
     let listed = [];
     try { listed = JSON.parse(h.pins || "[]"); } catch (e) { listed = []; }
     if (!Array.isArray(listed)) listed = [];
@@ -68,7 +89,7 @@
   function toHash() {
     const out = {};
     for (const id of SELECTS) out[id] = state[id];
-    for (const id of Object.keys(SLIDERS)) out[id] = state[id];
+    for (const id of Object.keys(SLIDERS)) out[id] = id in linked ? linked[id].text : state[id];  // as given
     out.x0 = state.x0 ? state.x0.map((v) => Number(v.toPrecision(5))).join(",") : "";
     out.pins = pins.length ? JSON.stringify(pins.map((p) => p.settings)) : "";
     common.writeHash(out);
@@ -91,6 +112,54 @@
     $("method-note").textContent = info.lr ? (searching ? "the line search scales lr at each step" : "")
       : `${state.method} chooses its own steps: no lr to set`;
     $("x0-text").textContent = state.x0 ? state.x0.map((v) => common.fmt(v, 4)).join(", ") : "problem's default";
+    for (const id of Object.keys(linked)) $(id + "-out").textContent = linked[id].text;  // what was refused
+    showMarks();
+  }
+
+  // ------------------------------------------------------------------ refused settings
+  // A control counts while its row is shown (gd has no momentum: a bad momentum in the link
+  // stops nothing until a method that uses it is chosen).
+  function used(id) { const row = $(id).closest(".row"); return !row.classList.contains("hidden"); }
+
+  // What stops `settings` from being run: the link's refused values in use, and any value of
+  // the request outside the bounds the server checks (nothing is sent that it would refuse).
+  function refusalsOf(settings) {
+    const out = [];
+    for (const [id, r] of Object.entries(linked)) if (used(id)) out.push({ parameter: id, message: r.message });
+    for (const [id, v] of Object.entries(runBody(settings))) {
+      if (!(id in meta.bounds) || id in linked) continue;
+      const why = common.refusal(id, String(v), v, meta.bounds[id], INTEGERS.has(id));
+      if (why) out.push({ parameter: id, message: why });
+    }
+    return out;
+  }
+
+  function showMarks() {
+    const marks = Object.keys(linked).filter(used).map((id) => ({ parameter: id, message: linked[id].message }));
+    for (const r of refused) if (!marks.some((m) => m.parameter === r.parameter)) marks.push(r);
+    common.markFields(marks);
+  }
+
+  // A control moved: its mark is over (the run it starts says whether the new value is taken).
+  function unmark(id) {
+    delete linked[id];
+    refused = refused.filter((r) => r.parameter !== id);
+    showMarks();
+  }
+
+  // The plots are of `last`, the last accepted run; while the current settings are not (refused,
+  // or not run), they are greyed out and say whose they are. They stayed drawn under
+  // the error as if they were the result of the refused settings.
+  function setStale(on) {
+    $("plots").classList.toggle("stale", on);
+    const text = !on ? "" : last
+      ? `Greyed out: these are the plots of the last accepted settings (${describe(last.settings)}), not of the current ones, which were not run.`
+      : "No accepted run yet: nothing is drawn until the current settings are accepted.";
+    for (const note of document.querySelectorAll("#plots .stale-note")) { note.textContent = text; note.hidden = !on; }
+  }
+  function describe(s) {
+    return `${pinLabel(s)} on ${s.problem}` + (s.problem === "quadratic" ? `, κ = ${common.fmt(s.kappa, 3)}` : "")
+      + `, ${s.steps} steps`;
   }
 
   function runBody(settings) {
@@ -126,22 +195,46 @@
   function requestRun() {
     toHash();
     if (inflight) { pending = true; return; }
-    inflight = true; pending = false;
+    pending = false;
+    const settings = JSON.parse(JSON.stringify(state));  // what this result will be the run of
+    const refusals = refusalsOf(settings);
+    if (refusals.length) {  // refused here, by the server's bounds: nothing is sent
+      const word = refusals.length > 1 ? "sliders" : "slider";
+      refuse(refusals, { message: `Not run: ${refusals.map((r) => r.message).join("; ")}. `
+        + `Move the marked ${word} to choose a value.` });
+      return;
+    }
+    inflight = true;
     const mine = ++sequence;
     const started = performance.now();
-    const settings = JSON.parse(JSON.stringify(state));  // what this result will be the run of
     loadContour()
       .then(() => common.api("/api/run", runBody(settings)))
       .then((result) => {
         if (mine !== sequence) return;
         result.settings = settings;
+        result.contour = contour;  // the plot it is drawn on, whatever is asked for next
         last = result;
+        refused = [];
+        showMarks();
         showError(null);
+        setStale(false);
         draw();
         drawn.fire({ ms: performance.now() - started, nit: result.nit });
       })
-      .catch((error) => { showError(error); drawn.fire({ error: error.message }); })
+      .catch((error) => {
+        refuse(error.parameter ? [{ parameter: error.parameter, message: error.message }] : [], error);
+      })
       .finally(() => { inflight = false; if (pending) requestRun(); });
+  }
+
+  function refuse(refusals, error) {
+    refused = refusals;
+    for (const r of refusals) if (r.parameter in SLIDERS && !(r.parameter in linked)) setSlider(r.parameter, state[r.parameter]);
+    showMarks();
+    showError(error);
+    setStale(true);
+    document.body.dataset.ready = "1";
+    drawn.fire({ error: error.message });
   }
 
   async function runPinned(pin) {
@@ -192,13 +285,15 @@
     return image;
   }
 
+  // The plot on screen: the last accepted run's (its problem may not be the one now chosen).
+  function plotted() { return last ? last.contour : null; }
   function toPixel(x, y) {
-    const [[x0, x1], [y0, y1]] = contour.window, c = $("contour");
+    const [[x0, x1], [y0, y1]] = plotted().window, c = $("contour");
     const clamp = (v) => Math.max(-1e5, Math.min(1e5, v));
     return [clamp(((x - x0) / (x1 - x0)) * c.width), clamp(c.height - ((y - y0) / (y1 - y0)) * c.height)];
   }
   function toWorld(px, py) {
-    const [[x0, x1], [y0, y1]] = contour.window, c = $("contour");
+    const [[x0, x1], [y0, y1]] = plotted().window, c = $("contour");
     return [x0 + (px / c.width) * (x1 - x0), y0 + (1 - py / c.height) * (y1 - y0)];
   }
 
@@ -222,17 +317,22 @@
     }
   }
 
+  // The plots show the last accepted run: a pin is drawn where its problem is that run's (the
+  // current settings may be another's, refused or not yet run).
+  function shown() { return last ? last.settings : state; }
   function samePlot(settings) {
-    return settings.problem === state.problem && (state.problem !== "quadratic" || settings.kappa === state.kappa);
+    const s = shown();
+    return settings.problem === s.problem && (s.problem !== "quadratic" || settings.kappa === s.kappa);
   }
 
   function drawContour() {
     const canvas = $("contour"), ctx = canvas.getContext("2d");
+    const contour = plotted();
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (!contour || !contour.window) {
       ctx.fillStyle = "#f3f5f8"; ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.fillStyle = "#5d6678"; ctx.font = "14px system-ui, sans-serif"; ctx.textAlign = "center";
-      ctx.fillText(`${state.problem} has ${contour ? contour.dim : "?"} dimensions: no contour plot`, canvas.width / 2, canvas.height / 2);
+      ctx.fillText(`${shown().problem} has ${contour ? contour.dim : "?"} dimensions: no contour plot`, canvas.width / 2, canvas.height / 2);
       $("contour-note").textContent = "The loss curve, rate and diagnostics below still apply; the start is the problem's own.";
       return;
     }
@@ -312,7 +412,7 @@
       const button = document.createElement("button");
       button.id = "use-suggested";
       button.textContent = `Use the suggested lr = ${common.fmt(last.suggested_lr, 3)}`;
-      button.addEventListener("click", () => { state.lr = Number(last.suggested_lr.toPrecision(4)); showControls(); requestRun(); });
+      button.addEventListener("click", () => { unmark("lr"); state.lr = Number(last.suggested_lr.toPrecision(4)); showControls(); requestRun(); });
       box.appendChild(button);
     }
   }
@@ -365,14 +465,19 @@
       $(id).addEventListener("input", () => {
         state[id] = sliderValue(id);
         $(id + "-out").textContent = common.fmt(state[id], 3);
+        unmark(id);
         requestRun();
       });
     }
     for (const id of SELECTS) {
       $(id).addEventListener("change", () => {
         state[id] = $(id).value;
+        refused = refused.filter((r) => r.parameter !== id);
         if (id === "problem") state.x0 = null;
-        if (id === "method" && methodInfo(state.method).default_lr) state.lr = methodInfo(state.method).default_lr;
+        if (id === "method" && methodInfo(state.method).default_lr) {  // a new method starts at its own lr
+          state.lr = methodInfo(state.method).default_lr;
+          delete linked.lr;
+        }
         showControls();
         requestRun();
       });
@@ -380,7 +485,7 @@
     const canvas = $("contour");
     let dragging = false;
     const setStart = (event) => {
-      if (!contour || !contour.window) return;
+      if (!plotted() || !plotted().window) return;
       const rect = canvas.getBoundingClientRect();
       // a drag past the edge stops there: beyond it the start (and often the run) was off the plot
       const within = (v, n) => Math.min(Math.max(v, 0), n);
@@ -419,7 +524,11 @@
     } catch (error) { showError(error); return; }
     $("problem").innerHTML = meta.problems.map((p) => `<option value="${p.name}">${p.name}${p.plottable ? "" : ` (${p.dim}-D)`}</option>`).join("");
     $("method").innerHTML = meta.methods.map((m) => `<option value="${m.name}">${m.name}</option>`).join("");
-    $("steps").max = meta.max_steps;
+    for (const id of Object.keys(SLIDERS)) {  // the bounds the server checks, and no others
+      const b = meta.bounds[id], log = SLIDERS[id] === "log";
+      $(id).min = log ? Math.log10(b.low) : b.low;
+      $(id).max = log ? Math.log10(b.high) : b.high;
+    }
     fromHash();
     showControls();
     wire();
