@@ -335,7 +335,9 @@ def _add_train(commands: Any) -> None:
         commands, "train", "train a network on a bundled dataset or a CSV/NPZ file",
         "Train a fully connected network by backpropagation on a bundled dataset (digits, iris,\n"
         "wine, breast_cancer, diabetes) or on your CSV/NPZ file, with a progress bar per epoch,\n"
-        "then report the metrics on held-out data. Features are standardised on the training set.",
+        "then report the metrics on held-out data. Features are standardised on the training set.\n"
+        "Ctrl-C or SIGTERM stops after the current batch, writing the finished epochs' results\n"
+        "and the --checkpoint (exit status 130, or 143 after SIGTERM); --resume continues it.",
         "steepest train digits --hidden 128,64 --epochs 30 --out runs/digits\n"
         "steepest train iris --optimizer sgd --lr 0.1 --momentum 0.9\n"
         "steepest train data.csv --target price --hidden 64 --lr cosine:0.01\n"
@@ -691,6 +693,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             patience=args.patience, seed=args.seed, checkpoint=args.checkpoint,
             resume=args.resume, out=out, progress=not (args.quiet or args.json))
     except experiments.TrainingInterrupted as stop:
+        if _stopping_signal(stop) == "SIGTERM":
+            _stderr(f"{PROG} train: stopped by SIGTERM; {stop.what()}")
+            return _SIGTERM_STATUS
         _stderr(f"{PROG} train: interrupted; {stop.what()}")
         return 130
     if args.json:
@@ -699,6 +704,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         _stdout(summary.text)
     return 0
+
+
+#: The exit status after SIGTERM, 128 + 15, as a shell reports a process it ended.
+_SIGTERM_STATUS = 143
+
+
+def _stopping_signal(error: BaseException) -> str | None:
+    """The name of the signal that stopped a command ("SIGINT", "SIGTERM"), from the interrupt
+    steepest raised for it: its ``signal`` attribute, the interrupted run's history (a
+    :class:`~steepest.experiments.TrainingInterrupted`'s summary), or the interrupt it was
+    raised while handling; None when none says."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        number = getattr(current, "signal", None)
+        if number is not None:
+            return getattr(number, "name", str(number))
+        summary = getattr(current, "summary", None)
+        for history in (getattr(summary, "history", None), getattr(current, "history", None)):
+            name = getattr(history, "interrupted_by", None)
+            if isinstance(name, str):
+                return name
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _cmd_backprop(args: argparse.Namespace) -> int:
@@ -785,7 +815,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 for bad arguments, bad input files, a diverged run or
         any other failure (one line on standard error, never a traceback; set
         ``STEEPEST_TRACEBACK=1`` to see one), 1 when writing output failed, 130 when
-        interrupted (``steepest train`` first writes what the finished epochs produced).
+        interrupted (``steepest train`` first writes what the finished epochs produced and its
+        checkpoint), 143 when ``steepest train`` or ``steepest sweep`` was stopped by SIGTERM
+        (which they handle as Ctrl-C).
     """
     parser = build_parser()
     args = parser.parse_args(_glue_negative_values(list(sys.argv[1:] if argv is None else argv)))
@@ -819,7 +851,10 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except OSError as error:
         _stderr(f"{prog}: error: {_one_line(error)}")
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
+        if _stopping_signal(error) == "SIGTERM":  # steepest train and sweep stop cleanly on it
+            _stderr(f"{prog}: stopped by SIGTERM")
+            return _SIGTERM_STATUS
         _stderr(f"{prog}: interrupted")
         return 130
     except Exception as error:  # noqa: BLE001 - the promise is one line, never a traceback

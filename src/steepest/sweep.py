@@ -19,7 +19,9 @@ A spec is a TOML file (or the equivalent dict) with a ``[sweep]`` table::
 ``DIR/sweep.sqlite``, submits the others to a Dask cluster (a ``distributed.LocalCluster`` of
 worker processes by default, or an existing scheduler) and writes each result as its future
 completes, one transaction per row. A run's id is a hash of its config, so running the same
-spec again resumes an interrupted sweep and re-runs the failed runs only.
+spec again resumes an interrupted sweep and re-runs the failed runs only. Each run is claimed
+in the database before it is submitted, so that two sweeps on the same directory at once share
+the pending runs instead of both running all of them (see :class:`_Claims`).
 
 Each run calls the library's own pieces: :func:`steepest.experiments.run_method` (minimize) or
 :func:`steepest.experiments.train_network` (train). Dask is imported only inside this module's
@@ -34,14 +36,18 @@ import json
 import math
 import numbers
 import os
+import signal
+import socket
 import sqlite3
 import sys
+import threading
 import time
 import tomllib
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from itertools import product
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice, product
 from pathlib import Path
 from typing import Any
 
@@ -716,6 +722,9 @@ def open_database(out: str | os.PathLike[str]) -> sqlite3.Connection:
         with connection:
             connection.execute(_SCHEMA)
         _check_schema(connection, path)
+        with connection:  # only in a steepest sweep's database
+            for table in _CLAIM_SCHEMA:
+                connection.execute(table)
         connection.execute("SELECT COUNT(*) FROM runs").fetchone()  # reads the table's pages
     except (sqlite3.Error, DatabaseError) as error:
         if connection is not None:
@@ -729,9 +738,10 @@ def open_database(out: str | os.PathLike[str]) -> sqlite3.Connection:
 def _record(connection: sqlite3.Connection, config: Mapping[str, Any],
             outcome: Mapping[str, Any]) -> None:
     """Write one run's row in its own transaction, replacing a failed row of the same id but
-    never a done one: two sweeps on the same directory at once both run every pending config,
-    and the copy that finishes second (perhaps failing, its worker killed) must not overwrite
-    the result of the first."""
+    never a done one: two sweeps on the same directory share its runs by claiming them (see
+    :class:`_Claims`), but a run can still be computed twice (by a sweep that was taken for gone
+    and was not, its heartbeat late), and the copy that finishes second (perhaps failing, its
+    worker killed) must not overwrite the result of the first."""
     row = (run_id(config), config["kind"], _config_json(config), outcome["status"],
            outcome.get("final_loss"), outcome.get("seconds"), outcome.get("error"),
            json.dumps(outcome.get("history"), allow_nan=False) if "history" in outcome else None,
@@ -758,6 +768,238 @@ def _done_ids(connection: sqlite3.Connection, path: Path | None = None) -> set[s
         return {row[0] for row in connection.execute("SELECT id FROM runs WHERE status = 'done'")}
     except sqlite3.DatabaseError as error:
         raise _database_error(path or Path(DATABASE), error) from None
+
+
+# ------------------------------------------------------------------------------------ claims
+# Two sweeps on one database (two `steepest sweep` commands on the same --out, on one machine or
+# several) share its pending runs instead of both running all of them: a sweep claims the runs
+# it is about to submit, in one BEGIN IMMEDIATE transaction, and skips those that another live
+# sweep has claimed. A sweep registers itself (owner id, host, pid, the process's start time)
+# and refreshes a heartbeat while it runs; a claim whose owner is gone (its pid no longer runs
+# on this host, or its heartbeat is stale, for a sweep on another machine) is taken over.
+_CLAIM_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS sweepers (
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    process_start TEXT,
+    started_at TEXT NOT NULL,
+    heartbeat REAL NOT NULL
+)
+""",
+    """
+CREATE TABLE IF NOT EXISTS claims (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('running', 'finished')),
+    claimed_at REAL NOT NULL
+)
+""")
+
+#: Seconds between a sweep's heartbeats.
+HEARTBEAT_S = 10.0
+#: A sweep whose heartbeat is older than this is gone, wherever it ran (its claims are free).
+STALE_AFTER_S = 120.0
+#: Seconds between two looks at the runs another live sweep holds, while waiting for them.
+_POLL_S = 0.5
+#: Runs looked at per query when claiming (well under SQLite's limit on bound parameters).
+_CHUNK = 200
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started, as the OS counts it (Linux: clock ticks after boot), so that
+    another process given the same pid later is not taken for it; None where unknown. A zombie
+    (dead, not yet reaped) has none either: see :func:`_pid_alive`."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            fields = file.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == b"Z" else fields[19].decode()
+
+
+def _pid_alive(pid: int, start: str | None) -> bool:
+    """Whether process ``pid`` of this host still runs (and is the one that started at
+    ``start``, when that is known)."""
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: trust the heartbeat
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    except OSError:
+        return True
+    if os.path.isdir("/proc"):
+        now = _process_start(pid)
+        if now is None or (start is not None and now != start):
+            return False  # a zombie, or another process under the same pid
+    return True
+
+
+class _Claims:
+    """This sweep's claims on the runs of ``path`` (see the comment above ``_CLAIM_SCHEMA``).
+
+    Parameters
+    ----------
+    connection : sqlite3.Connection
+        The sweep's connection (claims are made in the main thread).
+    path : Path
+        The database, for the heartbeat thread's own connection.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection, self.path = connection, path
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.owner = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
+        self.start = _process_start(self.pid)
+        #: run id -> the owner of the claim this sweep found on it (so waits for)
+        self.waiting: dict[str, str] = {}
+        #: owner -> (host, pid) of the other live sweeps seen holding runs, and of those gone
+        self.others: dict[str, tuple[str, int]] = {}
+        self.gone: dict[str, tuple[str, int]] = {}
+        #: claims of sweeps that were gone, taken over by this one
+        self.taken_over = 0
+        self._closed = False
+        self._stop = threading.Event()
+        self._beat()
+        self._thread = threading.Thread(target=self._heartbeat, name="steepest-sweep-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- liveness
+    def _row(self) -> tuple[Any, ...]:
+        return (self.owner, self.host, self.pid, self.start,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), time.time())
+
+    def _beat(self, connection: sqlite3.Connection | None = None) -> None:
+        connection = connection or self.connection
+        with connection:  # re-inserted if another sweep took this one for gone and removed it
+            connection.execute("INSERT INTO sweepers VALUES (?,?,?,?,?,?) ON CONFLICT(owner) DO "
+                               "UPDATE SET heartbeat = excluded.heartbeat"
+                               if sqlite3.sqlite_version_info >= (3, 24) else
+                               "INSERT OR REPLACE INTO sweepers VALUES (?,?,?,?,?,?)", self._row())
+
+    def _heartbeat(self) -> None:
+        try:
+            connection = sqlite3.connect(self.path, timeout=30.0)
+        except sqlite3.Error:
+            return
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                with contextlib.suppress(sqlite3.Error):
+                    self._beat(connection)
+        finally:
+            connection.close()
+
+    def _alive(self, host: str, pid: int, start: str | None, heartbeat: float, now: float
+               ) -> bool:
+        if now - heartbeat > STALE_AFTER_S:
+            return False
+        return host != self.host or _pid_alive(pid, start)
+
+    # -- claiming
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, begun before anything is read (BEGIN IMMEDIATE), so that no
+        other sweep claims between this one's look at the claims and its own claim."""
+        connection = self.connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+
+    def take(self, ids: Iterable[str], limit: int) -> tuple[list[str], dict[str, str]]:
+        """Claim up to ``limit`` of ``ids`` (in their order) that are not done and not claimed by
+        another live sweep; only as many ids are looked at as it takes.
+
+        Returns
+        -------
+        (claimed, resolved)
+            The ids claimed now, and the ids another sweep has finished since, with their
+            status (``done``, or ``failed`` for a run this sweep waited for).
+        """
+        claimed: list[str] = []
+        resolved: dict[str, str] = {}
+        now = time.time()
+        ids = iter(ids)
+        with self._immediate() as connection:
+            owners = {row[0]: row[1:] for row in connection.execute(
+                "SELECT owner, host, pid, process_start, heartbeat FROM sweepers")}
+            live = {owner for owner, (host, pid, start, beat) in owners.items()
+                    if owner == self.owner or self._alive(host, pid, start, beat, now)}
+            for owner in set(owners) - live:  # gone: its claims are free (taken over below)
+                connection.execute("DELETE FROM sweepers WHERE owner = ?", (owner,))
+                connection.execute("DELETE FROM claims WHERE owner = ? AND state = 'finished' "
+                                   "AND id IN (SELECT id FROM runs WHERE status = 'done')",
+                                   (owner,))
+                self.gone[owner] = (owners[owner][0], owners[owner][1])
+            while len(claimed) < limit:
+                chunk = list(islice(ids, _CHUNK))
+                if not chunk:
+                    break
+                marks = ",".join("?" * len(chunk))
+                status = dict(connection.execute(
+                    f"SELECT id, status FROM runs WHERE id IN ({marks})", chunk))
+                claims = {row[0]: row[1:] for row in connection.execute(
+                    f"SELECT id, owner, state FROM claims WHERE id IN ({marks})", chunk)}
+                for run in chunk:
+                    if status.get(run) == "done":
+                        resolved[run] = "done"
+                        continue
+                    owner, state = claims.get(run, (None, None))
+                    if owner is not None and owner != self.owner:
+                        if state == "running" and owner in live:
+                            self.waiting[run] = owner
+                            self.others[owner] = (owners[owner][0], owners[owner][1])
+                            continue
+                        if state == "finished" and self.waiting.get(run) == owner \
+                                and run in status:
+                            resolved[run] = status[run]  # the run it waited for failed there
+                            continue
+                    if len(claimed) < limit:  # free, or its owner is gone
+                        if state == "running" and owner != self.owner:
+                            self.taken_over += 1
+                        connection.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)",
+                                           (run, self.owner, "running", now))
+                        claimed.append(run)
+        for run in [*claimed, *resolved]:
+            self.waiting.pop(run, None)
+        return claimed, resolved
+
+    def finish(self, run: str) -> None:
+        """Mark this sweep's claim on ``run`` finished (its row is written): a sweep waiting for
+        it takes a failed row as that run's outcome instead of running it again."""
+        with self.connection:
+            self.connection.execute("UPDATE claims SET state = 'finished' WHERE id = ? AND "
+                                    "owner = ?", (run, self.owner))
+
+    def close(self) -> None:
+        """Stop the heartbeat and give up this sweep's unfinished claims (an interrupted sweep's
+        runs are then free for another at once) and its registration."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with contextlib.suppress(sqlite3.Error):
+            with self.connection:
+                # a finished claim says something only of a failed run (see take)
+                self.connection.execute("DELETE FROM claims WHERE owner = ? AND (state = "
+                                        "'running' OR id IN (SELECT id FROM runs WHERE status "
+                                        "= 'done'))", (self.owner,))
+                self.connection.execute("DELETE FROM sweepers WHERE owner = ?", (self.owner,))
+
+    def describe_others(self) -> str:
+        """The other sweeps this one waits for, as ``pid P on HOST`` items."""
+        holders = {self.waiting[run] for run in self.waiting}
+        return ", ".join(f"pid {pid} on {host}" for owner, (host, pid) in self.others.items()
+                         if owner in holders) or "another sweep"
 
 
 def read_runs(out: str | os.PathLike[str], ids: Sequence[str] | None = None
@@ -896,7 +1138,11 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
     """Run every configuration of a spec on Dask and return the table of results.
 
     Runs already ``done`` in ``out/sweep.sqlite`` are skipped and ``failed`` ones run again, so
-    calling this again after an interruption resumes the sweep.
+    calling this again after an interruption resumes the sweep. Runs are claimed in the
+    database a few at a time before they are submitted: another sweep on the same ``out`` at
+    the same time skips them (and runs the others), then waits for them to finish, taking over
+    the claims of a sweep that is gone (its process no longer runs on this host, or its
+    heartbeat is older than :data:`STALE_AFTER_S` seconds).
 
     Parameters
     ----------
@@ -922,8 +1168,9 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
     SpecError
         For a bad spec, before anything runs.
     KeyboardInterrupt
-        After cancelling the pending runs; the rows written so far stay, and running the same
-        call again resumes.
+        After cancelling the pending runs and giving up their claims; the rows written so far
+        stay, and running the same call again resumes. (``steepest sweep`` raises one on SIGTERM
+        too, and exits with status 143.)
     """
     if workers is not None and scheduler is not None:
         raise ValueError("sweep: workers applies to the local cluster; with scheduler, the "
@@ -944,40 +1191,138 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
 
 def _execute(pending: list[dict[str, Any]], connection: sqlite3.Connection, out: Any,
              workers: int | None, scheduler: str | None, progress: bool) -> None:
+    """Run the pending configs: claim a few runs at a time (as many as the cluster has threads,
+    twice over), submit them, write each row as its future completes and claim more as the
+    cluster frees up; runs another live sweep on the same database has claimed are left to it,
+    and waited for at the end (taken over should it go). The cluster is started only once there
+    is a run to submit."""
     from distributed import as_completed
     path = Path(out) / DATABASE
     opened = _identity(path)
     bar = _Progress(len(pending), progress)
     token = uuid.uuid4().hex[:8]
+    config_of = {run_id(c): c for c in pending}
+    free = dict.fromkeys(config_of)  # neither submitted here nor finished by another sweep
+    flying: dict[str, tuple[str, Any]] = {}  # future key -> (run id, future), not yet recorded
+    guess = workers or os.cpu_count() or 1
+    claims = _Claims(connection, path)
+    client: Any = None
+    told: set[str] = set()
+
+    def capacity() -> int:
+        try:
+            threads = sum(client.nthreads().values()) if client is not None else 0
+        except Exception:  # a scheduler that does not answer: the count only paces claims
+            threads = 0
+        return threads or guess
+
+    def claim(limit: int, waited_too: bool) -> list[str]:
+        # the runs known to be another sweep's are looked at only when nothing else is left
+        candidates = free if waited_too else (r for r in free if r not in claims.waiting)
+        taken, resolved = claims.take(candidates, limit)
+        for run in [*taken, *resolved]:
+            free.pop(run, None)
+        for status in resolved.values():
+            bar.update(status, len(flying))
+        if taken and claims.taken_over and "taken over" not in told:
+            told.add("taken over")
+            gone = ", ".join(f"pid {pid} on {host}" for host, pid in claims.gone.values())
+            _notice(f"sweep: taking over the runs claimed by a sweep that is gone ({gone})")
+        return taken
+
+    def submit(stack: contextlib.ExitStack, runs: list[str]) -> list[Any]:
+        nonlocal client
+        if client is None:
+            client = stack.enter_context(_client(workers, scheduler))
+        keys = [f"steepest-sweep-{run}-{token}" for run in runs]
+        futures = client.map(_task, [config_of[r] for r in runs], key=keys, pure=False,
+                             retries=0)
+        flying.update((f.key, (run, f)) for run, f in zip(runs, futures, strict=True))
+        return futures
+
     try:
-        with _client(workers, scheduler) as client:
-            keys = [f"steepest-sweep-{run_id(c)}-{token}" for c in pending]
-            futures = client.map(_task, pending, key=keys, pure=False, retries=0)
-            config_of = dict(zip(keys, pending, strict=True))
-            left = set(keys)
+        with contextlib.ExitStack() as stack:
             try:
-                for future in as_completed(futures):
-                    outcome = _outcome(future)
-                    _check_unmoved(path, opened)
-                    try:
-                        _record(connection, config_of[future.key], outcome)
-                    except sqlite3.IntegrityError:
-                        raise
-                    except sqlite3.DatabaseError as error:  # e.g. the file damaged mid-sweep
-                        raise _database_error(Path(out) / DATABASE, error) from None
-                    left.discard(future.key)
-                    bar.update(outcome["status"], _running(client, left))
+                while free:
+                    taken = claim(2 * capacity(), waited_too=True)
+                    if not taken:  # the rest is another live sweep's: wait for it
+                        if not free:
+                            break
+                        if "waiting" not in told:
+                            told.add("waiting")
+                            _notice(f"sweep: {len(free)} runs are being run by another sweep on "
+                                    f"{path} ({claims.describe_others()}); waiting for them")
+                        _check_unmoved(path, opened)
+                        time.sleep(_POLL_S)
+                        continue
+                    completions = _completions(as_completed, submit(stack, taken))
+                    for future in completions:
+                        run, _ = flying.pop(future.key)
+                        outcome = _outcome(future)
+                        _check_unmoved(path, opened)
+                        try:
+                            _record(connection, config_of[run], outcome)
+                            claims.finish(run)
+                        except sqlite3.IntegrityError:
+                            raise
+                        except sqlite3.DatabaseError as error:  # e.g. damaged mid-sweep
+                            raise _database_error(path, error) from None
+                        bar.update(outcome["status"], _running(client, set(flying)))
+                        threads = capacity() if free else 0
+                        if free and len(flying) <= threads:  # queue more before a thread idles
+                            more = claim(2 * threads - len(flying), waited_too=False)
+                            if more:
+                                completions.update(submit(stack, more))
             except KeyboardInterrupt:
-                client.cancel([f for f in futures if f.key in left], force=True)
+                if client is not None:
+                    client.cancel([future for _, future in flying.values()], force=True)
                 raise
     except KeyboardInterrupt:
         bar.close()
+        claims.close()  # its runs are free for another sweep at once
         recorded = connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         print(f"sweep interrupted: the pending runs were cancelled; {recorded} rows are in "
               f"{Path(out) / DATABASE}. Run the same command again to resume (done runs are "
               f"skipped, failed ones re-run).", file=sys.stderr, flush=True)
         raise
+    finally:
+        claims.close()
     bar.close()
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class _Batches:
+    """The completed futures of batches submitted one after another, for an ``as_completed``
+    that cannot take more futures once made (``update``), as Dask's can."""
+
+    def __init__(self, as_completed: Any, first: Iterable[Any]) -> None:
+        self._as_completed = as_completed
+        self._parts: deque[Iterator[Any]] = deque([iter(first)])
+
+    def update(self, futures: list[Any]) -> None:
+        self._parts.append(iter(self._as_completed(futures)))
+
+    def __iter__(self) -> _Batches:
+        return self
+
+    def __next__(self) -> Any:
+        while self._parts:
+            try:
+                return next(self._parts[0])
+            except StopIteration:
+                self._parts.popleft()
+        raise StopIteration
+
+
+def _completions(as_completed: Any, futures: list[Any]) -> Any:
+    """Dask's ``as_completed`` over ``futures``, which more can join (``update``)."""
+    completions = as_completed(futures)
+    if callable(getattr(completions, "update", None)):
+        return completions
+    return _Batches(as_completed, completions)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -1037,6 +1382,29 @@ def add_cli(commands: Any, subparser: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While active (in the main thread, over SIGTERM's default handler), SIGTERM raises a
+    KeyboardInterrupt whose ``signal`` is SIGTERM: the sweep cancels its pending runs, gives up
+    its claims and says how to resume, as on Ctrl-C, instead of ending with nothing said."""
+    sigterm = getattr(signal, "SIGTERM", None)
+    if (sigterm is None or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(sigterm) is not signal.SIG_DFL):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        error = KeyboardInterrupt("stopped by SIGTERM")
+        error.signal = signal.Signals(signum)  # type: ignore[attr-defined]
+        raise error
+
+    signal.signal(sigterm, stop)
+    try:
+        yield
+    finally:
+        signal.signal(sigterm, signal.SIG_DFL)
+
+
 def cli_main(args: Any) -> int:
     """``steepest sweep``: bad arguments raise ValueError (one line, exit status 2)."""
     if args.target[0] == "report" and not Path(args.target[0]).is_file():
@@ -1050,8 +1418,9 @@ def cli_main(args: Any) -> int:
         raise ValueError(f"expected one spec file, got {' '.join(args.target)!r}")
     if not args.out:
         raise ValueError("--out DIR is required: the directory of sweep.sqlite")
-    table = run(args.target[0], args.out, workers=args.workers, scheduler=args.scheduler,
-                progress=not args.quiet)
+    with _sigterm_as_interrupt():  # SIGTERM stops the sweep as Ctrl-C does (exit status 143)
+        table = run(args.target[0], args.out, workers=args.workers, scheduler=args.scheduler,
+                    progress=not args.quiet)
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
     failed = [r for r in rows if r["status"] == "failed"]
     print(f"{len(rows)} runs in {Path(args.out) / DATABASE}: {len(rows) - len(failed)} done, "

@@ -10,7 +10,7 @@ import numpy as np
 from .._validation import check_int
 from ..autodiff.tensor import Tensor, no_grad
 from .inputs import Data, _match_target, _model_dtype, _prepare, _refuse_complex, _set_training, _split_xy
-from .metrics import Metric, _resolve_metrics
+from .metrics import Metric, _metric_totals, _resolve_metrics
 
 
 # --------------------------------------------------------------------------- evaluate / predict
@@ -63,7 +63,9 @@ def evaluate(model: Any, loss: Callable[..., Tensor], data: Data, batch_size: in
     Returns
     -------
     dict
-        ``{"loss": ..., "<metric>": ...}``; every value is a mean over samples.
+        ``{"loss": ..., "<metric>": ...}``; every value is a mean over samples, over the samples
+        the loss counts for the loss and for ``"accuracy"`` (a target equal to the loss's
+        ``ignore_index`` counts in neither), NaN when it counts none.
     """
     resolved = _resolve_metrics(metrics, "evaluate", loss)
     X, y = _split_xy(data, "evaluate", "data")
@@ -75,6 +77,7 @@ def evaluate(model: Any, loss: Callable[..., Tensor], data: Data, batch_size: in
 def _evaluate(model: Any, loss: Callable[..., Tensor], X: np.ndarray, y: np.ndarray, size: int,
               metrics: dict[str, Metric], prefix: str = "") -> dict[str, float]:
     totals = dict.fromkeys(["loss", *metrics], 0.0)
+    counts = dict.fromkeys(metrics, 0.0)  # the rows each metric counted
     n, loss_total = X.shape[0], 0.0
     was_training = _set_training(model, False)
     try:
@@ -89,11 +92,16 @@ def _evaluate(model: Any, loss: Callable[..., Tensor], X: np.ndarray, y: np.ndar
                     totals["loss"] += float(loss(out, yb).data) * loss_weight
                     loss_total += loss_weight
                 for name, metric in metrics.items():
-                    totals[name] += metric(out.data, yb) * weight
+                    total, counted = _metric_totals(metric, out.data, yb, weight)
+                    if counted:  # a batch of ignored targets adds nothing to an accuracy
+                        totals[name] += total
+                        counts[name] += counted
     finally:
         _set_training(model, was_training)
-    result = {prefix + k: v / n for k, v in totals.items()}
-    result[prefix + "loss"] = totals["loss"] / loss_total if loss_total else float("nan")
+    result = {prefix + k: v / counts[k] if counts[k] else float("nan")
+              for k, v in totals.items() if k != "loss"}
+    result = {prefix + "loss": totals["loss"] / loss_total if loss_total else float("nan"),
+              **result}
     return result
 
 

@@ -27,7 +27,11 @@ class History:
     skipped_steps : int
         Updates skipped under ``nonfinite="skip"``.
     interrupted : bool
-        Whether Ctrl-C ended the run (the history then holds the epochs finished before it).
+        Whether Ctrl-C or SIGTERM ended the run (the history then holds the epochs finished
+        before it).
+    interrupted_by : str or None
+        The signal that ended it, ``"SIGINT"`` or ``"SIGTERM"``; None when the run was not
+        interrupted, or by a KeyboardInterrupt raised otherwise (not kept by :meth:`to_dict`).
     """
 
     def __init__(self, history: dict[str, list] | None = None) -> None:
@@ -37,6 +41,7 @@ class History:
         self.stopped_epoch: int | None = None
         self.skipped_steps = 0
         self.interrupted = False
+        self.interrupted_by: str | None = None
 
     def append(self, logs: dict[str, float]) -> None:
         """Add one epoch's values."""

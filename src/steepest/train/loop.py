@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,6 +95,10 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         Names from :data:`METRICS` (``"accuracy"``, ``"mse"``, ``"mae"``) or functions
         ``(output, target) -> float``. Training metrics are averaged over the epoch's batches
         as the weights change (as Keras does); validation metrics use the weights at epoch end.
+        Under a loss with ``ignore_index`` (``CrossEntropyLoss``, ``NLLLoss``), ``"accuracy"``
+        counts only the rows the loss counts, over the whole epoch; a training batch whose
+        targets are all ignored (its mean loss 0/0) has nothing to learn from and is passed
+        over (no update, nothing counted).
     callbacks : list of Callback or callable, optional
         E.g. :class:`EarlyStopping`, :class:`ReduceLROnPlateau`; a function ``fn(epoch, logs)``
         is called after each epoch and stops training by returning True.
@@ -164,19 +169,28 @@ def fit(model: Any, loss: Callable[..., Tensor], optimizer: Any, train: Data,
         the batch, the learning rate in force and a suggested one (from a curvature estimate on
         the batch); a diverged run is never returned.
     KeyboardInterrupt
-        On Ctrl-C, after the current batch: the weights of that moment are checkpointed (when
-        ``checkpoint`` is set; the saved epoch is the last finished one, and resuming from it
-        repeats the interrupted epoch from those weights; with an ``{epoch}`` pattern, a stop
-        inside an epoch writes ``ck_010.interrupted.npz``, so that ``ck_010.npz`` keeps epoch
-        10's weights; the file is the interrupt's ``checkpoint`` attribute), callbacks finish (so
+        On Ctrl-C or SIGTERM (run in the main thread, fit takes over SIGINT and SIGTERM while
+        their handlers are the default ones, and puts those back when it returns), after the
+        current batch: the weights of that moment are checkpointed (when ``checkpoint`` is set,
+        atomically; the saved epoch is the last finished one, and resuming from it repeats the
+        interrupted epoch from those weights; with an ``{epoch}`` pattern, a stop inside an
+        epoch writes ``ck_010.interrupted.npz``, so that ``ck_010.npz`` keeps epoch 10's
+        weights; the file is the interrupt's ``checkpoint`` attribute), callbacks finish (so
         :class:`EarlyStopping` puts back its best weights), and the interrupt is re-raised with
-        the run's :class:`History` (finished epochs only, ``interrupted=True``) as its
-        ``history`` attribute::
+        the run's :class:`History` (finished epochs only, ``interrupted=True``,
+        ``interrupted_by="SIGINT"`` or ``"SIGTERM"``) as its ``history`` attribute and the
+        signal as its ``signal`` attribute::
 
             try:
                 history = fit(...)
             except KeyboardInterrupt as stop:
                 history = stop.history
+
+        A second signal while the checkpoint is written waits for the file to be complete; one
+        that comes before the batch has finished stops at once, and then nothing of the cut
+        batch is checkpointed (``checkpoint`` names the last finished epoch's file). Uncaught,
+        the interrupt ends a program as Ctrl-C does (``steepest train`` exits with 143 after
+        SIGTERM).
     """
     owner = "fit"
     _check_parts(owner, model, loss, optimizer)
@@ -289,6 +303,7 @@ class _Loop:
         self.clip_value: float | None = None  # set by fit (clip_grad_value)
         self.compiled: Callable[..., Any] | None = None  # set by fit (compile=True)
         self.settings: dict[str, Any] | None = None  # set by fit: recorded in checkpoints
+        self.saved: str | None = None  # the last checkpoint written
 
     def run(self, checkpoint: str | None, every: int) -> None:
         state = self.state
@@ -298,6 +313,7 @@ class _Loop:
             try:
                 self._epochs(checkpoint, every)
             except KeyboardInterrupt as interrupt:
+                self.interrupt.wind_down()  # a signal from here on waits for the checkpoint
                 written = self._wind_down(checkpoint)
                 interrupt.history = state.history  # type: ignore[attr-defined]
                 interrupt.checkpoint = written  # type: ignore[attr-defined]
@@ -321,22 +337,28 @@ class _Loop:
                 self.bar.epoch_end(logs)
             last = state.stop_training or state.epoch == state.epochs
             if checkpoint is not None and (state.epoch % every == 0 or last):
-                _save_checkpoint(checkpoint, state, self.callbacks, self.settings)
+                with self.interrupt.quiet():  # a file is written whole, whatever signal comes
+                    self.saved = _save_checkpoint(checkpoint, state, self.callbacks,
+                                                  self.settings)
             if self.interrupt.requested:
-                raise KeyboardInterrupt
+                raise self.interrupt.stop()
 
     def _wind_down(self, checkpoint: str | None) -> str | None:
-        """After Ctrl-C: the epoch counter is the last finished epoch; checkpoint the weights
-        as they are (a resumed run continues from them; stopped inside an epoch, an ``{epoch}``
-        pattern writes ``NAME.interrupted.npz`` beside the finished epochs' files), then let the
-        callbacks finish (early stopping puts back its best weights). Returns the file written."""
-        state = self.state
+        """After Ctrl-C or SIGTERM: the epoch counter is the last finished epoch; checkpoint the
+        weights as they are (a resumed run continues from them; stopped inside an epoch, an
+        ``{epoch}`` pattern writes ``NAME.interrupted.npz`` beside the finished epochs' files),
+        then let the callbacks finish (early stopping puts back its best weights). Returns the
+        file that holds the run: the one written, or, when a second signal cut a batch short
+        (its update perhaps half made, which is never checkpointed), the last epoch's."""
+        state, interrupt = self.state, self.interrupt
         mid_epoch = len(state.history) < state.epoch
         if mid_epoch:
             state.epoch = len(state.history)
         state.history.interrupted = True
-        written = None
-        if checkpoint is not None:
+        state.history.interrupted_by = None if interrupt.signum is None else \
+            signal.Signals(interrupt.signum).name
+        written = self.saved
+        if checkpoint is not None and not interrupt.forced:
             written = _save_checkpoint(checkpoint, state, self.callbacks, self.settings,
                                        mid_epoch=mid_epoch)
         for callback in self.callbacks:
@@ -356,6 +378,12 @@ class _Loop:
         total_loss, seen, total_norm, steps = 0.0, 0, 0.0, 0
         counted = 0.0  # what the batches' mean losses divided by, summed (see _loss_weight)
         metric_totals = dict.fromkeys(metrics, 0.0)
+        plain = [(name, metric) for name, metric in metrics.items()
+                 if not hasattr(metric, "totals")]
+        # metrics that count only some of a batch's rows (accuracy under ignore_index)
+        partial = [(name, metric) for name, metric in metrics.items()
+                   if hasattr(metric, "totals")]
+        metric_rows = {name: 0 for name, _ in partial}
         for batch, (xb, yb) in enumerate(batches(self.X, self.y, self.batch_size, self.shuffle,
                                                  self.drop_last), start=1):
             if self.compiled is not None:
@@ -373,6 +401,10 @@ class _Loop:
             if norm is None:
                 norm = _global_norm([p.grad for p in params if p.grad is not None])
             if not (math.isfinite(value) and math.isfinite(norm)):
+                if _loss_weight(loss_fn, yb, xb.shape[0]) == 0:
+                    # every target ignored: a mean over no rows (0/0), nothing to learn from
+                    optimizer.zero_grad()
+                    continue
                 if self._bad_step(batch, value, xb, yb):
                     continue
             if watch.grown(value):
@@ -388,21 +420,27 @@ class _Loop:
             seen += n
             total_norm += norm
             steps += 1
-            for name, metric in metrics.items():
+            for name, metric in plain:
                 metric_totals[name] += metric(out.data, yb) * n
+            for name, metric in partial:
+                right, rows = metric.totals(out.data, yb)  # type: ignore[attr-defined]
+                metric_totals[name] += right
+                metric_rows[name] += rows
             if bar is not None:  # the running loss, as a total over the rows seen
                 bar.batch(batch, total_loss / counted * seen if counted else math.nan,
-                          metric_totals, seen)
+                          _running_totals(metric_totals, metric_rows, seen) if partial
+                          else metric_totals, seen)
             for callback in hooks:
                 callback.on_batch_end(state, batch, value)
             if interrupt.requested:
-                raise KeyboardInterrupt
+                raise interrupt.stop()
         logs: dict[str, float] = {"epoch": state.epoch,
                                   "loss": total_loss / counted if counted else math.nan}
         if steps and watch.rising(logs["loss"], total_norm / steps):
             self._diverged("rising", batch, logs["loss"], xb, yb)
         for name, total in metric_totals.items():
-            logs[name] = total / seen if seen else math.nan
+            rows = metric_rows.get(name, seen)
+            logs[name] = total / rows if rows else math.nan
         # Schedule-free methods are judged at their average x, not at the gradient point y: the
         # model holds x from here to the next epoch (validation, callbacks, checkpoints, the end).
         _optimizer_mode(optimizer, train=False)
@@ -492,6 +530,14 @@ class _Loop:
             if p.grad is not None and not np.all(np.isfinite(p.grad)):
                 return f"gradient of {name!r}"
         return None
+
+
+def _running_totals(totals: dict[str, float], rows: dict[str, int], seen: int
+                    ) -> dict[str, float]:
+    """The metrics' totals as the progress bar reads them (a total over the ``seen`` rows),
+    for metrics that count only some rows (``rows``)."""
+    return {name: (total / rows[name] * seen if rows[name] else math.nan) if name in rows
+            else total for name, total in totals.items()}
 
 
 def _compiled_batch(model: Any, loss_fn: Callable[..., Tensor], optimizer: Any,
