@@ -37,7 +37,7 @@ import threading
 import types
 import warnings
 from collections import ChainMap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -72,8 +72,10 @@ def _plain_numbers(value: Any) -> Any:
 
 
 def _same_number(a: Any, b: float) -> bool:
-    """``a`` is the float ``b``, NaN included (a guard on a module's non-finite setting)."""
-    return type(a) is float and (a == b or (a != a and b != b))
+    """``a`` is the float ``b``, NaN included and zeros by sign (a guard on a module's
+    non-finite or zero setting: ``negative_slope = -0.0`` gives other signs of zero)."""
+    return type(a) is float and ((a == b and math.copysign(1.0, a) == math.copysign(1.0, b))
+                                 or (a != a and b != b))
 
 
 class _StepNumber(float):
@@ -186,7 +188,7 @@ def _signature(value: Any) -> Any:
     if isinstance(value, Tensor):
         return (kind, value.data.shape, value.data.dtype, value.requires_grad)
     if kind in _SCALARS:
-        return (kind, value)
+        return _value_key(value)  # -0.0 is not 0.0
     if kind is tuple or kind is list:
         return (kind, tuple([_signature(v) for v in value]))
     if kind is dict:
@@ -477,7 +479,7 @@ class _Recorder:
         kind = type(value)
         if value is None or kind is bool:
             return f"{expression} is {value!r}"
-        if kind is float and not math.isfinite(value):
+        if kind is float and (not math.isfinite(value) or value == 0.0):
             return f"_same_number({expression}, {self.const(value)})"
         return f"type({expression}) is {kind.__name__} and {expression} == {value!r}"
 
@@ -1148,6 +1150,17 @@ _NOT_STATE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionT
 _BY_VALUE = frozenset((int, float, bool, str, bytes, complex, type(None)))
 
 
+def _value_key(value: Any) -> tuple:
+    """A number or string reached by name, as a key: by value, and for floats by their bits'
+    meaning (-0.0 is not 0.0, whose products differ in sign; a NaN is equal to a NaN)."""
+    kind = type(value)
+    if kind is float:
+        return kind, value.hex()
+    if kind is complex:
+        return kind, value.real.hex(), value.imag.hex()
+    return kind, value
+
+
 class _Environment:
     """The objects a step ``fn`` reaches by name, as a function of a call's arguments: its
     closure's cells, the globals it names and, for a method (bound, or a function decorated in
@@ -1162,7 +1175,8 @@ class _Environment:
     ``weight = 100.0`` records anew.
     """
 
-    __slots__ = ("cells", "names", "namespace", "attributes", "method_like", "function")
+    __slots__ = ("cells", "names", "attribute_names", "namespace", "attributes",
+                 "method_like", "function")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         func, owner = (fn.__func__, fn.__self__) if isinstance(fn, types.MethodType) else (fn, None)
@@ -1170,8 +1184,14 @@ class _Environment:
         if not self.function:
             return
         self.cells = func.__closure__ or ()
-        self.names = func.__code__.co_names
         self.namespace = func.__globals__
+        # the globals it loads (not every name of its code: ``opt.step`` must not make a
+        # global loop counter ``step`` part of the key), in nested code too (a generator
+        # expression), and those of the module's own functions it calls by name
+        self.names = _loaded_globals(func)
+        # attribute names, for the instance's attributes a method reads (``self.model``)
+        self.attribute_names = tuple(dict.fromkeys(
+            name for code in _code_tree(func.__code__) for name in code.co_names))
         self.attributes = getattr(owner, "__dict__", None)
         # a function written as a method (``def step(self, ...)`` under ``@st.compile`` in a
         # class): its instance arrives as the first argument
@@ -1185,7 +1205,7 @@ class _Environment:
         if self.method_like and args:
             instance = getattr(args[0], "__dict__", None)
             if instance is not None:
-                values += [instance[n] for n in names if n in instance]
+                values += [instance[n] for n in self.attribute_names if n in instance]
         for cell in self.cells:
             try:
                 values.append(cell.cell_contents)
@@ -1193,7 +1213,7 @@ class _Environment:
                 pass
         values += [self.namespace[n] for n in names if n in self.namespace]
         if self.attributes is not None:
-            values += [self.attributes[n] for n in names if n in self.attributes]
+            values += [self.attributes[n] for n in self.attribute_names if n in self.attributes]
         return [v for v in values if not isinstance(v, _NOT_STATE)]
 
     def fingerprint(self, args: tuple) -> list[Any] | None:
@@ -1207,16 +1227,49 @@ class _Environment:
             out = list(map(_CONTENTS, self.cells))
         except ValueError:
             return None
-        names = self.names
-        out += map(self.namespace.get, names)
+        out += map(self.namespace.get, self.names)
         if self.attributes is not None:
-            out += map(self.attributes.get, names)
+            out += map(self.attributes.get, self.attribute_names)
         if self.method_like and args:
             instance = getattr(args[0], "__dict__", None)
             if instance is None:
                 return None
-            out += map(instance.get, names)
+            out += map(instance.get, self.attribute_names)
         return out
+
+
+def _code_tree(code: types.CodeType) -> Iterator[types.CodeType]:
+    """``code`` and the code nested in it (comprehensions, lambdas, inner functions)."""
+    yield code
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _code_tree(constant)
+
+
+def _loaded_globals(func: types.FunctionType, depth: int = 3) -> tuple[str, ...]:
+    """The global names ``func``'s code (nested code included) loads, and, ``depth`` levels
+    deep, those of the functions of its own module that it reaches by name (a helper
+    ``def forward(x): return model(x)`` reads the global ``model`` for the step)."""
+    import dis  # only when a step is compiled: `import steepest` stays light
+
+    names: dict[str, None] = {}
+    seen: set[int] = set()
+    todo = [(func, depth)]
+    while todo:
+        function, left = todo.pop()
+        if id(function.__code__) in seen:
+            continue
+        seen.add(id(function.__code__))
+        for code in _code_tree(function.__code__):
+            for instruction in dis.get_instructions(code):
+                if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                    name = instruction.argval
+                    names[name] = None
+                    helper = func.__globals__.get(name)
+                    if left > 0 and isinstance(helper, types.FunctionType) \
+                            and helper.__globals__ is func.__globals__:
+                        todo.append((helper, left - 1))
+    return tuple(names)
 
 
 _CONTENTS = operator.attrgetter("cell_contents")
@@ -1281,7 +1334,7 @@ class CompiledStep:
         key = (_tensor_module._grad_enabled,
                tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _signature(a) for a in args]),
                _signature(kwargs) if kwargs else None,
-               tuple([(type(v), v) if type(v) in _BY_VALUE else id(v) for v in environment]))
+               tuple([_value_key(v) if type(v) in _BY_VALUE else id(v) for v in environment]))
         entries = self._table.get(key)
         if entries is not None:
             for entry in entries:
