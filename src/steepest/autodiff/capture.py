@@ -55,6 +55,10 @@ MAX_ENTRIES = 8
 #: Signatures kept per compiled step (each new batch shape, or model reached by name, is one);
 #: past it the oldest is forgotten, with the tensors it held.
 MAX_SIGNATURES = 64
+#: Verifications in a row that may meet other operations than their recording's, each taking
+#: the new recording (a setting changed between two calls), before data-dependent control flow
+#: is assumed and the step runs eagerly.
+MAX_RERECORDS = 3
 
 def _plain_numbers(value: Any) -> Any:
     """A step's result with each :class:`_StepNumber` in it (in tuples, lists and dicts) a
@@ -981,6 +985,57 @@ def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- state snapshots
+class _OptimizerState:
+    """An optimizer's state and parameter groups, restored in place: the same dicts and
+    arrays, with their values and dtypes as they were. (``load_state_dict`` would cast the
+    buffers to the parameters' dtype, after ``model.to(float64)`` with float32 momentum buffers,
+    and refuse buffers a setting no longer keeps, a momentum buffer after ``momentum = 0``.)
+    An optimizer without a ``state`` dict of dicts goes through its state dict."""
+
+    def __init__(self, opt: Any) -> None:
+        self.opt = opt
+        state, groups = getattr(opt, "state", None), getattr(opt, "param_groups", None)
+        self.in_place = isinstance(state, dict) and isinstance(groups, list) \
+            and all(isinstance(e, dict) for e in state.values()) \
+            and all(isinstance(g, dict) for g in groups)
+        if not self.in_place:
+            self.saved = copy.deepcopy(opt.state_dict())
+            return
+        self.state, self.groups = state, groups
+        self.entries = [(p, entry, [(k, v, v.copy() if type(v) is np.ndarray else copy.deepcopy(v))
+                                    for k, v in entry.items()]) for p, entry in state.items()]
+        self.group_items = [(g, {k: v if k == "params" else copy.deepcopy(v) for k, v in g.items()},
+                             list(g["params"])) for g in groups]
+        self.group_list = list(groups)
+        self.scheduled = dict(getattr(opt, "_scheduled_lr", {}))
+
+    def restore(self) -> None:
+        opt = self.opt
+        if not self.in_place:
+            opt.load_state_dict(copy.deepcopy(self.saved))
+            return
+        opt.state, opt.param_groups = self.state, self.groups
+        kept = {id(p) for p, _, _ in self.entries}
+        for p in [p for p in self.state if id(p) not in kept]:  # made by the replayed step
+            del self.state[p]
+        for p, entry, items in self.entries:
+            self.state[p] = entry
+            entry.clear()
+            for key, value, saved in items:
+                if type(value) is np.ndarray:
+                    np.copyto(value, saved)
+                    entry[key] = value
+                else:
+                    entry[key] = copy.deepcopy(saved)
+        self.groups[:] = self.group_list
+        for group, items, params in self.group_items:
+            dict.clear(group)
+            dict.update(group, items)  # past ParamGroup's checks: these are its own values
+            group["params"][:] = params
+        if hasattr(opt, "_scheduled_lr"):
+            opt._scheduled_lr = dict(self.scheduled)
+
+
 class _Snapshot:
     """Everything a step touches, by value: restored before the verification replay and
     compared after it (parameters and gradients, optimizer and scheduler state, module
@@ -1005,7 +1060,7 @@ class _Snapshot:
         self.grads = [None if t.grad is None else (t.grad, t.grad.copy()) for t in self.tensors]
         self.versions = [list(t._vc) for t in self.tensors]  # an update counts once, not twice
         self.optimizers = recorder.optimizers
-        self.opt_states = [copy.deepcopy(o.state_dict()) for o in self.optimizers]
+        self.opt_states = [_OptimizerState(o) for o in self.optimizers]
         self.stateful = recorder.stateful
         self.states = [copy.deepcopy(s.state_dict()) for s in self.stateful]
         self.buffers = [(array, array.copy()) for m in recorder.modules
@@ -1025,8 +1080,8 @@ class _Snapshot:
             else:
                 np.copyto(grad[0], grad[1])
                 t.grad = grad[0]
-        for o, state in zip(self.optimizers, self.opt_states, strict=True):
-            o.load_state_dict(copy.deepcopy(state))
+        for state in self.opt_states:
+            state.restore()
         for s, state in zip(self.stateful, self.states, strict=True):
             s.load_state_dict(copy.deepcopy(state))
         for array, values in self.buffers:
@@ -1102,7 +1157,7 @@ class _Entry:
     """One recording: its replay function and how far it is trusted."""
 
     __slots__ = ("replay", "source", "recorder", "verified", "eager", "args", "environment",
-                 "inputs", "recheck")
+                 "inputs", "recheck", "rerecords")
 
     def __init__(self, recorder: _Recorder, source: str, replay: Callable[..., Any],
                  args: tuple) -> None:
@@ -1111,6 +1166,8 @@ class _Entry:
         self.replay = replay
         self.verified = False
         self.eager = False
+        #: Verifications that met a recording of other operations and took it instead.
+        self.rerecords = 0
         self.args = _by_identity(args, [])  # objects the signature names by id, kept alive
         self.environment: list[Any] = []  # what the step reached by name (see _environment)
         #: Copies of the recording's input arrays, until the verification compares with them
@@ -1350,7 +1407,7 @@ class CompiledStep:
                 elif entry.eager:
                     return self.fn(*args, **kwargs)
                 else:
-                    out = self._verify(entry, args, kwargs)
+                    out = self._verify(entry, args, kwargs, entries)
                     if out is not _MISS:
                         return out
         else:
@@ -1411,7 +1468,7 @@ class CompiledStep:
             self._fall_back(entry, recorder.failed, recorder.where)
         return _plain_numbers(result), recorder, entry
 
-    def _verify(self, entry: _Entry, args: tuple, kwargs: dict) -> Any:
+    def _verify(self, entry: _Entry, args: tuple, kwargs: dict, entries: list[_Entry]) -> Any:
         """The second call of a recording: replay it, then run the step eagerly from the same
         state (recording again), and keep the replay only if both agree bitwise."""
         snapshot = _Snapshot(entry.recorder, args, kwargs)
@@ -1426,13 +1483,20 @@ class CompiledStep:
             return _MISS
         after_replay = snapshot.now()
         snapshot.restore()
-        result, again, _ = self._record(args, kwargs)
+        result, again, fresh = self._record(args, kwargs)
         if again.failed is not None:
             self._fall_back(entry, again.failed, again.where)
             return result
         if (again.lines, again.guards, again.value_guards) != \
                 (entry.recorder.lines, entry.recorder.guards, entry.recorder.value_guards):
-            self._fall_back(entry, "the second call ran different operations (data-dependent "
+            if entry.rerecords < MAX_RERECORDS:
+                # a setting changed between the two calls (momentum switched on gives SGD
+                # another replayed form): this call's recording is the one to verify next
+                fresh.rerecords = entry.rerecords + 1
+                fresh.environment = entry.environment
+                entries[entries.index(entry)] = fresh
+                return result
+            self._fall_back(entry, "each call ran different operations (data-dependent "
                             "Python control flow)", _user_frame())
             return result
         moved = _moved_constant(entry.recorder, again)
