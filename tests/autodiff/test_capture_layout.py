@@ -35,15 +35,20 @@ def _flat_base(model):
     return next(iter(model.parameters())).data.base
 
 
-def _run(build, steps, batches, keep=None):
-    """Eager and compiled copies of ``build()``, stepped through ``batches``, compared bitwise
-    after every step; ``keep(i, model)`` runs on both after step ``i``. Returns both models
-    and the compiled step."""
+def _copies(build):
+    """Two copies of ``build()`` from the same seed: one to run eagerly, one compiled."""
     copies = []
     for _ in range(2):
         st.manual_seed(0)
         copies.append(build())
-    (m1, o1), (m2, o2) = copies
+    return copies
+
+
+def _run(build, steps, batches, keep=None):
+    """Eager and compiled copies of ``build()``, stepped through ``batches``, compared bitwise
+    after every step; ``keep(i, model)`` runs on both after step ``i``. Returns both models
+    and the compiled step."""
+    (m1, o1), (m2, o2) = _copies(build)
     eager, compiled = steps(m1, o1), st.compile(steps(m2, o2))
     with warnings.catch_warnings():
         warnings.simplefilter("error", CaptureWarning)
@@ -121,11 +126,7 @@ def test_a_step_that_returns_a_gradient():
         return step
 
     build = _sgd_net()
-    copies = []
-    for _ in range(2):
-        st.manual_seed(0)
-        copies.append(build())
-    (m1, o1), (m2, o2) = copies
+    (m1, o1), (m2, o2) = _copies(build)
     eager, compiled = steps(m1, o1), st.compile(steps(m2, o2))
     returned = []
     for x, y in _data(3, 2, np.float64, [4] * 8):
@@ -204,11 +205,7 @@ def test_reloaded_weights_and_a_changed_rate_stay_bitwise():
 
 def test_the_layout_survives_an_eager_step_in_between():
     build = _sgd_net()
-    copies = []
-    for _ in range(2):
-        st.manual_seed(0)
-        copies.append(build())
-    (m1, o1), (m2, o2) = copies
+    (m1, o1), (m2, o2) = _copies(build)
     e1, compiled = _plain_step(m1, o1), st.compile(_plain_step(m2, o2))
     e2 = _plain_step(m2, o2)
     for i, (x, y) in enumerate(_data(3, 2, np.float64, [4] * 10)):
@@ -246,11 +243,7 @@ def test_linear_sizes_are_not_guards_but_a_subclass_reading_them_is_guarded():
 # --------------------------------------------------------------------------- the hot call
 def test_the_hot_call_hands_over_when_the_signature_or_grad_mode_changes():
     build = _sgd_net()
-    copies = []
-    for _ in range(2):
-        st.manual_seed(0)
-        copies.append(build())
-    (m1, o1), (m2, o2) = copies
+    (m1, o1), (m2, o2) = _copies(build)
     eager, compiled = _plain_step(m1, o1), st.compile(_plain_step(m2, o2))
     rng = np.random.default_rng(0)
     plan = [4, 4, 4, 4, 3, 3, 3, 4, 4, "f32", "f32", 4, "no_grad", 4, 4]

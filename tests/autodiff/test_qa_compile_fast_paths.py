@@ -178,10 +178,12 @@ def step(x, y):
 '''
 
 
-def test_a_global_used_only_in_a_generator_expression_records_anew():
+def _a_model_rebound_in_the_module_records_anew(source):
+    """``source`` defines ``step`` in a module of globals ``model`` and ``opt``; from step 4 the
+    module's ``model`` is another one: the compiled step must follow, as the eager one does."""
     def namespace():
         ns = {"st": st, "loss_fn": nn.MSELoss()}
-        exec(_GENEXPR_STEP, ns)  # noqa: S102 - a module's globals, written here
+        exec(source, ns)  # noqa: S102 - a module's globals, written here
         return ns
 
     models = [_copies(_sgd_net(), seed=s) for s in (0, 1)]  # [seed][copy] -> (model, opt)
@@ -195,6 +197,10 @@ def test_a_global_used_only_in_a_generator_expression_records_anew():
             _assert_same(eager_ns["step"](x, y), compiled(x, y), f"loss of step {i}")
             for seed in (0, 1):
                 _compare(models[seed][0][0], models[seed][1][0], None, None)
+
+
+def test_a_global_used_only_in_a_generator_expression_records_anew():
+    _a_model_rebound_in_the_module_records_anew(_GENEXPR_STEP)
 
 
 _HELPER_STEP = '''
@@ -213,36 +219,7 @@ def step(x, y):
 
 def test_a_global_read_by_a_helper_function_of_the_module_records_anew():
     # the step reaches `model` only through its module's helper `forward`
-    def namespace():
-        ns = {"st": st, "loss_fn": nn.MSELoss()}
-        exec(_HELPER_STEP, ns)  # noqa: S102 - a module's globals, written here
-        return ns
-
-    models = [_copies(_sgd_net(), seed=s) for s in (0, 1)]
-    eager_ns, compiled_ns = namespace(), namespace()
-    compiled = st.compile(compiled_ns["step"])
-    with _strict():
-        for i, (x, y) in enumerate(_data(3, 2, np.float64, [4] * 8)):
-            k = 0 if i < 4 else 1
-            eager_ns["model"], eager_ns["opt"] = models[k][0][0], models[0][0][1]
-            compiled_ns["model"], compiled_ns["opt"] = models[k][1][0], models[0][1][1]
-            _assert_same(eager_ns["step"](x, y), compiled(x, y), f"loss of step {i}")
-            for seed in (0, 1):
-                _compare(models[seed][0][0], models[seed][1][0], None, None)
-
-def test_the_verification_restores_optimizer_state_of_another_dtype_as_it_was():
-    (m1, o1), (m2, o2) = _copies(_sgd_net(dtype=np.float32, momentum=0.9))
-    batches = list(_data(3, 2, np.float64, [4] * 6))
-    for model, opt in ((m1, o1), (m2, o2)):
-        x, y = batches[0]
-        _mse(model, opt)(x.astype(np.float32), y.astype(np.float32))  # float32 buffers
-        model.to(np.float64)
-    eager, compiled = _mse(m1, o1), st.compile(_mse(m2, o2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CaptureWarning)
-        for i, (x, y) in enumerate(batches[1:]):
-            _assert_same(eager(x, y), compiled(x, y), f"loss of step {i}")
-            _compare(m1, m2, o1, o2)
+    _a_model_rebound_in_the_module_records_anew(_HELPER_STEP)
 
 
 def test_momentum_switched_off_then_a_new_batch_shape_does_not_raise():
