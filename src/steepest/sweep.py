@@ -21,7 +21,7 @@ worker processes by default, or an existing scheduler) and writes each result as
 completes, one transaction per row. A run's id is a hash of its config, so running the same
 spec again resumes an interrupted sweep and re-runs the failed runs only. Each run is claimed
 in the database before it is submitted, so that two sweeps on the same directory at once share
-the pending runs instead of both running all of them (see :class:`_Claims`).
+the pending runs instead of both running all of them (see ``_Claims``).
 
 Each run calls the library's own pieces: :func:`steepest.experiments.run_method` (minimize) or
 :func:`steepest.experiments.train_network` (train). Dask is imported only inside this module's
@@ -739,7 +739,7 @@ def _record(connection: sqlite3.Connection, config: Mapping[str, Any],
             outcome: Mapping[str, Any]) -> None:
     """Write one run's row in its own transaction, replacing a failed row of the same id but
     never a done one: two sweeps on the same directory share its runs by claiming them (see
-    :class:`_Claims`), but a run can still be computed twice (by a sweep that was taken for gone
+    ``_Claims``), but a run can still be computed twice (by a sweep that was taken for gone
     and was not, its heartbeat late), and the copy that finishes second (perhaps failing, its
     worker killed) must not overwrite the result of the first."""
     row = (run_id(config), config["kind"], _config_json(config), outcome["status"],
@@ -1142,7 +1142,7 @@ def run(spec: str | os.PathLike[str] | Mapping[str, Any], out: str | os.PathLike
     database a few at a time before they are submitted: another sweep on the same ``out`` at
     the same time skips them (and runs the others), then waits for them to finish, taking over
     the claims of a sweep that is gone (its process no longer runs on this host, or its
-    heartbeat is older than :data:`STALE_AFTER_S` seconds).
+    heartbeat is older than ``STALE_AFTER_S`` seconds).
 
     Parameters
     ----------

@@ -132,7 +132,7 @@ def var(self: Tensor, dim: Any = None, *, correction: int = 1, keepdim: bool = F
 
     Where :math:`N - c \le 0` (one element with the default correction, say) the divisor is 0,
     as in PyTorch: the variance is ``inf``, or ``nan`` where every deviation is 0, and so is
-    its gradient (see :func:`_var_without_dof`).
+    its gradient (see ``_var_without_dof``).
     """
     axis, dof = _dof(self, dim, correction)
     if dof <= 0:
