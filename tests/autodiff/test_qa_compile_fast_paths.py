@@ -3,9 +3,9 @@
 
 The project's rule: a compiled step is bitwise the eager step, or falls back to eager with a
 ``CaptureWarning``, never a silently different result. Each test runs an eager and a compiled
-copy built from one seed and compares them bitwise. The ``xfail(strict=True)`` tests are
-problems found (some in code the fast paths sit on, said so in their reasons); the others keep
-what was checked and found right checked.
+copy built from one seed and compares them bitwise. The first tests are problems this QA round
+found, some in the code the fast paths sit on (each failed before its fix); the others keep what
+was checked and found right checked.
 """
 
 from __future__ import annotations
@@ -492,7 +492,7 @@ def test_settings_toggled_and_a_group_added_after_the_layout():
             opt.add_param_group({"params": list(model.parameters())[2:], "lr": 0.01})
         changes = {5: ("weight_decay", 0.01), 6: ("weight_decay", 0.0), 8: ("lr", 0.02),
                    9: ("maximize", True), 10: ("maximize", False), 11: ("momentum", 0.9),
-                   13: ("momentum", 0.0)}  # (a new signature after this: see the xfail above)
+                   13: ("momentum", 0.0)}  # (then a new signature: see the momentum tests above)
         if i in changes:
             opt.param_groups[0][changes[i][0]] = changes[i][1]
 
@@ -694,8 +694,8 @@ def test_a_random_mix_of_user_actions_between_laid_out_steps():
             x = rnd.standard_normal((n_rows, 3))
             y = rnd.standard_normal((n_rows, 2))
             with warnings.catch_warnings():
-                # a hyperparameter set between a recording and its verification falls back
-                # (see the xfail above): allowed here, results are compared all the same
+                # a random mix may change ops on every call, which falls back after three
+                # verifications: allowed here, results are compared all the same
                 warnings.simplefilter("ignore", CaptureWarning)
                 a = eager(x, y)
                 b = again(x, y) if action == "eager_step" else compiled(x, y)
