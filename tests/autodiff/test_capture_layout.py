@@ -35,11 +35,11 @@ def _flat_base(model):
     return next(iter(model.parameters())).data.base
 
 
-def _copies(build):
-    """Two copies of ``build()`` from the same seed: one to run eagerly, one compiled."""
+def _copies(build, n=2, seed=0):
+    """``n`` copies of ``build()`` from the same seed: one to run eagerly, one compiled."""
     copies = []
-    for _ in range(2):
-        st.manual_seed(0)
+    for _ in range(n):
+        st.manual_seed(seed)
         copies.append(build())
     return copies
 

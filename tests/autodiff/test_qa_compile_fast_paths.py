@@ -29,14 +29,7 @@ from steepest.autodiff.capture import CaptureWarning
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_capture import _assert_same, _compare, _replays  # noqa: E402
 from test_capture_inline import _data, _network, _pair, _plain_step  # noqa: E402
-
-
-def _flat_base(model):
-    """The one array every parameter's array is a view of (the layout happened), or None."""
-    bases = {id(p.data.base) if p.data.base is not None else None for p in model.parameters()}
-    if len(bases) != 1 or None in bases:
-        return None
-    return next(iter(model.parameters())).data.base
+from test_capture_layout import _copies, _flat_base  # noqa: E402
 
 
 def _sgd_net(sizes=(3, 5, 2), dtype=np.float64, lr=0.05, **options):
@@ -44,14 +37,6 @@ def _sgd_net(sizes=(3, 5, 2), dtype=np.float64, lr=0.05, **options):
         model = _network(list(sizes), "tanh", dtype)
         return model, optim.SGD(model.parameters(), lr=lr, **options)
     return build
-
-
-def _copies(build, n=2, seed=0):
-    out = []
-    for _ in range(n):
-        st.manual_seed(seed)
-        out.append(build())
-    return out
 
 
 def _mse(model, opt, set_to_none=True):
